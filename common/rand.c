@@ -1,0 +1,58 @@
+/*
+ * rand: getrandom(2) wrappers.
+ */
+#include "rand.h"
+
+#include "b64.h"
+#include "err.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/random.h>
+
+int rand_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return ERR_INTERNAL;
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+int rand_uuid(char out[RAND_UUID_LEN])
+{
+	unsigned char b[16];
+
+	if (rand_bytes(b, sizeof(b)) != 0)
+		return ERR_INTERNAL;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, RAND_UUID_LEN,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
+	return 0;
+}
+
+int rand_token(char *out, size_t cap, size_t nbytes)
+{
+	unsigned char b[128];
+	int rc;
+
+	if (nbytes > sizeof(b) || cap < b64url_encoded_len(nbytes) + 1)
+		return ERR_LIMIT;
+	if (rand_bytes(b, nbytes) != 0)
+		return ERR_INTERNAL;
+	rc = b64url_encode(b, nbytes, out, cap) < 0 ? ERR_INTERNAL : 0;
+	secret_wipe(b, sizeof(b));
+	return rc;
+}

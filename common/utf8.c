@@ -1,0 +1,140 @@
+/*
+ * utf8: a strict decoder (RFC 3629) and case folding through the C
+ * library's C.UTF-8 tables.
+ */
+#include "utf8.h"
+
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <wctype.h>
+
+/* Decode one code point at s (n bytes left); returns its length or -1. */
+static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	int len;
+
+	if (n == 0)
+		return -1;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		c = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		c = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		c = s[0] & 0x07u;
+	} else {
+		return -1;
+	}
+	if ((size_t)len > n)
+		return -1;
+	for (int i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return -1;
+	*cp = c;
+	return len;
+}
+
+static int utf8_encode(uint32_t c, char *out)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | (c >> 12));
+		out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (c >> 18));
+	out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+int utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		int n = utf8_decode(p + i, len - i, &cp);
+		if (n < 0 || cp == 0)
+			return 0;
+		i += (size_t)n;
+	}
+	return 1;
+}
+
+int utf8_printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		int n = utf8_decode(p + i, len - i, &cp);
+		if (n < 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return 0;
+		i += (size_t)n;
+	}
+	return 1;
+}
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+int utf8_fold(const char *s, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, o = 0;
+
+	pthread_once(&utf8_once, utf8_locale_init);
+	while (i < len) {
+		uint32_t cp;
+		char enc[4];
+		int n = utf8_decode(p + i, len - i, &cp), m;
+		if (n < 0)
+			return -1;
+		i += (size_t)n;
+		if (cp < 0x80)
+			cp = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+		else if (utf8_locale != (locale_t)0)
+			cp = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+		m = utf8_encode(cp, enc);
+		if (o + (size_t)m + 1 > cap)
+			return -1;
+		memcpy(out + o, enc, (size_t)m);
+		o += (size_t)m;
+	}
+	if (o + 1 > cap)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}

@@ -1,0 +1,364 @@
+/*
+ * dir_schema: the store's schema as a list of versioned migrations.
+ *
+ * A store records its version in PRAGMA user_version.  Opening applies the
+ * missing migrations in order, each in its own write transaction, after
+ * re-reading the version inside it (another process may have migrated the
+ * store meanwhile).  Migrations are append-only: a released one is never
+ * edited, a change is a new one.
+ *
+ * Tenant isolation is also enforced by the schema itself, not just by the
+ * queries: every tenant-owned table carries tenant_id, and references
+ * between objects are composite foreign keys on (tenant_id, id), so a row
+ * can never point at another tenant's object.  Tables are STRICT: a value
+ * of the wrong type is an error, not a silent conversion.
+ */
+#include "dir_internal.h"
+
+#include <stdio.h>
+
+/* Each migration is a list of statements, run in order in one transaction. */
+static const char *const dir_migration_1[] = {
+	/* 1: tenants, users, groups, membership. */
+	"PRAGMA application_id = 1229213745;",
+	"CREATE TABLE tenants ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  display_name TEXT NOT NULL,"
+	"  mfa_required INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	") STRICT;",
+	"CREATE TABLE users ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT PRIMARY KEY,"
+	"  upn TEXT NOT NULL,"
+	"  upn_key TEXT NOT NULL,"
+	"  display_name TEXT NOT NULL DEFAULT '',"
+	"  given_name TEXT NOT NULL DEFAULT '',"
+	"  surname TEXT NOT NULL DEFAULT '',"
+	"  mail TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  mfa_required INTEGER NOT NULL DEFAULT 0,"
+	"  source TEXT NOT NULL CHECK (source IN ('cloud', 'ldap')),"
+	"  source_anchor TEXT,"
+	"  source_dn TEXT,"
+	"  password_hash TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  deleted_at INTEGER,"
+	"  UNIQUE (tenant_id, id)"
+	") STRICT;"
+	/* A soft-deleted user gives its name back; restoring it needs the name free. */
+	"CREATE UNIQUE INDEX users_upn ON users(tenant_id, upn_key) WHERE deleted_at IS NULL;"
+	"CREATE UNIQUE INDEX users_anchor ON users(tenant_id, source_anchor)"
+	"  WHERE source_anchor IS NOT NULL;",
+	"CREATE TABLE groups ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  name_key TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL CHECK (source IN ('cloud', 'ldap')),"
+	"  source_anchor TEXT,"
+	"  source_dn TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  deleted_at INTEGER,"
+	"  UNIQUE (tenant_id, id)"
+	") STRICT;"
+	"CREATE UNIQUE INDEX groups_name ON groups(tenant_id, name_key) WHERE deleted_at IS NULL;"
+	"CREATE UNIQUE INDEX groups_anchor ON groups(tenant_id, source_anchor)"
+	"  WHERE source_anchor IS NOT NULL;",
+	/*
+	 * WITHOUT ROWID tables list their key columns first: SQLite 3.40's
+	 * integrity_check wrongly reports "NULL value" in a NOT NULL column
+	 * that precedes them.
+	 */
+	"CREATE TABLE group_member_users ("
+	"  group_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  tenant_id TEXT NOT NULL,"
+	"  PRIMARY KEY (group_id, user_id),"
+	"  FOREIGN KEY (tenant_id, group_id) REFERENCES groups(tenant_id, id) ON DELETE CASCADE,"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX group_member_users_user ON group_member_users(user_id, group_id);",
+	"CREATE TABLE group_member_groups ("
+	"  group_id TEXT NOT NULL,"
+	"  member_id TEXT NOT NULL,"
+	"  tenant_id TEXT NOT NULL,"
+	"  PRIMARY KEY (group_id, member_id),"
+	"  CHECK (group_id <> member_id),"
+	"  FOREIGN KEY (tenant_id, group_id) REFERENCES groups(tenant_id, id) ON DELETE CASCADE,"
+	"  FOREIGN KEY (tenant_id, member_id) REFERENCES groups(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX group_member_groups_member ON group_member_groups(member_id, group_id);",
+	NULL,
+};
+
+static const char *const dir_migration_2[] = {
+	/*
+	 * 2: apps, role data, second factors, sessions and tokens, logs, sync
+	 * state, signing keys.  Secrets are never stored in the clear: client
+	 * secrets, codes and tokens as SHA-256 digests, TOTP secrets and private
+	 * keys encrypted by the idp before they get here.
+	 */
+	"CREATE TABLE apps ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT PRIMARY KEY,"
+	"  client_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  confidential INTEGER NOT NULL,"
+	"  secret_hash TEXT,"
+	"  redirect_uris TEXT NOT NULL DEFAULT '[]',"
+	"  grants INTEGER NOT NULL,"
+	"  mfa_required INTEGER NOT NULL DEFAULT 0,"
+	"  token_alg TEXT NOT NULL DEFAULT 'RS256' CHECK (token_alg IN ('RS256', 'ES256')),"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (tenant_id, id),"
+	"  UNIQUE (tenant_id, client_id),"
+	"  CHECK ((confidential = 1) = (secret_hash IS NOT NULL))"
+	") STRICT;",
+	"CREATE TABLE role_definitions ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  name_key TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  builtin INTEGER NOT NULL DEFAULT 0,"
+	"  actions TEXT NOT NULL DEFAULT '[]',"
+	"  not_actions TEXT NOT NULL DEFAULT '[]',"
+	"  data_actions TEXT NOT NULL DEFAULT '[]',"
+	"  not_data_actions TEXT NOT NULL DEFAULT '[]',"
+	"  assignable_scopes TEXT NOT NULL DEFAULT '[\"/\"]',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (tenant_id, id),"
+	"  UNIQUE (tenant_id, name_key)"
+	") STRICT;",
+	"CREATE TABLE role_assignments ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT PRIMARY KEY,"
+	"  role_id TEXT NOT NULL,"
+	"  principal_type TEXT NOT NULL CHECK (principal_type IN ('user', 'group', 'app')),"
+	"  principal_id TEXT NOT NULL,"
+	"  scope TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (tenant_id, role_id, principal_id, scope),"
+	"  FOREIGN KEY (tenant_id, role_id) REFERENCES role_definitions(tenant_id, id)"
+	") STRICT;"
+	"CREATE INDEX role_assignments_principal ON role_assignments(tenant_id, principal_id);",
+	"CREATE TABLE deny_assignments ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  principals TEXT NOT NULL DEFAULT '[]',"
+	"  excluded_principals TEXT NOT NULL DEFAULT '[]',"
+	"  actions TEXT NOT NULL DEFAULT '[]',"
+	"  not_actions TEXT NOT NULL DEFAULT '[]',"
+	"  data_actions TEXT NOT NULL DEFAULT '[]',"
+	"  not_data_actions TEXT NOT NULL DEFAULT '[]',"
+	"  scope TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	") STRICT;",
+	"CREATE TABLE totp_credentials ("
+	"  tenant_id TEXT NOT NULL,"
+	"  user_id TEXT PRIMARY KEY,"
+	"  secret_enc TEXT NOT NULL,"
+	"  algorithm TEXT NOT NULL DEFAULT 'SHA1' CHECK (algorithm IN ('SHA1', 'SHA256', 'SHA512')),"
+	"  digits INTEGER NOT NULL DEFAULT 6 CHECK (digits IN (6, 8)),"
+	"  period INTEGER NOT NULL DEFAULT 30,"
+	"  confirmed INTEGER NOT NULL DEFAULT 0,"
+	"  last_step INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  window_start INTEGER NOT NULL DEFAULT 0,"
+	"  locked_until INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT;",
+	"CREATE TABLE recovery_codes ("
+	"  user_id TEXT NOT NULL,"
+	"  code_hash TEXT NOT NULL,"
+	"  tenant_id TEXT NOT NULL,"
+	"  used_at INTEGER,"
+	"  PRIMARY KEY (user_id, code_hash),"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;",
+	"CREATE TABLE sessions ("
+	"  tenant_id TEXT NOT NULL,"
+	"  id_hash TEXT PRIMARY KEY,"
+	"  user_id TEXT NOT NULL,"
+	"  auth_time INTEGER NOT NULL,"
+	"  amr TEXT NOT NULL DEFAULT '',"
+	"  mfa_time INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  user_agent TEXT NOT NULL DEFAULT '',"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT;"
+	"CREATE INDEX sessions_user ON sessions(tenant_id, user_id);",
+	"CREATE TABLE auth_codes ("
+	"  tenant_id TEXT NOT NULL,"
+	"  code_hash TEXT PRIMARY KEY,"
+	"  app_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  session_hash TEXT,"
+	"  redirect_uri TEXT NOT NULL,"
+	"  scope TEXT NOT NULL DEFAULT '',"
+	"  nonce TEXT,"
+	"  code_challenge TEXT NOT NULL,"
+	"  auth_time INTEGER NOT NULL,"
+	"  amr TEXT NOT NULL DEFAULT '',"
+	"  family_id TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER,"
+	"  FOREIGN KEY (tenant_id, app_id) REFERENCES apps(tenant_id, id) ON DELETE CASCADE,"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT;",
+	"CREATE TABLE refresh_tokens ("
+	"  tenant_id TEXT NOT NULL,"
+	"  token_hash TEXT PRIMARY KEY,"
+	"  family_id TEXT NOT NULL,"
+	"  app_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  scope TEXT NOT NULL DEFAULT '',"
+	"  auth_time INTEGER NOT NULL,"
+	"  amr TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  rotated_at INTEGER,"
+	"  revoked_at INTEGER,"
+	"  FOREIGN KEY (tenant_id, app_id) REFERENCES apps(tenant_id, id) ON DELETE CASCADE,"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT;"
+	"CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);",
+	"CREATE TABLE signins ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  user_id TEXT,"
+	"  username TEXT NOT NULL DEFAULT '',"
+	"  app_id TEXT,"
+	"  step TEXT NOT NULL,"
+	"  result TEXT NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  user_agent TEXT NOT NULL DEFAULT '',"
+	"  country TEXT NOT NULL DEFAULT '',"
+	"  city TEXT NOT NULL DEFAULT '',"
+	"  lat REAL,"
+	"  lon REAL,"
+	"  factors TEXT NOT NULL DEFAULT '',"
+	"  risk TEXT NOT NULL DEFAULT 'none',"
+	"  detections TEXT NOT NULL DEFAULT '[]'"
+	") STRICT;"
+	"CREATE INDEX signins_time ON signins(tenant_id, time);"
+	"CREATE INDEX signins_user ON signins(tenant_id, user_id, time);",
+	"CREATE TABLE audit_log ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target_type TEXT NOT NULL DEFAULT '',"
+	"  target_id TEXT NOT NULL DEFAULT '',"
+	"  summary TEXT NOT NULL DEFAULT '',"
+	"  ip TEXT NOT NULL DEFAULT ''"
+	") STRICT;"
+	"CREATE INDEX audit_log_time ON audit_log(tenant_id, time);"
+	"CREATE INDEX audit_log_target ON audit_log(tenant_id, target_id);",
+	"CREATE TABLE sync_state ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  connector TEXT NOT NULL,"
+	"  cookie TEXT,"
+	"  last_full_at INTEGER,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant_id, connector)"
+	") STRICT;",
+	"CREATE TABLE sync_cycles ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id INTEGER PRIMARY KEY,"
+	"  connector TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER,"
+	"  added INTEGER NOT NULL DEFAULT 0,"
+	"  updated INTEGER NOT NULL DEFAULT 0,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  unchanged INTEGER NOT NULL DEFAULT 0,"
+	"  errors INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL,"
+	"  message TEXT NOT NULL DEFAULT ''"
+	") STRICT;",
+	"CREATE TABLE signing_keys ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  kid TEXT PRIMARY KEY,"
+	"  alg TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256')),"
+	"  private_enc TEXT NOT NULL,"
+	"  public_jwk TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  retired_at INTEGER,"
+	"  expires_at INTEGER"
+	") STRICT;",
+	NULL,
+};
+
+static const char *const *const dir_migrations[] = {dir_migration_1, dir_migration_2};
+
+_Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+static int dir_read_version(struct dir *d, int *out, struct err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return dir_fail(d, err, "read schema version");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : dir_fail(d, err, "read schema version");
+}
+
+int dir_schema_migrate(struct dir *d, int target, struct err *err)
+{
+	for (int v = d->version + 1; v <= target; v++) {
+		char bump[48];
+		int now = 0;
+
+		if (dir_exec(d, "BEGIN IMMEDIATE", err) != 0)
+			return err->code;
+		if (dir_read_version(d, &now, err) != 0)
+			goto fail;
+		if (now >= v) { /* another process got here first */
+			dir_exec(d, "COMMIT", err);
+			d->version = now;
+			v = now;
+			continue;
+		}
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v);
+		for (const char *const *step = dir_migrations[v - 1]; *step != NULL; step++) {
+			if (dir_exec(d, *step, err) != 0) {
+				err_prefix(err, "migration to schema version %d", v);
+				goto fail;
+			}
+		}
+		if (dir_exec(d, bump, err) != 0 || dir_exec(d, "COMMIT", err) != 0) {
+			err_prefix(err, "migration to schema version %d", v);
+			goto fail;
+		}
+		d->version = v;
+	}
+	return 0;
+fail:
+	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	return err->code;
+}

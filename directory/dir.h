@@ -360,6 +360,21 @@ int dir_audit_append(struct dir *d, const char *tenant_id, struct dir_audit *a,
 int dir_audit_list(struct dir *d, const char *tenant_id, int64_t after_id, int limit,
 		   int (*cb)(void *ctx, const struct dir_audit *a), void *ctx, struct err *err);
 
+/* ---- role data (rbac) ------------------------------------------------ */
+
+
+/* ---- sync state (sync) ------------------------------------------------ */
+
+
+/* ---- second factors (mfa) --------------------------------------------- */
+
+
+/* ---- sessions, codes, refresh tokens, signing keys (idp) --------------- */
+
+
+/* ---- sign-in log (reports) -------------------------------------------- */
+
+
 /* ---- export and import ------------------------------------------------ */
 
 /*

@@ -15,7 +15,7 @@ run_pkgs=(
 	slapd ldap-utils
 )
 test_pkgs=(
-	oathtool clang libclang-rt-14-dev wrk sqlite3
+	oathtool clang libclang-rt-14-dev wrk sqlite3 chromium
 )
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -38,4 +38,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 	# package itself is installed all the same, and the project runs its own.
 	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
 		apt-get install -y -q --no-install-recommends --fix-broken
+fi
+
+# npm modules of tests and benchmarks, from their lock files.  Browsers are
+# never downloaded: the browser tests drive Debian's Chromium.
+if [ "$what" = test ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q --no-install-recommends nodejs npm
+	fi
+	while IFS= read -r lock; do
+		d=$(dirname "$lock")
+		if [ ! -f "$d/node_modules/.package-lock.json" ] ||
+			[ "$lock" -nt "$d/node_modules/.package-lock.json" ]; then
+			echo "install-deps: npm ci in $d"
+			(cd "$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
+				--loglevel=error)
+		fi
+	done < <(find tests bench -name package-lock.json -not -path '*/node_modules/*' 2>/dev/null)
 fi

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 2
+#define DIR_SCHEMA_VERSION 3
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */
@@ -202,6 +202,13 @@ int dir_user_check_password(struct dir *d, const char *tenant_id, const char *id
 			    const char *password, struct err *err)
 	__attribute__((warn_unused_result));
 
+/*
+ * Spend the time one password check takes, for a name that matched no
+ * user, so that a failed sign-in takes as long whether the name exists or
+ * not (no user enumeration by timing).
+ */
+void dir_password_burn(struct dir *d, const char *password);
+
 /* Soft-delete (recoverable) and restore. */
 int dir_user_soft_delete(struct dir *d, const char *tenant_id, const char *id, struct err *err);
 int dir_user_restore(struct dir *d, const char *tenant_id, const char *id, struct err *err);
@@ -371,8 +378,183 @@ int dir_audit_list(struct dir *d, const char *tenant_id, int64_t after_id, int l
 
 /* ---- sessions, codes, refresh tokens, signing keys (idp) --------------- */
 
+/*
+ * Secrets (session cookies, codes, refresh tokens) are never stored: the
+ * store keys them by the hex SHA-256 of the value the client holds.
+ */
+
+#define DIR_AMR_MAX   64  /* space-separated methods: "pwd otp mfa" */
+#define DIR_SCOPE_MAX 512
+
+struct dir_session {
+	char id_hash[DIR_HASH_MAX]; /* SHA-256 of the cookie value */
+	char tenant_id[DIR_ID_MAX];
+	char user_id[DIR_ID_MAX];
+	int64_t auth_time;          /* when the user last proved a password */
+	char amr[DIR_AMR_MAX];
+	int64_t mfa_time;           /* when a second factor was last proved; 0 never */
+	int64_t created_at, last_seen_at;
+	int64_t expires_at;         /* absolute end of the session */
+	char ip[64];
+	char user_agent[256];
+};
+
+/* Store a new session (all fields set by the caller but created/last_seen). */
+int dir_session_create(struct dir *d, const char *tenant_id, struct dir_session *s,
+		       struct err *err);
+/* The session with this hash; ERR_NOT_FOUND if none (expiry is the caller's rule). */
+int dir_session_get(struct dir *d, const char *tenant_id, const char *id_hash,
+		    struct dir_session *out, struct err *err);
+/* Record use now (idle timeout). */
+int dir_session_touch(struct dir *d, const char *tenant_id, const char *id_hash,
+		      struct err *err);
+/* Record a proved factor: set amr and auth/mfa times as given (0 keeps a time). */
+int dir_session_update_auth(struct dir *d, const char *tenant_id, const char *id_hash,
+			    const char *amr, int64_t auth_time, int64_t mfa_time, struct err *err);
+/* End one session, or every session of a user. */
+int dir_session_delete(struct dir *d, const char *tenant_id, const char *id_hash,
+		       struct err *err);
+int dir_session_delete_user(struct dir *d, const char *tenant_id, const char *user_id,
+			    struct err *err);
+/* Call cb for each session of a user, newest first. */
+int dir_session_list_user(struct dir *d, const char *tenant_id, const char *user_id,
+			  int (*cb)(void *ctx, const struct dir_session *s), void *ctx,
+			  struct err *err);
+
+struct dir_code {
+	char code_hash[DIR_HASH_MAX];
+	char app_id[DIR_ID_MAX];
+	char user_id[DIR_ID_MAX];
+	char session_hash[DIR_HASH_MAX];
+	char redirect_uri[DIR_URI_MAX];
+	char scope[DIR_SCOPE_MAX];
+	char nonce[256];
+	char code_challenge[64]; /* S256 challenge, base64url of 32 bytes */
+	int64_t auth_time;
+	char amr[DIR_AMR_MAX];
+	char grant_id[DIR_ID_MAX]; /* names every token issued from this code */
+	int64_t created_at, expires_at, used_at;
+};
+
+int dir_code_create(struct dir *d, const char *tenant_id, const struct dir_code *c,
+		    struct err *err);
+
+/*
+ * Redeem a code at most once, atomically across processes: 0 and out filled
+ * when it was unused (it is now used); ERR_DENIED with out filled when it had
+ * been used before (the caller revokes out->grant_id); ERR_NOT_FOUND when
+ * there is no such code.  Expiry is checked by the caller from out.
+ */
+int dir_code_redeem(struct dir *d, const char *tenant_id, const char *code_hash,
+		    struct dir_code *out, struct err *err) __attribute__((warn_unused_result));
+
+struct dir_refresh {
+	char token_hash[DIR_HASH_MAX];
+	char grant_id[DIR_ID_MAX]; /* the family: every rotation of one grant */
+	char app_id[DIR_ID_MAX];
+	char user_id[DIR_ID_MAX];
+	char scope[DIR_SCOPE_MAX];
+	int64_t auth_time;
+	char amr[DIR_AMR_MAX];
+	int64_t created_at, expires_at, rotated_at, revoked_at;
+};
+
+int dir_refresh_create(struct dir *d, const char *tenant_id, const struct dir_refresh *r,
+		       struct err *err);
+
+/*
+ * Use a refresh token once: 0 and out filled when it was live (it is now
+ * rotated); ERR_DENIED with out filled when it had already been rotated or
+ * revoked (reuse: the caller revokes the family); ERR_NOT_FOUND otherwise.
+ */
+int dir_refresh_use(struct dir *d, const char *tenant_id, const char *token_hash,
+		    struct dir_refresh *out, struct err *err) __attribute__((warn_unused_result));
+
+/* Look a refresh token up without using it (introspection, revocation). */
+int dir_refresh_get(struct dir *d, const char *tenant_id, const char *token_hash,
+		    struct dir_refresh *out, struct err *err);
+
+/*
+ * Revoke a grant: its refresh tokens and, through a revocation record kept
+ * until expires_at, the access tokens that carry its grant_id.
+ */
+int dir_grant_revoke(struct dir *d, const char *tenant_id, const char *grant_id,
+		     int64_t expires_at, struct err *err);
+
+/* Revoke one access token by jti until it would have expired anyway. */
+int dir_jti_revoke(struct dir *d, const char *tenant_id, const char *jti, int64_t expires_at,
+		   struct err *err);
+
+/* 1 if the jti or the grant is revoked, 0 if not, negative on error. */
+int dir_token_revoked(struct dir *d, const char *tenant_id, const char *jti,
+		      const char *grant_id, struct err *err);
+
+/* Remove expired codes, refresh tokens, sessions and revocation records. */
+int dir_tokens_expire(struct dir *d, int64_t now, struct err *err);
+
+struct dir_signing_key {
+	char kid[48];
+	char alg[8];             /* "RS256" or "ES256" */
+	char private_enc[4096];  /* the private key, sealed by the idp */
+	char public_jwk[2048];
+	int64_t created_at;
+	int64_t retired_at;      /* 0 while it signs */
+	int64_t expires_at;      /* 0, or when it leaves the JWKS */
+};
+
+int dir_key_add(struct dir *d, const char *tenant_id, const struct dir_signing_key *k,
+		struct err *err);
+/* Call cb for each key of the tenant, newest first (heap-allocated, borrowed during cb). */
+int dir_key_list(struct dir *d, const char *tenant_id,
+		 int (*cb)(void *ctx, const struct dir_signing_key *k), void *ctx,
+		 struct err *err);
+/* Stop signing with every active key of the tenant; they stay published until expires_at. */
+int dir_key_retire_all(struct dir *d, const char *tenant_id, int64_t expires_at,
+		       struct err *err);
+/* Delete the tenant's keys whose expires_at has passed. */
+int dir_key_delete_expired(struct dir *d, const char *tenant_id, struct err *err);
+
 
 /* ---- sign-in log (reports) -------------------------------------------- */
+
+struct dir_signin {
+	int64_t id;                 /* assigned on append */
+	int64_t time;               /* 0 = now */
+	char user_id[DIR_ID_MAX];   /* empty when the name matched no user */
+	char username[DIR_UPN_MAX]; /* the name as typed */
+	char app_id[DIR_ID_MAX];
+	char step[16];    /* password, mfa, recovery, enroll, sso, token */
+	char result[16];  /* success, failure, locked, blocked */
+	char reason[128]; /* why it failed, in words (never the secret) */
+	char ip[64];
+	char user_agent[256];
+	char country[8];
+	char city[64];
+	double lat, lon;
+	int has_geo;
+	char factors[DIR_AMR_MAX];
+	char risk[16];          /* none, low, medium, high */
+	char detections[1024];  /* JSON array of detections */
+};
+
+/* Append one attempt to the tenant's sign-in log. */
+int dir_signin_append(struct dir *d, const char *tenant_id, struct dir_signin *s,
+		      struct err *err);
+
+struct dir_signin_query {
+	int64_t from, to;      /* time range, 0 = open */
+	const char *user_id;   /* NULL = any */
+	const char *app_id;    /* NULL = any */
+	const char *result;    /* NULL = any */
+	const char *ip;        /* NULL = any */
+	int64_t before_id;     /* keyset cursor: rows with id < before_id (0 = newest) */
+	int limit;             /* 0 = 100 */
+};
+
+/* Call cb for matching rows, newest first. */
+int dir_signin_list(struct dir *d, const char *tenant_id, const struct dir_signin_query *q,
+		    int (*cb)(void *ctx, const struct dir_signin *s), void *ctx,
+		    struct err *err);
 
 
 /* ---- export and import ------------------------------------------------ */

@@ -117,7 +117,8 @@ static void dir_app_row(sqlite3_stmt *st, struct dir_app *a)
 	json_t *arr;
 	size_t i;
 
-	memset(a, 0, sizeof(*a));
+	/* every field is written below; the URI slots past n_redirect_uris stay as they were */
+	a->n_redirect_uris = 0;
 	dir_col_text(st, 0, a->id, sizeof(a->id));
 	dir_col_text(st, 1, a->tenant_id, sizeof(a->tenant_id));
 	dir_col_text(st, 2, a->client_id, sizeof(a->client_id));

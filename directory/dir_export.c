@@ -44,6 +44,7 @@ static const struct dir_table dir_tables[] = {
 	{"refresh_tokens", "token_hash", NULL, NULL, 0, NULL},
 	{"signins", "id", NULL, NULL, 0, NULL},
 	{"audit_log", "id", NULL, NULL, 0, NULL},
+	{"revoked_tokens", "kind, value", NULL, NULL, 0, NULL},
 	{"sync_state", "connector", NULL, NULL, 0, NULL},
 	{"sync_cycles", "id", NULL, NULL, 0, NULL},
 	/* Private keys never leave the store; an imported tenant gets new keys. */

@@ -57,3 +57,16 @@ int dir_password_needs_rehash(const char *encoded, const struct dir_argon2 *p)
 	return v != ARGON2_VERSION_NUMBER || m != p->m_cost_kib || t != p->t_cost ||
 	       lanes != p->lanes;
 }
+
+void dir_password_burn(struct dir *d, const char *password)
+{
+	static const unsigned char salt[DIR_SALT_LEN] = "burn-burn-burn!";
+	unsigned char out[DIR_HASH_LEN];
+	size_t len = strnlen(password, DIR_PASSWORD_MAX + 1);
+
+	if (len == 0 || len > DIR_PASSWORD_MAX)
+		return;
+	argon2id_hash_raw(d->argon2.t_cost, d->argon2.m_cost_kib, d->argon2.lanes, password, len,
+			  salt, sizeof(salt), out, sizeof(out));
+	secret_wipe(out, sizeof(out));
+}

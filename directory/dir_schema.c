@@ -309,7 +309,23 @@ static const char *const dir_migration_2[] = {
 	NULL,
 };
 
-static const char *const *const dir_migrations[] = {dir_migration_1, dir_migration_2};
+/* 3: revocation records for access tokens (by jti or by grant). */
+static const char *const dir_migration_3[] = {
+	"CREATE TABLE revoked_tokens ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('jti', 'grant')),"
+	"  value TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant_id, kind, value)"
+	") STRICT, WITHOUT ROWID;",
+	"CREATE INDEX auth_codes_expiry ON auth_codes(expires_at);",
+	"CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);",
+	"CREATE INDEX sessions_expiry ON sessions(expires_at);",
+	NULL,
+};
+
+static const char *const *const dir_migrations[] = {dir_migration_1, dir_migration_2,
+						     dir_migration_3};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");

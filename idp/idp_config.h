@@ -15,6 +15,28 @@ struct idp_config {
 	long long argon2_t_cost;
 	long long argon2_m_cost_kib;
 	long long argon2_lanes;
+	/* [http] */
+	char *listen;
+	long long port;
+	char *public_url;       /* scheme://host[:port], no trailing slash */
+	char *tls_cert;         /* PEM file, or NULL with plain_http */
+	char *tls_key;
+	int plain_http;         /* only allowed on a loopback address */
+	long long threads;
+	long long max_connections;
+	long long max_per_ip;
+	long long timeout_s;
+	long long max_body;
+	/* [tokens] */
+	long long access_ttl;
+	long long id_ttl;
+	long long refresh_ttl;
+	long long code_ttl;
+	/* [session] */
+	long long session_idle;
+	long long session_max;
+	/* [secrets] */
+	char *key_file;         /* the master key sealing private keys and secrets */
 	/* [log] */
 	int log_level; /* enum log_level */
 };

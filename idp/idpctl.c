@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"  export TENANT [--output FILE]\n"
 	"  import FILE\n"
 	"  audit TENANT [--after ID] [--limit N]\n"
+	"  keys list|rotate TENANT               (token-signing keys)\n"
+	"  secrets init FILE                     (create the key file sealing secrets)\n"
 	"\n"
 	"exit codes: 0 done, 1 failed, 2 usage error, 3 not found, 4 exists or conflict,\n"
 	"            5 refused\n";
@@ -271,15 +273,15 @@ static const struct {
 } ctl_commands[] = {
 	{"tenant", ctl_cmd_tenant}, {"user", ctl_cmd_user},     {"group", ctl_cmd_group},
 	{"app", ctl_cmd_app},       {"export", ctl_cmd_export}, {"import", ctl_cmd_import},
-	{"audit", ctl_cmd_audit},
+	{"audit", ctl_cmd_audit},   {"keys", ctl_cmd_keys},     {"secrets", ctl_cmd_secrets},
 };
 
 int main(int argc, char **argv)
 {
-	struct ctl c = {NULL, 0, "idpctl"};
+	struct ctl c = {NULL, NULL, 0, "idpctl"};
 	struct idp_config cfg = {0};
 	struct dir_options opts = {0};
-	const char *config = getenv("IDP_CONFIG"), *store = NULL;
+	const char *config = NULL, *store = NULL;
 	struct err err = {0};
 	int i, rc = CTL_USAGE, have_cfg = 0;
 
@@ -302,20 +304,27 @@ int main(int argc, char **argv)
 		ctl_usage(stderr);
 		return CTL_USAGE;
 	}
+	if (config == NULL)
+		config = getenv("IDP_CONFIG");
 	for (size_t k = 0; k < sizeof(ctl_commands) / sizeof(ctl_commands[0]); k++)
 		if (strcmp(argv[i], ctl_commands[k].name) == 0)
 			rc = CTL_OK;
 	if (rc != CTL_OK)
 		return ctl_usage_error(&c, "unknown command '%s'", argv[i]);
+	if (strcmp(argv[i], "secrets") == 0) /* makes a file; needs no store */
+		return ctl_cmd_secrets(&c, argc - i - 1, argv + i + 1);
 
-	if (store == NULL || config != NULL) {
+	{
+		/* -c must load; the default config may be absent when -d names the store */
+		int optional = config == NULL && store != NULL;
 		if (config == NULL)
 			config = "/etc/idp/idp.conf";
 		if (idp_config_load(config, &cfg, &err) != 0) {
-			if (store == NULL)
+			if (!optional || err.code != ERR_NOT_FOUND)
 				return ctl_fail(&c, &err);
 		} else {
 			have_cfg = 1;
+			c.cfg = &cfg;
 			opts.busy_timeout_ms = (int)cfg.busy_timeout_ms;
 			opts.argon2.t_cost = (uint32_t)cfg.argon2_t_cost;
 			opts.argon2.m_cost_kib = (uint32_t)cfg.argon2_m_cost_kib;

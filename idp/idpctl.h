@@ -20,8 +20,11 @@ enum {
 	CTL_DENIED = 5
 };
 
+struct idp_config;
+
 struct ctl {
 	struct dir *dir;
+	const struct idp_config *cfg; /* NULL when run with -d only */
 	int json;       /* --json: machine-readable output */
 	const char *me; /* program name for messages */
 };
@@ -73,5 +76,7 @@ int ctl_cmd_app(struct ctl *c, int argc, char **argv);
 int ctl_cmd_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_import(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
+int ctl_cmd_keys(struct ctl *c, int argc, char **argv);
+int ctl_cmd_secrets(struct ctl *c, int argc, char **argv);
 
 #endif

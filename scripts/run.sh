@@ -1,6 +1,8 @@
 #!/bin/bash
 # run: install what is missing, build, and start the system on the embedded
-# default: a SQLite store under var/demo with a demo tenant.
+# default: a SQLite store under var/demo with a demo tenant, and the idp
+# daemon on http://127.0.0.1:8443 (plain HTTP, loopback only) in the
+# foreground until Ctrl-C.
 #
 # Running it again keeps the existing demo store; --reset starts afresh.
 set -euo pipefail
@@ -16,8 +18,11 @@ ctl=build/idp/idpctl
 mkdir -p var/demo
 chmod 700 var var/demo
 if [ $reset = 1 ]; then
-	rm -f var/demo/store.db var/demo/store.db-wal var/demo/store.db-shm var/demo/password
+	rm -f var/demo/store.db var/demo/store.db-wal var/demo/store.db-shm var/demo/password \
+		var/demo/secret.key var/demo/demo-app.json
 fi
+# the key file sealing private keys and second-factor secrets
+[ -f var/demo/secret.key ] || $ctl secrets init var/demo/secret.key >/dev/null
 
 if ! $ctl tenant show demo >/dev/null 2>&1; then
 	echo "run: creating the demo tenant"
@@ -38,6 +43,9 @@ if ! $ctl tenant show demo >/dev/null 2>&1; then
 	$ctl group add-member demo engineering --user bob@demo.example >/dev/null
 	$ctl group add-member demo staff --group engineering >/dev/null
 	$ctl group add-member demo staff --user carol@demo.example >/dev/null
+	$ctl --json app create demo "Demo Portal" --redirect-uri http://127.0.0.1:9000/callback \
+		--grant authorization_code --grant refresh_token --grant client_credentials \
+		>var/demo/demo-app.json
 fi
 
 echo
@@ -50,6 +58,18 @@ $ctl group list demo
 echo
 echo "alice's groups (transitive):"
 $ctl user groups demo alice@demo.example
-echo
-echo "Demo users' password: $(cat var/demo/password)   (in var/demo/password)"
-echo "Try: IDP_CONFIG=conf/idp.conf $ctl --help"
+
+client_id=$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' var/demo/demo-app.json)
+cat <<EOF
+
+Demo users' password: $(cat var/demo/password)   (in var/demo/password)
+Demo app "Demo Portal": client_id $client_id (its secret is in var/demo/demo-app.json)
+
+The idp listens on http://127.0.0.1:8443 (Ctrl-C stops it). Try:
+  curl http://127.0.0.1:8443/demo/v2.0/.well-known/openid-configuration
+  curl -u "$client_id:SECRET" -d grant_type=client_credentials http://127.0.0.1:8443/demo/oauth2/token
+  sign in as alice@demo.example in a browser (the code arrives at 127.0.0.1:9000):
+  http://127.0.0.1:8443/demo/oauth2/authorize?client_id=$client_id&response_type=code&scope=openid%20profile&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=demo
+  IDP_CONFIG=conf/idp.conf $ctl --help
+EOF
+exec build/idp/idp -c conf/idp.conf

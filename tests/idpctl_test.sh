@@ -32,6 +32,9 @@ path = $db
 [passwords]
 argon2_passes = 1
 argon2_memory = 64k
+[http]
+public_url = http://127.0.0.1:8080
+plain_http = true
 CONF
 printf 'first-pass\n' >"$dir/pw"; chmod 600 "$dir/pw"
 printf 'open-pass\n' >"$dir/pw-open"; chmod 644 "$dir/pw-open"
@@ -46,7 +49,7 @@ contains err "unknown command 'frobnicate'" "names the unknown command"
 expect 2 "unknown option" -- "$ctl" --frob
 expect 3 "missing config" -- "$ctl" -c "$dir/none.conf" tenant list
 contains err "none.conf: No such file" "names the missing config"
-printf '[store]\npath = x\nbogus = 1\n' >"$dir/bad.conf"
+printf '[store]\npath = x\nbogus = 1\n[http]\npublic_url = http://x:1\nplain_http = true\n' >"$dir/bad.conf"
 expect 2 "bad config" -- "$ctl" -c "$dir/bad.conf" tenant list
 contains err "bad.conf:3: [store] bogus: unknown key" "names file, line and key"
 

@@ -1,0 +1,342 @@
+/*
+ * http_server: libmicrohttpd underneath, with the limits an internet-facing
+ * identity provider needs before any of its code runs: a body limit checked
+ * against Content-Length before reading and again while reading, connection
+ * caps (total and per address), idle timeouts, a per-connection memory cap
+ * for headers, and a thread pool.
+ *
+ * The raw request URI comes from MHD's URI log callback so that the query
+ * string is parsed by our own strict parser (http_params.c), not by MHD's
+ * lenient one.
+ */
+#include "http.h"
+
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct http_server_conf conf;
+	http_handler handler;
+	void *ctx;
+	int port;
+};
+
+/* Per-request state, created by the URI callback before headers are read. */
+struct http_ctx {
+	char *uri;
+	struct buf body;
+	int started;
+	int too_large;
+};
+
+void http_resp_init(struct http_resp *r)
+{
+	/* the header slots are filled as used: clearing 16 KiB per request shows in profiles */
+	r->nheaders = 0;
+	r->content_type = NULL;
+	r->no_security_headers = 0;
+	r->status = 200;
+	buf_init(&r->body);
+	r->body.limit = 8u * 1024 * 1024;
+}
+
+void http_resp_free(struct http_resp *r)
+{
+	buf_free(&r->body);
+}
+
+void http_resp_header(struct http_resp *r, const char *name, const char *value)
+{
+	if (r->nheaders >= HTTP_MAX_HEADERS || strpbrk(value, "\r\n") != NULL ||
+	    strlen(value) >= sizeof(r->headers[0].value))
+		return;
+	snprintf(r->headers[r->nheaders].name, sizeof(r->headers[0].name), "%s", name);
+	snprintf(r->headers[r->nheaders].value, sizeof(r->headers[0].value), "%s", value);
+	r->nheaders++;
+}
+
+void http_resp_redirect(struct http_resp *r, const char *location)
+{
+	r->status = 302;
+	http_resp_header(r, "Location", location);
+	r->content_type = "text/plain; charset=utf-8";
+}
+
+void http_resp_error(struct http_resp *r, int status, const char *code, const char *description)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	r->body.len = 0;
+	buf_puts(&r->body, "{\"error\":\"");
+	buf_puts(&r->body, code);
+	buf_puts(&r->body, "\"");
+	if (description != NULL) {
+		/* descriptions are ours, but may quote input: escape for JSON */
+		buf_puts(&r->body, ",\"error_description\":\"");
+		for (const char *p = description; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c == '"' || c == '\\')
+				buf_printf(&r->body, "\\%c", c);
+			else if (c < 0x20)
+				buf_printf(&r->body, "\\u%04x", c);
+			else
+				buf_add(&r->body, p, 1);
+		}
+		buf_puts(&r->body, "\"");
+	}
+	buf_puts(&r->body, "}");
+}
+
+const char *http_header(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_ctx *h = calloc(1, sizeof(*h));
+
+	(void)cls;
+	(void)c;
+	if (h == NULL)
+		return NULL;
+	h->uri = strdup(uri);
+	buf_init(&h->body);
+	return h;
+}
+
+static void http_done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_ctx *h = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (h == NULL)
+		return;
+	free(h->uri);
+	buf_free(&h->body);
+	free(h);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result http_send(struct MHD_Connection *c, struct http_resp *r, int tls)
+{
+	struct MHD_Response *mr;
+	size_t len = 0;
+	char *body;
+	enum MHD_Result ok;
+
+	if (buf_failed(&r->body)) {
+		buf_free(&r->body);
+		buf_init(&r->body);
+		http_resp_error(r, 500, "server_error", "response too large");
+	}
+	body = buf_take(&r->body, &len);
+	if (body == NULL)
+		return MHD_NO;
+	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(mr, "Content-Type",
+				r->content_type != NULL ? r->content_type : "application/json");
+	if (!r->no_security_headers) {
+		MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+		MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+		if (tls)
+			MHD_add_response_header(mr, "Strict-Transport-Security",
+						"max-age=31536000");
+	}
+	for (int i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
+	ok = MHD_queue_response(c, (unsigned)r->status, mr);
+	MHD_destroy_response(mr);
+	return ok;
+}
+
+static enum MHD_Result http_reply_error(struct MHD_Connection *c, int status, const char *code,
+					const char *desc)
+{
+	struct http_resp r;
+	enum MHD_Result ok;
+
+	http_resp_init(&r);
+	http_resp_error(&r, status, code, desc);
+	http_resp_header(&r, "Connection", "close");
+	ok = http_send(c, &r, 0);
+	http_resp_free(&r);
+	return ok;
+}
+
+static void http_client_ip(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(out, cap, "?");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)cap);
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_ctx *h = *con_cls;
+	struct http_req req;
+	struct http_resp resp;
+	struct err err = {0};
+	const char *q, *ctype;
+	enum MHD_Result ok;
+
+	(void)version;
+	if (h == NULL || h->uri == NULL)
+		return MHD_NO; /* out of memory at the URI callback */
+	if (!h->started) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		h->started = 1;
+		h->body.limit = s->conf.max_body + 1;
+		/* refuse an announced oversize body before reading any of it */
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->conf.max_body)
+			return http_reply_error(c, 413, "invalid_request", "request body too large");
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!h->too_large) {
+			buf_add(&h->body, upload_data, *upload_data_size);
+			if (buf_failed(&h->body) || h->body.len > s->conf.max_body)
+				h->too_large = 1;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (h->too_large)
+		return http_reply_error(c, 413, "invalid_request", "request body too large");
+
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = url;
+	req.conn = c;
+	req.tls = s->conf.tls_cert_pem != NULL;
+	http_client_ip(c, req.client_ip, sizeof(req.client_ip));
+	buf_add(&h->body, "", 0); /* NUL-terminate even when empty */
+	req.body = h->body.data != NULL ? h->body.data : "";
+	req.body_len = h->body.len;
+	q = strchr(h->uri, '?');
+	if (q != NULL && http_params_parse(q + 1, strlen(q + 1), &req.query, &err) != 0)
+		return http_reply_error(c, 400, "invalid_request", err.msg);
+	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	if (ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0 &&
+	    http_params_parse(req.body, req.body_len, &req.form, &err) != 0) {
+		http_params_free(&req.query);
+		return http_reply_error(c, 400, "invalid_request", err.msg);
+	}
+	http_resp_init(&resp);
+	s->handler(s->ctx, &req, &resp);
+	ok = http_send(c, &resp, req.tls);
+	http_resp_free(&resp);
+	http_params_free(&req.query);
+	http_params_free(&req.form);
+	return ok;
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("http: %s", msg);
+}
+
+struct http_server *http_server_start(const struct http_server_conf *conf, http_handler handler,
+				      void *ctx, struct err *err)
+{
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+	struct sockaddr *sa;
+	struct http_server *s;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	if (inet_pton(AF_INET, conf->address, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)conf->port);
+		sa = (struct sockaddr *)&a4;
+	} else if (inet_pton(AF_INET6, conf->address, &a6.sin6_addr) == 1) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)conf->port);
+		sa = (struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		err_set(err, ERR_INVALID, "listen address '%s' is not a numeric IP address",
+			conf->address);
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		err_set(err, ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	s->conf = *conf;
+	s->handler = handler;
+	s->ctx = ctx;
+	if (conf->tls_cert_pem != NULL)
+		flags |= MHD_USE_TLS;
+	s->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)conf->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+		MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
+		http_done_cb, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+		conf->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+		conf->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, conf->tls_key_pem, MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		err_set(err, ERR_IO, "cannot listen on %s port %d (in use, or bad TLS material?)",
+			conf->address, conf->port);
+		free(s);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info != NULL ? info->port : conf->port;
+	return s;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}

@@ -1,0 +1,112 @@
+/*
+ * idp_core: the helpers every handler shares.
+ */
+#include "idp.h"
+
+#include "b64.h"
+#include "log.h"
+#include "secret.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One store connection per worker thread: SQLite connections are not shared. */
+static __thread struct dir *idp_thread_dir;
+
+struct dir *idp_dir(struct idp *idp, struct err *err)
+{
+	struct dir **grown;
+
+	if (idp_thread_dir != NULL)
+		return idp_thread_dir;
+	idp_thread_dir = dir_open(&idp->dir_opts, err);
+	if (idp_thread_dir == NULL)
+		return NULL;
+	pthread_mutex_lock(&idp->dirs_lock);
+	grown = realloc(idp->dirs, (idp->ndirs + 1) * sizeof(*grown));
+	if (grown != NULL) {
+		idp->dirs = grown;
+		idp->dirs[idp->ndirs++] = idp_thread_dir;
+	}
+	pthread_mutex_unlock(&idp->dirs_lock);
+	return idp_thread_dir;
+}
+
+void idp_dirs_close(struct idp *idp)
+{
+	pthread_mutex_lock(&idp->dirs_lock);
+	for (size_t i = 0; i < idp->ndirs; i++)
+		dir_close(idp->dirs[i]);
+	free(idp->dirs);
+	idp->dirs = NULL;
+	idp->ndirs = 0;
+	pthread_mutex_unlock(&idp->dirs_lock);
+}
+
+void idp_issuer(const struct idp_req *r, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s/v2.0", r->idp->cfg->public_url, r->tenant.name);
+}
+
+void idp_url(const struct idp_req *r, const char *path, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s%s", r->idp->cfg->public_url, r->tenant.name, path);
+}
+
+void idp_csrf_token(const struct idp_req *r, const char *cookie, char out[64])
+{
+	unsigned char mac[32];
+	unsigned int len = sizeof(mac);
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "csrf:%s:%s", r->tenant.id, cookie);
+	HMAC(EVP_sha256(), r->idp->csrf_key, sizeof(r->idp->csrf_key), (unsigned char *)msg,
+	     strlen(msg), mac, &len);
+	b64url_encode(mac, sizeof(mac), out, 64);
+}
+
+int idp_csrf_ok(const struct idp_req *r, const char *cookie, const char *token)
+{
+	char want[64];
+
+	if (cookie == NULL || token == NULL || *cookie == '\0')
+		return 0;
+	idp_csrf_token(r, cookie, want);
+	return secret_streq(want, token);
+}
+
+void idp_signin_log(struct idp_req *r, const char *user_id, const char *username,
+		    const char *app_id, const char *step, const char *result, const char *reason,
+		    const char *factors)
+{
+	struct dir_signin s;
+	struct err err = {0};
+	const char *ua = http_header(r->http, "User-Agent");
+
+	memset(&s, 0, sizeof(s));
+	s.time = r->now;
+	snprintf(s.user_id, sizeof(s.user_id), "%s", user_id != NULL ? user_id : "");
+	/* A typed name may be anything: keep what fits, and only printable text. */
+	snprintf(s.username, sizeof(s.username), "%s", username != NULL ? username : "");
+	snprintf(s.app_id, sizeof(s.app_id), "%s", app_id != NULL ? app_id : "");
+	snprintf(s.step, sizeof(s.step), "%s", step);
+	snprintf(s.result, sizeof(s.result), "%s", result);
+	snprintf(s.reason, sizeof(s.reason), "%s", reason != NULL ? reason : "");
+	snprintf(s.ip, sizeof(s.ip), "%s", r->http->client_ip);
+	snprintf(s.user_agent, sizeof(s.user_agent), "%s", ua != NULL ? ua : "");
+	snprintf(s.factors, sizeof(s.factors), "%s", factors != NULL ? factors : "");
+	if (dir_signin_append(r->dir, r->tenant.id, &s, &err) != 0) {
+		/* a name that is not printable text: log the attempt without it */
+		s.username[0] = '\0';
+		s.user_agent[0] = '\0';
+		if (dir_signin_append(r->dir, r->tenant.id, &s, &err) != 0)
+			log_warnx("tenant %s: sign-in log: %s", r->tenant.name, err.msg);
+	}
+	log_info("tenant %s: sign-in %s %s user=%s app=%s ip=%s%s%s", r->tenant.name, step,
+		 result, user_id != NULL && *user_id ? user_id : "-",
+		 app_id != NULL && *app_id ? app_id : "-", r->http->client_ip,
+		 reason != NULL && *reason ? " reason=" : "", reason != NULL ? reason : "");
+}

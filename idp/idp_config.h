@@ -17,6 +17,17 @@ struct idp_config {
 	long long argon2_lanes;
 	/* [log] */
 	int log_level; /* enum log_level */
+	/* [mfa] */
+	char *mfa_key_file;           /* secret key file (idp/secretbox.h); NULL if unset */
+	char *mfa_issuer;             /* issuer shown in authenticator apps */
+	int mfa_algorithm;            /* 0 SHA1, 1 SHA256, 2 SHA512 */
+	int mfa_digits_choice;        /* index into "6", "8" */
+	long long mfa_digits;         /* 6 or 8, from mfa_digits_choice */
+	long long mfa_period;         /* seconds per step */
+	long long mfa_skew;           /* steps accepted either side */
+	long long mfa_max_failures;   /* failures that lock the factor */
+	long long mfa_failure_window; /* seconds in which they count */
+	long long mfa_lockout;        /* seconds the lock lasts */
 };
 
 /* Load path into cfg; 0, or a negative err code with err naming file, line and key. */

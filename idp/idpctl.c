@@ -50,6 +50,12 @@ static const char usage_text[] =
 	"  export TENANT [--output FILE]\n"
 	"  import FILE\n"
 	"  audit TENANT [--after ID] [--limit N]\n"
+	"  mfa status TENANT UPN|ID              (second factor, no secrets)\n"
+	"  mfa reset TENANT UPN|ID [--reason TEXT]   (audited; the user enrolls again)\n"
+	"  mfa keygen FILE                       (a new secret key file, mode 600)\n"
+	"  mfa check-keys --key-file FILE        (does FILE open every sealed secret?)\n"
+	"  mfa rotate-key --key-file FILE [--resume]  (new key, re-seal every secret)\n"
+	"  mfa prune-keys --key-file FILE        (drop retired keys nothing uses)\n"
 	"\n"
 	"exit codes: 0 done, 1 failed, 2 usage error, 3 not found, 4 exists or conflict,\n"
 	"            5 refused\n";
@@ -271,7 +277,7 @@ static const struct {
 } ctl_commands[] = {
 	{"tenant", ctl_cmd_tenant}, {"user", ctl_cmd_user},     {"group", ctl_cmd_group},
 	{"app", ctl_cmd_app},       {"export", ctl_cmd_export}, {"import", ctl_cmd_import},
-	{"audit", ctl_cmd_audit},
+	{"audit", ctl_cmd_audit},   {"mfa", ctl_cmd_mfa},
 };
 
 int main(int argc, char **argv)

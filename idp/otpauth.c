@@ -94,11 +94,12 @@ ssize_t otpauth_base32_decode(const char *src, size_t len, void *out, size_t cap
 		int v = b32_value((unsigned char)src[i]);
 		if (v < 0)
 			return -1;
-		acc = (acc << 5 | (uint32_t)v) & 0x3ff;
+		acc = acc << 5 | (uint32_t)v;
 		bits += 5;
 		if (bits >= 8) {
 			bits -= 8;
 			d[j++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1; /* keep only the bits not yet written */
 		}
 	}
 	/* The leftover bits must be zero: one accepted spelling per secret. */

@@ -222,10 +222,11 @@ static int sb_aad(EVP_CIPHER_CTX *c, const char *kid, const char *context)
 	int outl;
 
 	snprintf(head, sizeof(head), "%s.%s.", SB_VERSION, kid);
-	if (EVP_EncryptUpdate(c, NULL, &outl, (const unsigned char *)head, (int)strlen(head)) != 1)
+	/* EVP_CipherUpdate: the same call serves the encrypting and decrypting side. */
+	if (EVP_CipherUpdate(c, NULL, &outl, (const unsigned char *)head, (int)strlen(head)) != 1)
 		return -1;
-	if (*context != '\0' && EVP_EncryptUpdate(c, NULL, &outl, (const unsigned char *)context,
-						  (int)strlen(context)) != 1)
+	if (*context != '\0' && EVP_CipherUpdate(c, NULL, &outl, (const unsigned char *)context,
+						 (int)strlen(context)) != 1)
 		return -1;
 	return 0;
 }

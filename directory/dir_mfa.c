@@ -21,26 +21,26 @@
 	"window_start, locked_until, created_at"
 
 static const char sql_totp_confirmed[] = "SELECT confirmed FROM totp_credentials WHERE "
-					 "tenant_id = ?1 AND user_id = ?2";
+                                         "tenant_id = ?1 AND user_id = ?2";
 static const char sql_totp_put[] =
-	"INSERT INTO totp_credentials (tenant_id, user_id, secret_enc, algorithm, digits, period, "
-	"confirmed, last_step, failures, window_start, locked_until, created_at) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, 0, 0, ?7) "
-	"ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, "
-	"algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, "
-	"last_step = 0, failures = 0, window_start = 0, locked_until = 0, "
-	"created_at = excluded.created_at "
-	"WHERE totp_credentials.tenant_id = ?1 AND totp_credentials.confirmed = 0";
+        "INSERT INTO totp_credentials (tenant_id, user_id, secret_enc, algorithm, digits, period, "
+        "confirmed, last_step, failures, window_start, locked_until, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, 0, 0, ?7) "
+        "ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, "
+        "algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, "
+        "last_step = 0, failures = 0, window_start = 0, locked_until = 0, "
+        "created_at = excluded.created_at "
+        "WHERE totp_credentials.tenant_id = ?1 AND totp_credentials.confirmed = 0";
 static const char sql_totp_get[] =
-	"SELECT " TOTP_COLS " FROM totp_credentials WHERE tenant_id = ?1 AND user_id = ?2";
+        "SELECT " TOTP_COLS " FROM totp_credentials WHERE tenant_id = ?1 AND user_id = ?2";
 static const char sql_totp_confirm[] =
-	"UPDATE totp_credentials SET confirmed = 1, last_step = ?4, failures = 0, "
-	"window_start = 0, locked_until = 0 WHERE tenant_id = ?1 AND user_id = ?2 AND "
-	"confirmed = 0 AND secret_enc = ?3 AND locked_until <= ?5";
+        "UPDATE totp_credentials SET confirmed = 1, last_step = ?4, failures = 0, "
+        "window_start = 0, locked_until = 0 WHERE tenant_id = ?1 AND user_id = ?2 AND "
+        "confirmed = 0 AND secret_enc = ?3 AND locked_until <= ?5";
 static const char sql_totp_accept[] =
-	"UPDATE totp_credentials SET last_step = ?3, failures = 0, window_start = 0 "
-	"WHERE tenant_id = ?1 AND user_id = ?2 AND confirmed = 1 AND last_step < ?3 AND "
-	"locked_until <= ?4";
+        "UPDATE totp_credentials SET last_step = ?3, failures = 0, window_start = 0 "
+        "WHERE tenant_id = ?1 AND user_id = ?2 AND confirmed = 1 AND last_step < ?3 AND "
+        "locked_until <= ?4";
 /*
  * One failed attempt.  The window goes on while its first failure is less
  * than ?4 seconds ago and no lock began since it opened (a lock always ends
@@ -48,44 +48,45 @@ static const char sql_totp_accept[] =
  * this window"); otherwise this failure opens a new window.  All the right
  * hand sides see the row as it was before the statement.
  */
-#define TOTP_WINDOW_GOES_ON "(failures > 0 AND window_start + ?4 > ?3 AND locked_until <= window_start)"
+#define TOTP_WINDOW_GOES_ON                                                                        \
+	"(failures > 0 AND window_start + ?4 > ?3 AND locked_until <= window_start)"
 #define TOTP_NEW_COUNT "(CASE WHEN " TOTP_WINDOW_GOES_ON " THEN failures + 1 ELSE 1 END)"
 static const char sql_totp_fail[] =
-	"UPDATE totp_credentials SET failures = " TOTP_NEW_COUNT ", "
-	"window_start = CASE WHEN " TOTP_WINDOW_GOES_ON " THEN window_start ELSE ?3 END, "
-	"locked_until = CASE WHEN " TOTP_NEW_COUNT " >= ?5 THEN ?3 + ?6 ELSE locked_until END "
-	"WHERE tenant_id = ?1 AND user_id = ?2 AND locked_until <= ?3 "
-	"RETURNING failures, locked_until";
+        "UPDATE totp_credentials SET failures = " TOTP_NEW_COUNT ", "
+        "window_start = CASE WHEN " TOTP_WINDOW_GOES_ON " THEN window_start ELSE ?3 END, "
+        "locked_until = CASE WHEN " TOTP_NEW_COUNT " >= ?5 THEN ?3 + ?6 ELSE locked_until END "
+        "WHERE tenant_id = ?1 AND user_id = ?2 AND locked_until <= ?3 "
+        "RETURNING failures, locked_until";
 static const char sql_totp_delete[] =
-	"DELETE FROM totp_credentials WHERE tenant_id = ?1 AND user_id = ?2";
+        "DELETE FROM totp_credentials WHERE tenant_id = ?1 AND user_id = ?2";
 static const char sql_recovery_delete[] =
-	"DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2";
+        "DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2";
 static const char sql_recovery_insert[] =
-	"INSERT INTO recovery_codes (user_id, code_hash, tenant_id, used_at) VALUES (?2, ?3, ?1, "
-	"NULL)";
+        "INSERT INTO recovery_codes (user_id, code_hash, tenant_id, used_at) VALUES (?2, ?3, ?1, "
+        "NULL)";
 static const char sql_recovery_unused[] =
-	"SELECT code_hash FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2 AND "
-	"used_at IS NULL ORDER BY code_hash";
+        "SELECT code_hash FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2 AND "
+        "used_at IS NULL ORDER BY code_hash";
 static const char sql_recovery_consume[] =
-	"UPDATE recovery_codes SET used_at = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND "
-	"code_hash = ?3 AND used_at IS NULL";
+        "UPDATE recovery_codes SET used_at = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND "
+        "code_hash = ?3 AND used_at IS NULL";
 static const char sql_recovery_count[] =
-	"SELECT count(*) FILTER (WHERE used_at IS NULL), count(*) FILTER (WHERE used_at IS NOT "
-	"NULL) FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2";
+        "SELECT count(*) FILTER (WHERE used_at IS NULL), count(*) FILTER (WHERE used_at IS NOT "
+        "NULL) FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2";
 
 /* The sealed columns, walked in key order a batch at a time. */
 static const char sql_sealed_totp[] =
-	"SELECT tenant_id, user_id, secret_enc FROM totp_credentials WHERE user_id > ?1 "
-	"ORDER BY user_id LIMIT ?2";
+        "SELECT tenant_id, user_id, secret_enc FROM totp_credentials WHERE user_id > ?1 "
+        "ORDER BY user_id LIMIT ?2";
 static const char sql_sealed_keys[] =
-	"SELECT tenant_id, kid, private_enc FROM signing_keys WHERE kid > ?1 ORDER BY kid "
-	"LIMIT ?2";
+        "SELECT tenant_id, kid, private_enc FROM signing_keys WHERE kid > ?1 ORDER BY kid "
+        "LIMIT ?2";
 static const char sql_sealed_totp_set[] =
-	"UPDATE totp_credentials SET secret_enc = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND "
-	"secret_enc = ?3";
+        "UPDATE totp_credentials SET secret_enc = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND "
+        "secret_enc = ?3";
 static const char sql_sealed_keys_set[] =
-	"UPDATE signing_keys SET private_enc = ?4 WHERE tenant_id = ?1 AND kid = ?2 AND "
-	"private_enc = ?3";
+        "UPDATE signing_keys SET private_enc = ?4 WHERE tenant_id = ?1 AND kid = ?2 AND "
+        "private_enc = ?3";
 
 static const char *const totp_algorithms[] = {"SHA1", "SHA256", "SHA512"};
 
@@ -109,7 +110,7 @@ static int dir_totp_check(const struct dir_totp *t, struct err *err)
 
 /* The user's credential state: 1 confirmed, 0 pending, ERR_NOT_FOUND none. */
 static int dir_totp_state(struct dir *d, const char *tenant_id, const char *user_id,
-			  struct err *err)
+                          struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_totp_confirmed, err);
 	int rc;
@@ -129,8 +130,7 @@ static int dir_totp_state(struct dir *d, const char *tenant_id, const char *user
 	return rc;
 }
 
-int dir_totp_put_pending(struct dir *d, const char *tenant_id, struct dir_totp *t,
-			 struct err *err)
+int dir_totp_put_pending(struct dir *d, const char *tenant_id, struct dir_totp *t, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -156,7 +156,7 @@ int dir_totp_put_pending(struct dir *d, const char *tenant_id, struct dir_totp *
 		return err_set(err, ERR_NOT_FOUND, "no such user");
 	if (rc == 0) /* the upsert's WHERE refused: a confirmed factor, or another tenant's row */
 		return err_set(err, ERR_EXISTS,
-			       "the user already has a confirmed second factor: remove it first");
+		               "the user already has a confirmed second factor: remove it first");
 	return rc < 0 ? rc : 0;
 }
 
@@ -176,7 +176,7 @@ static void dir_totp_row(sqlite3_stmt *st, struct dir_totp *t)
 }
 
 int dir_totp_get(struct dir *d, const char *tenant_id, const char *user_id, struct dir_totp *out,
-		 struct err *err)
+                 struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_totp_get, err);
 	int rc;
@@ -200,7 +200,7 @@ int dir_totp_get(struct dir *d, const char *tenant_id, const char *user_id, stru
 
 /* Delete the user's recovery codes and insert the n digests. */
 static int dir_recovery_store(struct dir *d, const char *tenant_id, const char *user_id,
-			      const char *const *hashes, int n, struct err *err)
+                              const char *const *hashes, int n, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -229,8 +229,8 @@ static int dir_recovery_store(struct dir *d, const char *tenant_id, const char *
 }
 
 int dir_totp_confirm(struct dir *d, const char *tenant_id, const char *user_id,
-		     const char *secret_enc, int64_t step, int64_t now,
-		     const char *const *code_hashes, int n, struct err *err)
+                     const char *secret_enc, int64_t step, int64_t now,
+                     const char *const *code_hashes, int n, struct err *err)
 {
 	sqlite3_stmt *st;
 	int tx, rc;
@@ -255,8 +255,8 @@ int dir_totp_confirm(struct dir *d, const char *tenant_id, const char *user_id,
 			rc = err_set(err, ERR_DENIED, "the second factor is locked");
 		else
 			rc = err_set(err, ERR_NOT_FOUND,
-				     "no pending enrollment with this secret (removed, confirmed "
-				     "or restarted meanwhile)");
+			             "no pending enrollment with this secret (removed, confirmed "
+			             "or restarted meanwhile)");
 	}
 	if (rc > 0)
 		rc = dir_recovery_store(d, tenant_id, user_id, code_hashes, n, err);
@@ -267,7 +267,7 @@ out:
 }
 
 int dir_totp_accept(struct dir *d, const char *tenant_id, const char *user_id, int64_t step,
-		    int64_t now, struct err *err)
+                    int64_t now, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_totp_accept, err);
 	int rc;
@@ -293,8 +293,8 @@ int dir_totp_accept(struct dir *d, const char *tenant_id, const char *user_id, i
 }
 
 int dir_totp_fail(struct dir *d, const char *tenant_id, const char *user_id, int64_t now,
-		  const struct dir_totp_limits *lim, int *failures, int64_t *locked_until,
-		  struct err *err)
+                  const struct dir_totp_limits *lim, int *failures, int64_t *locked_until,
+                  struct err *err)
 {
 	sqlite3_stmt *st;
 	struct dir_totp t;
@@ -371,7 +371,7 @@ out:
 }
 
 int dir_recovery_unused(struct dir *d, const char *tenant_id, const char *user_id,
-			char (*hashes)[DIR_HASH_MAX], int cap, int *n, struct err *err)
+                        char (*hashes)[DIR_HASH_MAX], int cap, int *n, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_recovery_unused, err);
 	int rc;
@@ -390,7 +390,7 @@ int dir_recovery_unused(struct dir *d, const char *tenant_id, const char *user_i
 }
 
 int dir_recovery_consume(struct dir *d, const char *tenant_id, const char *user_id,
-			 const char *code_hash, int64_t now, struct err *err)
+                         const char *code_hash, int64_t now, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_recovery_consume, err);
 	int rc;
@@ -409,7 +409,7 @@ int dir_recovery_consume(struct dir *d, const char *tenant_id, const char *user_
 }
 
 int dir_recovery_replace(struct dir *d, const char *tenant_id, const char *user_id,
-			 const char *const *code_hashes, int n, struct err *err)
+                         const char *const *code_hashes, int n, struct err *err)
 {
 	int tx, rc;
 
@@ -426,7 +426,7 @@ int dir_recovery_replace(struct dir *d, const char *tenant_id, const char *user_
 }
 
 int dir_recovery_count(struct dir *d, const char *tenant_id, const char *user_id, int *unused,
-		       int *used, struct err *err)
+                       int *used, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_recovery_count, err);
 	int rc;
@@ -461,7 +461,7 @@ struct dir_sealed_row {
 
 /* Read the next batch of one table after cursor; *n rows, values on the heap. */
 static int dir_sealed_batch(struct dir *d, const char *sql, const char *cursor,
-			    struct dir_sealed_row *rows, int *n, struct err *err)
+                            struct dir_sealed_row *rows, int *n, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql, err);
 	int rc;
@@ -492,7 +492,7 @@ static int dir_sealed_batch(struct dir *d, const char *sql, const char *cursor,
 }
 
 int dir_sealed_each(struct dir *d, int (*cb)(void *ctx, const struct dir_sealed *s), void *ctx,
-		    struct err *err)
+                    struct err *err)
 {
 	static const char *const sqls[] = {sql_sealed_totp, sql_sealed_keys};
 	struct dir_sealed_row *rows = calloc(DIR_SEALED_BATCH, sizeof(*rows));
@@ -530,7 +530,7 @@ int dir_sealed_each(struct dir *d, int (*cb)(void *ctx, const struct dir_sealed 
 }
 
 int dir_sealed_replace(struct dir *d, const struct dir_sealed *s, const char *value,
-		       struct err *err)
+                       struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -543,7 +543,7 @@ int dir_sealed_replace(struct dir *d, const struct dir_sealed *s, const char *va
 	if (value == NULL || *value == '\0')
 		return err_set(err, ERR_INVALID, "empty sealed value");
 	st = dir_stmt(d, s->kind == DIR_SEALED_TOTP ? sql_sealed_totp_set : sql_sealed_keys_set,
-		      err);
+	              err);
 	if (st == NULL)
 		return err->code;
 	dir_bind_text(st, 1, s->tenant_id);

@@ -15,10 +15,12 @@
 #include "utf8.h"
 
 #include <jansson.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Find a live user by UPN, else by id. */
 static int mfa_user(struct ctl *c, const char *tenant_id, const char *who, struct dir_user *u)
@@ -44,15 +46,17 @@ static int mfa_status(struct ctl *c, const struct dir_tenant *t, const struct di
 		return ctl_fail(c, &err);
 	if (c->json) {
 		json_t *j = json_pack("{s:s, s:s, s:s, s:s*, s:i, s:i, s:I, s:I, s:i, s:I, s:i, "
-				      "s:i}",
-				      "user_id", u->id, "upn", u->upn, "state",
-				      s.enrolled ? "enrolled" : s.pending ? "pending" : "none",
-				      "algorithm", s.enrolled || s.pending ? s.algorithm : NULL,
-				      "digits", s.digits, "period", s.period, "created_at",
-				      (json_int_t)s.created_at, "last_used_at",
-				      (json_int_t)s.last_used_at, "failures", s.failures,
-				      "locked_until", (json_int_t)s.locked_until, "recovery_left",
-				      s.recovery_left, "recovery_used", s.recovery_used);
+		                      "s:i}",
+		                      "user_id", u->id, "upn", u->upn, "state",
+		                      s.enrolled  ? "enrolled"
+		                      : s.pending ? "pending"
+		                                  : "none",
+		                      "algorithm", s.enrolled || s.pending ? s.algorithm : NULL,
+		                      "digits", s.digits, "period", s.period, "created_at",
+		                      (json_int_t)s.created_at, "last_used_at",
+		                      (json_int_t)s.last_used_at, "failures", s.failures,
+		                      "locked_until", (json_int_t)s.locked_until, "recovery_left",
+		                      s.recovery_left, "recovery_used", s.recovery_used);
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
@@ -60,8 +64,8 @@ static int mfa_status(struct ctl *c, const struct dir_tenant *t, const struct di
 	}
 	printf("user:            %s (%s)\n", u->upn, u->id);
 	printf("required:        %s\n", t->mfa_required || u->mfa_required
-						 ? (t->mfa_required ? "yes (tenant)" : "yes (user)")
-						 : "no (unless an app requires it)");
+	                                        ? (t->mfa_required ? "yes (tenant)" : "yes (user)")
+	                                        : "no (unless an app requires it)");
 	if (!s.enrolled && !s.pending) {
 		printf("authenticator:   none\n");
 		return CTL_OK;
@@ -78,13 +82,17 @@ static int mfa_status(struct ctl *c, const struct dir_tenant *t, const struct di
 }
 
 static int mfa_reset_cmd(struct ctl *c, const struct dir_tenant *t, const struct dir_user *u,
-			 const char *reason)
+                         const char *reason)
 {
 	char actor[DIR_UPN_MAX];
-	const char *who = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") : getenv("USER");
+	const char *who = getenv("SUDO_USER");
+	struct passwd *pw = who == NULL ? getpwuid(geteuid()) : NULL;
 	struct err err = {0};
 
-	snprintf(actor, sizeof(actor), "idpctl:%s", who != NULL ? who : "?");
+	/* The same actor as ctl_audit() writes for every other idpctl change. */
+	if (who == NULL)
+		who = pw != NULL ? pw->pw_name : "?";
+	snprintf(actor, sizeof(actor), "idpctl:%s", who);
 	if (reason != NULL && (!utf8_printable(reason) || strlen(reason) > 900))
 		return ctl_usage_error(c, "--reason must be printable text of at most 900 bytes");
 	if (mfa_reset(c->dir, t->id, u->id, actor, reason, &err) != 0) {
@@ -92,14 +100,13 @@ static int mfa_reset_cmd(struct ctl *c, const struct dir_tenant *t, const struct
 			snprintf(err.msg, sizeof(err.msg), "%.200s has no second factor", u->upn);
 		return ctl_fail(c, &err);
 	}
-	printf("reset the second factor of %s; they enroll again at their next sign-in\n",
-	       u->upn);
+	printf("reset the second factor of %s; they enroll again at their next sign-in\n", u->upn);
 	return CTL_OK;
 }
 
 /* Load the key file and check it opens the store; prints and returns an exit code. */
 static int mfa_load_keys(struct ctl *c, const char *path, struct secretbox **sb,
-			 struct rekey_stats *st)
+                         struct rekey_stats *st)
 {
 	struct err err = {0};
 
@@ -159,9 +166,9 @@ static int mfa_rotate(struct ctl *c, const char *path, int resume)
 	if (rekey_reseal(sb, c->dir, &st, &err) != 0) {
 		rc = ctl_fail(c, &err);
 		fprintf(stderr,
-			"%s: the store is unchanged; %s now starts with key %s.  Run "
-			"'%s mfa rotate-key --key-file %s --resume' to try the re-sealing again\n",
-			c->me, path, secretbox_active_kid(sb), c->me, path);
+		        "%s: the store is unchanged; %s now starts with key %s.  Run "
+		        "'%s mfa rotate-key --key-file %s --resume' to try the re-sealing again\n",
+		        c->me, path, secretbox_active_kid(sb), c->me, path);
 		secretbox_free(sb);
 		return rc;
 	}
@@ -170,7 +177,8 @@ static int mfa_rotate(struct ctl *c, const char *path, int resume)
 	printf("re-sealed %d of %d sealed secrets under key %s\n", st.resealed, st.sealed,
 	       secretbox_active_kid(sb));
 	if (secretbox_nkeys(sb) > 1)
-		printf("the %d older key(s) stay in the file until every idp node has loaded the new "
+		printf("the %d older key(s) stay in the file until every idp node has loaded the "
+		       "new "
 		       "one;\nthen run '%s mfa prune-keys --key-file %s'\n",
 		       secretbox_nkeys(sb) - 1, c->me, path);
 	secretbox_free(sb);
@@ -234,16 +242,17 @@ int ctl_cmd_mfa(struct ctl *c, int argc, char **argv)
 		if ((rc = ctl_args_done(c, &a, 1)) == CTL_OK)
 			rc = mfa_keygen(c, ctl_pos(&a, 0));
 	} else if (strcmp(sub, "check-keys") == 0 || strcmp(sub, "rotate-key") == 0 ||
-		   strcmp(sub, "prune-keys") == 0) {
+	           strcmp(sub, "prune-keys") == 0) {
 		const char *path = ctl_opt(&a, "--key-file");
 		int resume = sub[0] == 'r' && ctl_flag(&a, "--resume");
 
 		if ((rc = ctl_args_done(c, &a, 0)) != CTL_OK)
 			goto out;
 		if (path == NULL) {
-			rc = ctl_usage_error(c, "mfa %s needs --key-file FILE (the [mfa] key_file of "
-						"the config)",
-					     sub);
+			rc = ctl_usage_error(c,
+			                     "mfa %s needs --key-file FILE (the [mfa] key_file of "
+			                     "the config)",
+			                     sub);
 			goto out;
 		}
 		if (sub[0] == 'c')

@@ -63,7 +63,7 @@ struct mfa *mfa_new(const struct mfa_config *cfg, const struct secretbox *sb, st
 	}
 	if (strlen(issuer) >= MFA_ISSUER_MAX || strchr(issuer, ':') != NULL || *issuer == '\0') {
 		err_set(err, ERR_INVALID, "MFA issuer must be 1..%d characters without ':'",
-			MFA_ISSUER_MAX - 1);
+		        MFA_ISSUER_MAX - 1);
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -90,8 +90,8 @@ const char *mfa_status_name(enum totp_status s)
 }
 
 /* Audit a change to a user's factor; the actor defaults to the user's UPN. */
-static void mfa_audit(struct dir *d, const char *tenant_id, const char *user_id,
-		      const char *actor, const char *action, const char *summary)
+static void mfa_audit(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
+                      const char *action, const char *summary)
 {
 	struct dir_audit a = {0};
 	struct dir_user u;
@@ -110,7 +110,7 @@ static void mfa_audit(struct dir *d, const char *tenant_id, const char *user_id,
 
 /* Open the credential's sealed secret into key[MFA_SECRET_LEN..]; its length. */
 static int mfa_unseal(struct mfa *m, const char *tenant_id, const struct dir_totp *cred,
-		      uint8_t *key, size_t cap, struct err *err)
+                      uint8_t *key, size_t cap, struct err *err)
 {
 	char ctx[SECRETBOX_CONTEXT_MAX];
 	int n;
@@ -139,7 +139,7 @@ static void mfa_clean_code(const char *in, char *out, size_t cap)
 }
 
 int mfa_enroll_begin(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-		     struct mfa_enrollment *out, struct err *err)
+                     struct mfa_enrollment *out, struct err *err)
 {
 	struct otpauth k;
 	struct dir_user u;
@@ -175,12 +175,12 @@ int mfa_enroll_begin(struct mfa *m, struct dir *d, const char *tenant_id, const 
 	t.digits = (int)k.digits;
 	t.period = (int)k.period;
 	if ((rc = secretbox_seal(m->sb, ctx, k.secret, k.secret_len, t.secret_enc,
-				 sizeof(t.secret_enc), err)) < 0)
+	                         sizeof(t.secret_enc), err)) < 0)
 		goto out;
 	if ((rc = otpauth_uri(&k, out->uri, sizeof(out->uri), err)) != 0)
 		goto out;
 	if (otpauth_base32_encode(k.secret, k.secret_len, out->secret_b32,
-				  sizeof(out->secret_b32)) < 0) {
+	                          sizeof(out->secret_b32)) < 0) {
 		rc = err_set(err, ERR_INTERNAL, "base32");
 		goto out;
 	}
@@ -209,8 +209,8 @@ void mfa_recovery_codes_clear(struct mfa_recovery_codes *c)
 
 /* Ten fresh codes into codes, their digests into hashes. */
 static int mfa_new_codes(const char *tenant_id, const char *user_id,
-			 struct mfa_recovery_codes *codes, char (*hashes)[DIR_HASH_MAX],
-			 const char **ptrs, struct err *err)
+                         struct mfa_recovery_codes *codes, char (*hashes)[DIR_HASH_MAX],
+                         const char **ptrs, struct err *err)
 {
 	codes->n = RECOVERY_CODES;
 	if (recovery_generate(tenant_id, user_id, RECOVERY_CODES, codes->code, hashes, err) != 0)
@@ -222,14 +222,14 @@ static int mfa_new_codes(const char *tenant_id, const char *user_id,
 
 /* Audit a failure that locked the factor. */
 static void mfa_audit_lock(struct dir *d, const char *tenant_id, const char *user_id,
-			   const struct mfa_result *res)
+                           const struct mfa_result *res)
 {
 	char summary[96];
 
 	if (res->status != TOTP_WRONG || res->locked_until == 0)
 		return;
 	snprintf(summary, sizeof(summary), "second factor locked after %d failures until %lld",
-		 res->failures, (long long)res->locked_until);
+	         res->failures, (long long)res->locked_until);
 	mfa_audit(d, tenant_id, user_id, NULL, "mfa.locked", summary);
 }
 
@@ -242,8 +242,8 @@ static void mfa_result_from(struct mfa_result *res, const struct totp_result *t)
 }
 
 int mfa_enroll_confirm(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-		       const char *code, struct mfa_result *res, struct mfa_recovery_codes *codes,
-		       struct err *err)
+                       const char *code, struct mfa_result *res, struct mfa_recovery_codes *codes,
+                       struct err *err)
 {
 	char hashes[RECOVERY_CODES][DIR_HASH_MAX], clean[TOTP_CODE_MAX + 1];
 	const char *ptrs[RECOVERY_CODES];
@@ -266,12 +266,12 @@ int mfa_enroll_confirm(struct mfa *m, struct dir *d, const char *tenant_id, cons
 		goto out;
 	mfa_clean_code(code, clean, sizeof(clean));
 	rc = totp_confirm(d, tenant_id, &cred, key, (size_t)n, &m->policy, now, clean, ptrs,
-			  RECOVERY_CODES, &tr, err);
+	                  RECOVERY_CODES, &tr, err);
 	mfa_result_from(res, &tr);
 	if (rc == 0) {
 		res->recovery_left = RECOVERY_CODES;
 		mfa_audit(d, tenant_id, user_id, NULL, "mfa.enroll",
-			  "enrolled an authenticator app (TOTP)");
+		          "enrolled an authenticator app (TOTP)");
 	} else {
 		mfa_audit_lock(d, tenant_id, user_id, res);
 	}
@@ -284,7 +284,7 @@ out:
 }
 
 int mfa_verify(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-	       const char *code, struct mfa_result *res, struct err *err)
+               const char *code, struct mfa_result *res, struct err *err)
 {
 	char clean[TOTP_CODE_MAX + 1];
 	uint8_t key[OTPAUTH_SECRET_MAX];
@@ -319,7 +319,7 @@ int mfa_verify(struct mfa *m, struct dir *d, const char *tenant_id, const char *
 }
 
 int mfa_recover(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-		const char *code, struct mfa_result *res, struct err *err)
+                const char *code, struct mfa_result *res, struct err *err)
 {
 	struct dir_totp cred;
 	int64_t now = clock_now(&m->clock), until = 0;
@@ -344,7 +344,7 @@ int mfa_recover(struct mfa *m, struct dir *d, const char *tenant_id, const char 
 	if (rc == ERR_DENIED) {
 		res->status = TOTP_WRONG;
 		if ((rc = dir_totp_fail(d, tenant_id, user_id, now, &m->policy.limits,
-					&res->failures, &until, err)) != 0)
+		                        &res->failures, &until, err)) != 0)
 			return rc;
 		res->locked_until = until > now ? until : 0;
 		mfa_audit_lock(d, tenant_id, user_id, res);
@@ -361,7 +361,7 @@ int mfa_recover(struct mfa *m, struct dir *d, const char *tenant_id, const char 
 }
 
 int mfa_state(struct dir *d, const char *tenant_id, const char *user_id, int64_t now,
-	      struct mfa_state *out, struct err *err)
+              struct mfa_state *out, struct err *err)
 {
 	struct dir_totp t;
 	int rc;
@@ -383,12 +383,12 @@ int mfa_state(struct dir *d, const char *tenant_id, const char *user_id, int64_t
 	out->last_used_at = t.confirmed && t.last_step > 0 ? t.last_step * t.period : 0;
 	out->failures = t.failures;
 	out->locked_until = t.locked_until > now ? t.locked_until : 0;
-	return dir_recovery_count(d, tenant_id, user_id, &out->recovery_left,
-				  &out->recovery_used, err);
+	return dir_recovery_count(d, tenant_id, user_id, &out->recovery_left, &out->recovery_used,
+	                          err);
 }
 
 int mfa_required(struct dir *d, const char *tenant_id, const char *user_id, const char *app_id,
-		 struct err *err)
+                 struct err *err)
 {
 	struct dir_tenant t;
 	struct dir_user u;
@@ -411,8 +411,7 @@ int mfa_required(struct dir *d, const char *tenant_id, const char *user_id, cons
 }
 
 int mfa_recovery_regenerate(struct mfa *m, struct dir *d, const char *tenant_id,
-			    const char *user_id, struct mfa_recovery_codes *codes,
-			    struct err *err)
+                            const char *user_id, struct mfa_recovery_codes *codes, struct err *err)
 {
 	char hashes[RECOVERY_CODES][DIR_HASH_MAX];
 	const char *ptrs[RECOVERY_CODES];
@@ -427,7 +426,7 @@ int mfa_recovery_regenerate(struct mfa *m, struct dir *d, const char *tenant_id,
 		return rc;
 	}
 	mfa_audit(d, tenant_id, user_id, NULL, "mfa.recovery_codes_regenerated",
-		  "made a new set of recovery codes; the old ones no longer work");
+	          "made a new set of recovery codes; the old ones no longer work");
 	return 0;
 }
 
@@ -437,12 +436,12 @@ int mfa_remove(struct dir *d, const char *tenant_id, const char *user_id, struct
 
 	if (rc == 0)
 		mfa_audit(d, tenant_id, user_id, NULL, "mfa.remove",
-			  "removed the authenticator app and recovery codes");
+		          "removed the authenticator app and recovery codes");
 	return rc;
 }
 
 int mfa_reset(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
-	      const char *reason, struct err *err)
+              const char *reason, struct err *err)
 {
 	char summary[DIR_TEXT_MAX];
 	int rc = dir_totp_delete(d, tenant_id, user_id, err);
@@ -450,7 +449,7 @@ int mfa_reset(struct dir *d, const char *tenant_id, const char *user_id, const c
 	if (rc != 0)
 		return rc;
 	snprintf(summary, sizeof(summary), "reset the user's second factor%s%.900s",
-		 reason != NULL && *reason != '\0' ? ": " : "", reason != NULL ? reason : "");
+	         reason != NULL && *reason != '\0' ? ": " : "", reason != NULL ? reason : "");
 	mfa_audit(d, tenant_id, user_id, actor != NULL ? actor : "admin", "mfa.reset", summary);
 	return 0;
 }

@@ -55,7 +55,12 @@ struct mfa_config {
 
 /* SHA1/6/30, skew ±1 step, lock after 5 failures in 15 min for 15 min. */
 #define MFA_CONFIG_DEFAULT                                                                         \
-	{NULL, TOTP_PARAMS_DEFAULT, {1, {5, 900, 900}}, 4, {NULL, NULL}}
+	{                                                                                          \
+		NULL, TOTP_PARAMS_DEFAULT, {1, {5, 900, 900}}, 4,                                  \
+		{                                                                                  \
+			NULL, NULL                                                                 \
+		}                                                                                  \
+	}
 
 /* The [mfa] section of the idp's config as a struct mfa_config (clock: real). */
 void mfa_config_from(const struct idp_config *ic, struct mfa_config *out);
@@ -72,7 +77,7 @@ void mfa_free(struct mfa *m);
 /* ---- enrollment ------------------------------------------------------- */
 
 struct mfa_enrollment {
-	char uri[OTPAUTH_URI_MAX];       /* otpauth://totp/... */
+	char uri[OTPAUTH_URI_MAX];        /* otpauth://totp/... */
 	char secret_b32[OTPAUTH_B32_MAX]; /* the secret, for typing in by hand */
 	char *qr_svg;                     /* the URI as an SVG QR code; heap */
 	size_t qr_svg_len;
@@ -88,7 +93,7 @@ struct mfa_enrollment {
  * mfa_enrollment_clear() in every case (it wipes the secret).
  */
 int mfa_enroll_begin(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-		     struct mfa_enrollment *out, struct err *err);
+                     struct mfa_enrollment *out, struct err *err);
 
 /* Wipe the secret out of e and free its SVG. */
 void mfa_enrollment_clear(struct mfa_enrollment *e);
@@ -121,8 +126,8 @@ struct mfa_recovery_codes {
  * mfa_recovery_codes_clear() once shown.
  */
 int mfa_enroll_confirm(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-		       const char *code, struct mfa_result *res, struct mfa_recovery_codes *codes,
-		       struct err *err) __attribute__((warn_unused_result));
+                       const char *code, struct mfa_result *res, struct mfa_recovery_codes *codes,
+                       struct err *err) __attribute__((warn_unused_result));
 
 /* Wipe recovery codes once shown. */
 void mfa_recovery_codes_clear(struct mfa_recovery_codes *c);
@@ -139,8 +144,8 @@ void mfa_recovery_codes_clear(struct mfa_recovery_codes *c);
  * codes: the store or the key file failed (a server error, not the user's).
  */
 int mfa_verify(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-	       const char *code, struct mfa_result *res, struct err *err)
-	__attribute__((warn_unused_result));
+               const char *code, struct mfa_result *res, struct err *err)
+        __attribute__((warn_unused_result));
 
 /*
  * Use a recovery code as the second factor: 0 if it was an unused code of
@@ -149,14 +154,14 @@ int mfa_verify(struct mfa *m, struct dir *d, const char *tenant_id, const char *
  * locked factor refuses recovery codes too.  Same results as mfa_verify().
  */
 int mfa_recover(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
-		const char *code, struct mfa_result *res, struct err *err)
-	__attribute__((warn_unused_result));
+                const char *code, struct mfa_result *res, struct err *err)
+        __attribute__((warn_unused_result));
 
 /* ---- managing --------------------------------------------------------- */
 
 struct mfa_state {
-	int enrolled;  /* a confirmed factor */
-	int pending;   /* enrollment started, not confirmed */
+	int enrolled; /* a confirmed factor */
+	int pending;  /* enrollment started, not confirmed */
 	char algorithm[8];
 	int digits, period;
 	int64_t created_at;
@@ -168,7 +173,7 @@ struct mfa_state {
 
 /* The user's factor, without secrets; needs no key.  No factor is not an error. */
 int mfa_state(struct dir *d, const char *tenant_id, const char *user_id, int64_t now,
-	      struct mfa_state *out, struct err *err);
+              struct mfa_state *out, struct err *err);
 
 /*
  * 1 if the user must present a second factor to sign in to app_id (NULL:
@@ -176,7 +181,7 @@ int mfa_state(struct dir *d, const char *tenant_id, const char *user_id, int64_t
  * 0 if not; negative on error.
  */
 int mfa_required(struct dir *d, const char *tenant_id, const char *user_id, const char *app_id,
-		 struct err *err);
+                 struct err *err);
 
 /*
  * Replace the user's recovery codes with ten new ones (the old ones stop
@@ -184,8 +189,7 @@ int mfa_required(struct dir *d, const char *tenant_id, const char *user_id, cons
  * factor.  Audited.
  */
 int mfa_recovery_regenerate(struct mfa *m, struct dir *d, const char *tenant_id,
-			    const char *user_id, struct mfa_recovery_codes *codes,
-			    struct err *err);
+                            const char *user_id, struct mfa_recovery_codes *codes, struct err *err);
 
 /* The user removes their own factor and recovery codes (to re-enroll).  Audited. */
 int mfa_remove(struct dir *d, const char *tenant_id, const char *user_id, struct err *err);
@@ -197,6 +201,6 @@ int mfa_remove(struct dir *d, const char *tenant_id, const char *user_id, struct
  * ERR_NOT_FOUND if the user had no factor.
  */
 int mfa_reset(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
-	      const char *reason, struct err *err);
+              const char *reason, struct err *err);
 
 #endif

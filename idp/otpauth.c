@@ -83,7 +83,11 @@ ssize_t otpauth_base32_decode(const char *src, size_t len, void *out, size_t cap
 			return -1;
 	}
 	switch (data % 8) {
-	case 0: case 2: case 4: case 5: case 7:
+	case 0:
+	case 2:
+	case 4:
+	case 5:
+	case 7:
 		break;
 	default:
 		return -1;
@@ -115,8 +119,8 @@ static int pct_append(char *out, size_t cap, size_t *len, const char *s)
 
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
 		int plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-			    *p == '~' || *p == '@';
+		            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+		            *p == '~' || *p == '@';
 		if (*len + (plain ? 1 : 3) >= cap)
 			return -1;
 		if (plain) {
@@ -150,8 +154,7 @@ int otpauth_uri(const struct otpauth *k, char *out, size_t cap, struct err *err)
 
 	if (!utf8_printable(k->issuer) || strchr(k->issuer, ':') != NULL)
 		return err_set(err, ERR_INVALID, "issuer must be printable text without ':'");
-	if (k->account[0] == '\0' || !utf8_printable(k->account) ||
-	    strchr(k->account, ':') != NULL)
+	if (k->account[0] == '\0' || !utf8_printable(k->account) || strchr(k->account, ':') != NULL)
 		return err_set(err, ERR_INVALID, "account name must be printable text without ':'");
 	if (otpauth_alg_name(k->alg) == NULL || (k->digits != 6 && k->digits != 8) ||
 	    k->period < 1 || k->period > 300)
@@ -160,14 +163,14 @@ int otpauth_uri(const struct otpauth *k, char *out, size_t cap, struct err *err)
 	    otpauth_base32_encode(k->secret, k->secret_len, b32, sizeof(b32)) < 0)
 		return err_set(err, ERR_INVALID, "secret length out of range");
 	snprintf(tail, sizeof(tail), "&algorithm=%s&digits=%u&period=%u", otpauth_alg_name(k->alg),
-		 k->digits, k->period);
+	         k->digits, k->period);
 	if (raw_append(out, cap, &len, "otpauth://totp/") != 0 ||
 	    (k->issuer[0] != '\0' && (pct_append(out, cap, &len, k->issuer) != 0 ||
-				      raw_append(out, cap, &len, ":") != 0)) ||
+	                              raw_append(out, cap, &len, ":") != 0)) ||
 	    pct_append(out, cap, &len, k->account) != 0 ||
 	    raw_append(out, cap, &len, "?secret=") != 0 || raw_append(out, cap, &len, b32) != 0 ||
 	    (k->issuer[0] != '\0' && (raw_append(out, cap, &len, "&issuer=") != 0 ||
-				      pct_append(out, cap, &len, k->issuer) != 0)) ||
+	                              pct_append(out, cap, &len, k->issuer) != 0)) ||
 	    raw_append(out, cap, &len, tail) != 0)
 		rc = err_set(err, ERR_LIMIT, "key URI longer than %zu bytes", cap - 1);
 	secret_wipe(b32, sizeof(b32));
@@ -232,8 +235,7 @@ enum { P_SECRET, P_ISSUER, P_ALGORITHM, P_DIGITS, P_PERIOD, P_N };
 
 static int otpauth_parse_fields(const char *uri, struct otpauth *k, struct err *err)
 {
-	static const char *const names[P_N] = {"secret", "issuer", "algorithm", "digits",
-					       "period"};
+	static const char *const names[P_N] = {"secret", "issuer", "algorithm", "digits", "period"};
 	static const char scheme[] = "otpauth://";
 	char label[OTPAUTH_LABEL_MAX * 2], value[OTPAUTH_URI_MAX];
 	char issuer_param[OTPAUTH_LABEL_MAX] = "";
@@ -247,7 +249,7 @@ static int otpauth_parse_fields(const char *uri, struct otpauth *k, struct err *
 	k->period = 30;
 	if (uri == NULL || (len = strnlen(uri, OTPAUTH_URI_MAX)) == OTPAUTH_URI_MAX)
 		return err_set(err, ERR_INVALID, "key URI missing or longer than %d bytes",
-			       OTPAUTH_URI_MAX - 1);
+		               OTPAUTH_URI_MAX - 1);
 	if (strncasecmp(uri, scheme, sizeof(scheme) - 1) != 0)
 		return err_set(err, ERR_INVALID, "not an otpauth:// URI");
 	p = uri + sizeof(scheme) - 1;
@@ -295,26 +297,27 @@ static int otpauth_parse_fields(const char *uri, struct otpauth *k, struct err *
 		if (which >= 0) {
 			if (seen[which]++)
 				return err_set(err, ERR_INVALID, "parameter '%s' given twice",
-					       names[which]);
+				               names[which]);
 			if (pct_decode(eq + 1, plen - (size_t)(eq + 1 - p), value, sizeof(value)) <
 			    0)
 				return err_set(err, ERR_INVALID,
-					       "parameter '%s' is not valid percent-encoding",
-					       names[which]);
+				               "parameter '%s' is not valid percent-encoding",
+				               names[which]);
 		}
 		switch (which) {
 		case P_SECRET: {
 			ssize_t n = otpauth_base32_decode(value, strlen(value), k->secret,
-							  sizeof(k->secret));
+			                                  sizeof(k->secret));
 			secret_wipe(value, sizeof(value));
 			if (n < 0)
-				return err_set(err, ERR_INVALID, "secret is not valid base32 of "
-								 "at most %d bytes",
-					       OTPAUTH_SECRET_MAX);
+				return err_set(err, ERR_INVALID,
+				               "secret is not valid base32 of "
+				               "at most %d bytes",
+				               OTPAUTH_SECRET_MAX);
 			if (n < OTPAUTH_SECRET_MIN)
 				return err_set(err, ERR_INVALID,
-					       "secret shorter than %d bytes (80 bits)",
-					       OTPAUTH_SECRET_MIN);
+				               "secret shorter than %d bytes (80 bits)",
+				               OTPAUTH_SECRET_MIN);
 			k->secret_len = (size_t)n;
 			break;
 		}
@@ -322,13 +325,13 @@ static int otpauth_parse_fields(const char *uri, struct otpauth *k, struct err *
 			if (!utf8_printable(value) || strchr(value, ':') != NULL ||
 			    strlen(value) >= sizeof(issuer_param))
 				return err_set(err, ERR_INVALID,
-					       "issuer must be printable text without ':'");
+				               "issuer must be printable text without ':'");
 			snprintf(issuer_param, sizeof(issuer_param), "%s", value);
 			break;
 		case P_ALGORITHM:
 			if (otpauth_alg_parse(value, &k->alg) != 0)
 				return err_set(err, ERR_INVALID,
-					       "algorithm must be SHA1, SHA256 or SHA512");
+				               "algorithm must be SHA1, SHA256 or SHA512");
 			break;
 		case P_DIGITS:
 			if (strcmp(value, "6") != 0 && strcmp(value, "8") != 0)
@@ -354,7 +357,7 @@ static int otpauth_parse_fields(const char *uri, struct otpauth *k, struct err *
 	if (seen[P_ISSUER]) {
 		if (k->issuer[0] != '\0' && strcmp(k->issuer, issuer_param) != 0)
 			return err_set(err, ERR_INVALID,
-				       "issuer parameter and label prefix disagree");
+			               "issuer parameter and label prefix disagree");
 		snprintf(k->issuer, sizeof(k->issuer), "%s", issuer_param);
 	}
 	return 0;

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QRSVG_QUIET     4
-#define QRSVG_TEXT_MAX  1024
+#define QRSVG_QUIET    4
+#define QRSVG_TEXT_MAX 1024
 
 struct qrsvg_buf {
 	char *p;
@@ -58,7 +58,7 @@ char *qrsvg_render(const char *text, int scale, size_t *len, struct err *err)
 
 	if (text == NULL || strnlen(text, QRSVG_TEXT_MAX + 1) > QRSVG_TEXT_MAX) {
 		err_set(err, ERR_INVALID, "QR text missing or longer than %d bytes",
-			QRSVG_TEXT_MAX);
+		        QRSVG_TEXT_MAX);
 		return NULL;
 	}
 	if (scale < 1 || scale > 32) {
@@ -77,11 +77,11 @@ char *qrsvg_render(const char *text, int scale, size_t *len, struct err *err)
 	w = qr->width;
 	total = w + 2 * QRSVG_QUIET;
 	snprintf(piece, sizeof(piece),
-		 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
-		 "height=\"%d\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\" "
-		 "role=\"img\" aria-label=\"QR code\"><rect width=\"%d\" height=\"%d\" "
-		 "fill=\"#ffffff\"/><path fill=\"#000000\" d=\"",
-		 total * scale, total * scale, total, total, total, total);
+	         "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+	         "height=\"%d\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\" "
+	         "role=\"img\" aria-label=\"QR code\"><rect width=\"%d\" height=\"%d\" "
+	         "fill=\"#ffffff\"/><path fill=\"#000000\" d=\"",
+	         total * scale, total * scale, total, total, total, total);
 	qrsvg_put(&b, piece);
 	for (int y = 0; y < w; y++) {
 		for (int x = 0; x < w;) {
@@ -94,7 +94,7 @@ char *qrsvg_render(const char *text, int scale, size_t *len, struct err *err)
 				continue;
 			}
 			snprintf(piece, sizeof(piece), "M%d %dh%dv1h-%dz", x + QRSVG_QUIET,
-				 y + QRSVG_QUIET, run, run);
+			         y + QRSVG_QUIET, run, run);
 			qrsvg_put(&b, piece);
 			x += run;
 		}

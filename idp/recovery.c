@@ -15,8 +15,8 @@
 static const char recovery_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
 int recovery_generate(const char *tenant_id, const char *user_id, int n,
-		      char (*codes)[RECOVERY_CODE_MAX], char (*hashes)[DIR_HASH_MAX],
-		      struct err *err)
+                      char (*codes)[RECOVERY_CODE_MAX], char (*hashes)[DIR_HASH_MAX],
+                      struct err *err)
 {
 	uint8_t r[RECOVERY_CHARS];
 	char plain[RECOVERY_CHARS + 1];
@@ -69,7 +69,7 @@ int recovery_normalize(const char *typed, char out[RECOVERY_CHARS + 1])
 }
 
 void recovery_hash(const char *tenant_id, const char *user_id, const char *normalized,
-		   char out[DIR_HASH_MAX])
+                   char out[DIR_HASH_MAX])
 {
 	static const char hex[] = "0123456789abcdef";
 	char buf[64 + 2 * DIR_ID_MAX + RECOVERY_CHARS + 8];
@@ -78,7 +78,7 @@ void recovery_hash(const char *tenant_id, const char *user_id, const char *norma
 
 	/* NUL separators: no two (tenant, user, code) triples share an input. */
 	n = snprintf(buf, sizeof(buf), "idp-recovery-v1%c%.36s%c%.36s%c%.16s", 0, tenant_id, 0,
-		     user_id, 0, normalized);
+	             user_id, 0, normalized);
 	secret_sha256(buf, (size_t)n, dg);
 	for (size_t i = 0; i < sizeof(dg); i++) {
 		out[2 * i] = hex[dg[i] >> 4];
@@ -89,7 +89,7 @@ void recovery_hash(const char *tenant_id, const char *user_id, const char *norma
 }
 
 int recovery_use(struct dir *d, const char *tenant_id, const char *user_id, const char *typed,
-		 int64_t now, int *remaining, struct err *err)
+                 int64_t now, int *remaining, struct err *err)
 {
 	char norm[RECOVERY_CHARS + 1], digest[DIR_HASH_MAX];
 	char hashes[DIR_RECOVERY_MAX][DIR_HASH_MAX];

@@ -34,8 +34,8 @@
  * they have been shown.
  */
 int recovery_generate(const char *tenant_id, const char *user_id, int n,
-		      char (*codes)[RECOVERY_CODE_MAX], char (*hashes)[DIR_HASH_MAX],
-		      struct err *err);
+                      char (*codes)[RECOVERY_CODE_MAX], char (*hashes)[DIR_HASH_MAX],
+                      struct err *err);
 
 /*
  * What the user typed, normalised to the 16 characters of a code, into out:
@@ -45,7 +45,7 @@ int recovery_normalize(const char *typed, char out[RECOVERY_CHARS + 1]);
 
 /* The stored digest of a normalised code of this tenant's user. */
 void recovery_hash(const char *tenant_id, const char *user_id, const char *normalized,
-		   char out[DIR_HASH_MAX]);
+                   char out[DIR_HASH_MAX]);
 
 /*
  * Use the typed code for the user at now: 0 if this call used it (it never
@@ -54,6 +54,6 @@ void recovery_hash(const char *tenant_id, const char *user_id, const char *norma
  * codes left.
  */
 int recovery_use(struct dir *d, const char *tenant_id, const char *user_id, const char *typed,
-		 int64_t now, int *remaining, struct err *err) __attribute__((warn_unused_result));
+                 int64_t now, int *remaining, struct err *err) __attribute__((warn_unused_result));
 
 #endif

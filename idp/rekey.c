@@ -12,12 +12,11 @@
 int rekey_context(const struct dir_sealed *s, char *out, size_t cap)
 {
 	return secretbox_context(out, cap, s->kind == DIR_SEALED_TOTP ? "totp" : "signing_key",
-				 s->tenant_id, s->object_id);
+	                         s->tenant_id, s->object_id);
 }
 
 /* Open one sealed value and forget what it held; 0 or a negative err. */
-static int rekey_try_open(const struct secretbox *sb, const struct dir_sealed *s,
-			  struct err *err)
+static int rekey_try_open(const struct secretbox *sb, const struct dir_sealed *s, struct err *err)
 {
 	char ctx[SECRETBOX_CONTEXT_MAX];
 	unsigned char *buf;
@@ -56,14 +55,14 @@ static int rekey_check_one(void *ctx, const struct dir_sealed *s)
 	w->st.sealed++;
 	if (secretbox_sealed_kid(s->value, kid) != 0)
 		return err_set(w->err, ERR_CORRUPT, "%s %s (tenant %s) is not a sealed value",
-			       rekey_what(s), s->object_id, s->tenant_id);
+		               rekey_what(s), s->object_id, s->tenant_id);
 	if (strcmp(kid, secretbox_active_kid(w->sb)) == 0)
 		w->st.active++;
 	if (!secretbox_has_kid(w->sb, kid))
 		return err_set(w->err, ERR_NOT_FOUND,
-			       "the store holds secrets sealed under key '%s', which is not in "
-			       "the key file: is it the right file, or an old copy?",
-			       kid);
+		               "the store holds secrets sealed under key '%s', which is not in "
+		               "the key file: is it the right file, or an old copy?",
+		               kid);
 	for (int i = 0; i < w->nopened; i++)
 		seen |= strcmp(w->opened[i], kid) == 0;
 	if (seen && !w->full)
@@ -71,9 +70,9 @@ static int rekey_check_one(void *ctx, const struct dir_sealed *s)
 	if ((rc = rekey_try_open(w->sb, s, w->err)) != 0) {
 		if (rc == ERR_DENIED)
 			err_set(w->err, ERR_DENIED,
-				"key '%s' of the key file does not open %s %s (tenant %s): a wrong "
-				"key file, or the store was altered",
-				kid, rekey_what(s), s->object_id, s->tenant_id);
+			        "key '%s' of the key file does not open %s %s (tenant %s): a wrong "
+			        "key file, or the store was altered",
+			        kid, rekey_what(s), s->object_id, s->tenant_id);
 		return rc;
 	}
 	if (!seen && w->nopened < SECRETBOX_MAX_KEYS)
@@ -82,7 +81,7 @@ static int rekey_check_one(void *ctx, const struct dir_sealed *s)
 }
 
 int rekey_check(const struct secretbox *sb, struct dir *d, int full, struct rekey_stats *st,
-		struct err *err)
+                struct err *err)
 {
 	struct rekey_walk *w = calloc(1, sizeof(*w));
 	int rc;
@@ -119,7 +118,7 @@ static int rekey_reseal_one(void *ctx, const struct dir_sealed *s)
 	w->st.sealed++;
 	if (secretbox_sealed_kid(s->value, kid) != 0)
 		return err_set(w->err, ERR_CORRUPT, "%s %s (tenant %s) is not a sealed value",
-			       rekey_what(s), s->object_id, s->tenant_id);
+		               rekey_what(s), s->object_id, s->tenant_id);
 	if (strcmp(kid, secretbox_active_kid(w->sb)) == 0) {
 		w->st.active++;
 		return 0;
@@ -150,8 +149,7 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-int rekey_reseal(const struct secretbox *sb, struct dir *d, struct rekey_stats *st,
-		 struct err *err)
+int rekey_reseal(const struct secretbox *sb, struct dir *d, struct rekey_stats *st, struct err *err)
 {
 	struct rekey_reseal_walk w = {sb, d, {0, 0, 0, 0}, err};
 	int rc;

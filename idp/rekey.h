@@ -34,7 +34,7 @@ int rekey_context(const struct dir_sealed *s, char *out, size_t cap);
  * codes if the store failed.  st (may be NULL) gets the counts.
  */
 int rekey_check(const struct secretbox *sb, struct dir *d, int full, struct rekey_stats *st,
-		struct err *err);
+                struct err *err);
 
 /*
  * Re-seal every value not under sb's active key with the active key, in
@@ -42,7 +42,7 @@ int rekey_check(const struct secretbox *sb, struct dir *d, int full, struct reke
  * nobody changed them meanwhile.  st (may be NULL) gets the counts.
  */
 int rekey_reseal(const struct secretbox *sb, struct dir *d, struct rekey_stats *st,
-		 struct err *err);
+                 struct err *err);
 
 /* 1 if some sealed value of the store names key id kid (0 if none, or negative on error). */
 int rekey_kid_in_use(struct dir *d, const char *kid, struct err *err);

@@ -36,9 +36,9 @@ int totp_init(struct err *err)
 
 static int totp_flags(enum otpauth_alg alg)
 {
-	return alg == OTPAUTH_SHA256 ? OATH_TOTP_HMAC_SHA256
+	return alg == OTPAUTH_SHA256   ? OATH_TOTP_HMAC_SHA256
 	       : alg == OTPAUTH_SHA512 ? OATH_TOTP_HMAC_SHA512
-				       : 0;
+	                               : 0;
 }
 
 static int totp_check_params(const struct totp_params *p, struct err *err)
@@ -50,7 +50,7 @@ static int totp_check_params(const struct totp_params *p, struct err *err)
 }
 
 int totp_hotp(const uint8_t *key, size_t keylen, enum otpauth_alg alg, uint64_t counter,
-	      unsigned digits, char out[TOTP_CODE_MAX], struct err *err)
+              unsigned digits, char out[TOTP_CODE_MAX], struct err *err)
 {
 	int rc;
 
@@ -61,10 +61,10 @@ int totp_hotp(const uint8_t *key, size_t keylen, enum otpauth_alg alg, uint64_t 
 		return err_set(err, ERR_INVALID, "HOTP parameters out of range");
 	if (alg == OTPAUTH_SHA1)
 		rc = oath_hotp_generate((const char *)key, keylen, counter, digits, false,
-					OATH_HOTP_DYNAMIC_TRUNCATION, out);
+		                        OATH_HOTP_DYNAMIC_TRUNCATION, out);
 	else /* TOTP with a 1 s step at "time" counter is HOTP of counter */
 		rc = oath_totp_generate2((const char *)key, keylen, (time_t)counter, 1, 0, digits,
-					 totp_flags(alg), out);
+		                         totp_flags(alg), out);
 	if (rc != OATH_OK)
 		return err_set(err, ERR_INTERNAL, "liboath: %s", oath_strerror(rc));
 	return 0;
@@ -76,7 +76,7 @@ int64_t totp_step(const struct totp_params *p, int64_t t)
 }
 
 int totp_generate(const uint8_t *key, size_t keylen, const struct totp_params *p, int64_t t,
-		  char out[TOTP_CODE_MAX], struct err *err)
+                  char out[TOTP_CODE_MAX], struct err *err)
 {
 	int rc;
 
@@ -85,7 +85,7 @@ int totp_generate(const uint8_t *key, size_t keylen, const struct totp_params *p
 	if (t < 0)
 		return err_set(err, ERR_INVALID, "time before the epoch");
 	rc = oath_totp_generate2((const char *)key, keylen, (time_t)t, p->period, 0, p->digits,
-				 totp_flags(p->alg), out);
+	                         totp_flags(p->alg), out);
 	if (rc != OATH_OK)
 		return err_set(err, ERR_INTERNAL, "liboath: %s", oath_strerror(rc));
 	return 0;
@@ -107,7 +107,7 @@ static int totp_cmp(void *handle, const char *test_otp)
 }
 
 int totp_match(const uint8_t *key, size_t keylen, const struct totp_params *p, int64_t now,
-	       unsigned skew, const char *code, int64_t *step, struct err *err)
+               unsigned skew, const char *code, int64_t *step, struct err *err)
 {
 	struct totp_cmp c = {code, 0};
 	uint64_t counter = 0;
@@ -124,8 +124,8 @@ int totp_match(const uint8_t *key, size_t keylen, const struct totp_params *p, i
 		if (code[i] < '0' || code[i] > '9')
 			return err_set(err, ERR_INVALID, "a code has only digits");
 	rc = oath_totp_validate4_callback((const char *)key, keylen, (time_t)now, p->period, 0,
-					  p->digits, skew, &pos, &counter, totp_flags(p->alg),
-					  totp_cmp, &c);
+	                                  p->digits, skew, &pos, &counter, totp_flags(p->alg),
+	                                  totp_cmp, &c);
 	if (rc == OATH_INVALID_OTP)
 		return err_set(err, ERR_DENIED, "wrong code");
 	if (rc < 0)
@@ -164,8 +164,8 @@ int totp_params_of(const struct dir_totp *cred, struct totp_params *p, struct er
 
 /* Count a failure in the store and describe it in res. */
 static int totp_failed(struct dir *d, const char *tenant_id, const char *user_id,
-		       const struct totp_policy *pol, int64_t now, struct totp_result *res,
-		       struct err *err)
+                       const struct totp_policy *pol, int64_t now, struct totp_result *res,
+                       struct err *err)
 {
 	int64_t until = 0;
 	int n = 0, rc;
@@ -184,9 +184,9 @@ static int totp_failed(struct dir *d, const char *tenant_id, const char *user_id
  * when the caller should go on with *step, else the final return value.
  */
 static int totp_precheck(struct dir *d, const char *tenant_id, const struct dir_totp *cred,
-			 const uint8_t *key, size_t keylen, const struct totp_policy *pol,
-			 int64_t now, const char *code, int64_t *step, struct totp_result *res,
-			 struct err *err)
+                         const uint8_t *key, size_t keylen, const struct totp_policy *pol,
+                         int64_t now, const char *code, int64_t *step, struct totp_result *res,
+                         struct err *err)
 {
 	struct totp_params p;
 	int rc;
@@ -210,7 +210,7 @@ static int totp_precheck(struct dir *d, const char *tenant_id, const struct dir_
 
 /* Tell a refused accept apart: replayed, or locked meanwhile. */
 static int totp_refused(struct dir *d, const char *tenant_id, const char *user_id, int64_t now,
-			int64_t step, struct totp_result *res, struct err *err)
+                        int64_t step, struct totp_result *res, struct err *err)
 {
 	struct dir_totp t;
 	int rc = dir_totp_get(d, tenant_id, user_id, &t, err);
@@ -228,8 +228,8 @@ static int totp_refused(struct dir *d, const char *tenant_id, const char *user_i
 }
 
 int totp_verify(struct dir *d, const char *tenant_id, const struct dir_totp *cred,
-		const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
-		const char *code, struct totp_result *res, struct err *err)
+                const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
+                const char *code, struct totp_result *res, struct err *err)
 {
 	int64_t step = 0;
 	int rc;
@@ -239,7 +239,7 @@ int totp_verify(struct dir *d, const char *tenant_id, const struct dir_totp *cre
 	if (!cred->confirmed)
 		return err_set(err, ERR_NOT_FOUND, "no confirmed second factor");
 	if ((rc = totp_precheck(d, tenant_id, cred, key, keylen, pol, now, code, &step, res,
-				err)) != 1)
+	                        err)) != 1)
 		return rc;
 	if (step <= cred->last_step) { /* known refused without a write */
 		res->status = TOTP_REPLAYED;
@@ -260,9 +260,9 @@ int totp_verify(struct dir *d, const char *tenant_id, const struct dir_totp *cre
 }
 
 int totp_confirm(struct dir *d, const char *tenant_id, const struct dir_totp *cred,
-		 const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
-		 const char *code, const char *const *code_hashes, int n, struct totp_result *res,
-		 struct err *err)
+                 const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
+                 const char *code, const char *const *code_hashes, int n, struct totp_result *res,
+                 struct err *err)
 {
 	int64_t step = 0;
 	int rc;
@@ -272,10 +272,10 @@ int totp_confirm(struct dir *d, const char *tenant_id, const struct dir_totp *cr
 	if (cred->confirmed)
 		return err_set(err, ERR_EXISTS, "the second factor is confirmed already");
 	if ((rc = totp_precheck(d, tenant_id, cred, key, keylen, pol, now, code, &step, res,
-				err)) != 1)
+	                        err)) != 1)
 		return rc;
-	rc = dir_totp_confirm(d, tenant_id, cred->user_id, cred->secret_enc, step, now,
-			      code_hashes, n, err);
+	rc = dir_totp_confirm(d, tenant_id, cred->user_id, cred->secret_enc, step, now, code_hashes,
+	                      n, err);
 	if (rc == ERR_DENIED)
 		return totp_refused(d, tenant_id, cred->user_id, now, step, res, err);
 	if (rc != 0)

@@ -30,7 +30,10 @@ struct totp_params {
 };
 
 /* SHA1, 6 digits, 30 s: what every authenticator app supports. */
-#define TOTP_PARAMS_DEFAULT {OTPAUTH_SHA1, 6, 30}
+#define TOTP_PARAMS_DEFAULT                                                                        \
+	{                                                                                          \
+		OTPAUTH_SHA1, 6, 30                                                                \
+	}
 
 struct totp_policy {
 	unsigned skew;                 /* steps accepted either side of now; 0..TOTP_SKEW_MAX */
@@ -45,11 +48,11 @@ int totp_init(struct err *err);
  * long, into out.  0, or a negative err code.
  */
 int totp_hotp(const uint8_t *key, size_t keylen, enum otpauth_alg alg, uint64_t counter,
-	      unsigned digits, char out[TOTP_CODE_MAX], struct err *err);
+              unsigned digits, char out[TOTP_CODE_MAX], struct err *err);
 
 /* The TOTP code of key at time t (seconds since the epoch), into out. */
 int totp_generate(const uint8_t *key, size_t keylen, const struct totp_params *p, int64_t t,
-		  char out[TOTP_CODE_MAX], struct err *err);
+                  char out[TOTP_CODE_MAX], struct err *err);
 
 /* The time step of t: floor(t / period). */
 int64_t totp_step(const struct totp_params *p, int64_t t);
@@ -61,8 +64,8 @@ int64_t totp_step(const struct totp_params *p, int64_t t);
  * step in the window matches; ERR_INVALID if code is malformed.
  */
 int totp_match(const uint8_t *key, size_t keylen, const struct totp_params *p, int64_t now,
-	       unsigned skew, const char *code, int64_t *step, struct err *err)
-	__attribute__((warn_unused_result));
+               unsigned skew, const char *code, int64_t *step, struct err *err)
+        __attribute__((warn_unused_result));
 
 enum totp_status {
 	TOTP_ACCEPTED = 0,
@@ -96,9 +99,9 @@ int totp_params_of(const struct dir_totp *cred, struct totp_params *p, struct er
  * failed.  res is filled in every case.
  */
 int totp_verify(struct dir *d, const char *tenant_id, const struct dir_totp *cred,
-		const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
-		const char *code, struct totp_result *res, struct err *err)
-	__attribute__((warn_unused_result));
+                const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
+                const char *code, struct totp_result *res, struct err *err)
+        __attribute__((warn_unused_result));
 
 /*
  * Complete enrollment: like totp_verify() on the pending credential cred,
@@ -108,8 +111,8 @@ int totp_verify(struct dir *d, const char *tenant_id, const struct dir_totp *cre
  * pending credential; ERR_EXISTS if it is confirmed already.
  */
 int totp_confirm(struct dir *d, const char *tenant_id, const struct dir_totp *cred,
-		 const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
-		 const char *code, const char *const *code_hashes, int n, struct totp_result *res,
-		 struct err *err) __attribute__((warn_unused_result));
+                 const uint8_t *key, size_t keylen, const struct totp_policy *pol, int64_t now,
+                 const char *code, const char *const *code_hashes, int n, struct totp_result *res,
+                 struct err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	do {
 		for (int i = 0; i < nusers; i++) {
 			int rc = oath_totp_validate((const char *)users[i].secret, MFA_SECRET_LEN,
-						    (time_t)bench_now, 30, 0, 1, users[i].code);
+			                            (time_t)bench_now, 30, 0, 1, users[i].code);
 			sink += rc;
 		}
 		rows[nrows].ops += nusers;
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 			struct totp_params p = TOTP_PARAMS_DEFAULT;
 			int64_t step;
 			sink += totp_match(users[i].secret, MFA_SECRET_LEN, &p, bench_now, 1,
-					   users[i].code, &step, &err);
+			                   users[i].code, &step, &err);
 		}
 		rows[nrows].ops += nusers;
 	} while (mono() - t0 < per_row);
@@ -207,7 +207,8 @@ int main(int argc, char **argv)
 			t0 = mono();
 			for (int i = 0; i < nusers && spent + (mono() - t0) < per_row; i++) {
 				struct mfa_result res;
-				if (mfa_verify(m, d, t.id, users[i].id, users[i].code, &res, &err) != 0)
+				if (mfa_verify(m, d, t.id, users[i].id, users[i].code, &res,
+				               &err) != 0)
 					die("verify (accepted)", &err);
 				rows[nrows].ops++;
 			}
@@ -245,7 +246,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nusers && mono() - t0 < per_row; i++) {
 			struct mfa_result res;
 			if (mfa_verify(m, d, t.id, users[i].id, users[i].code, &res, &err) == 0)
-				continue; /* the changed digit hit a window step: rare, not counted */
+				continue; /* the changed digit hit a window step: rare, not counted
+				           */
 			if (res.status != TOTP_WRONG)
 				die("verify (wrong)", &err);
 			rows[nrows].ops++;
@@ -254,11 +256,10 @@ int main(int argc, char **argv)
 	rows[nrows].secs = mono() - t0;
 	nrows++;
 
-	printf("\n| %-56s | %9s | %10s | %11s | %7s |\n", "operation (one core)", "count",
-	       "ops/s", "per op", "vs bare");
-	printf("|%s|%s|%s|%s|%s|\n",
-	       "----------------------------------------------------------", "----------:",
-	       "-----------:", "------------:", "--------:");
+	printf("\n| %-56s | %9s | %10s | %11s | %7s |\n", "operation (one core)", "count", "ops/s",
+	       "per op", "vs bare");
+	printf("|%s|%s|%s|%s|%s|\n", "----------------------------------------------------------",
+	       "----------:", "-----------:", "------------:", "--------:");
 	for (int i = 0; i < nrows; i++)
 		print_row(&rows[i], (double)rows[0].ops / rows[0].secs);
 	getrusage(RUSAGE_SELF, &ru);

@@ -44,7 +44,7 @@ static struct dir *open_store(struct err *err)
 }
 
 static struct mfa *make_mfa_with(const struct secretbox *box, const struct totp_params *p,
-				 struct err *err)
+                                 struct err *err)
 {
 	struct mfa_config cfg = MFA_CONFIG_DEFAULT;
 
@@ -170,7 +170,7 @@ static void code_at(const char *uri, int64_t t, char out[TOTP_CODE_MAX])
 
 /* Enroll u with mfa mm at now; the URI into uri, the recovery codes into codes. */
 static void enroll_with(struct mfa *mm, const struct dir_user *u, char uri[OTPAUTH_URI_MAX],
-			struct mfa_recovery_codes *codes)
+                        struct mfa_recovery_codes *codes)
 {
 	struct mfa_enrollment e;
 	struct mfa_result res;
@@ -182,11 +182,11 @@ static void enroll_with(struct mfa *mm, const struct dir_user *u, char uri[OTPAU
 	mfa_enrollment_clear(&e);
 	code_at(uri, now, code);
 	ck_assert_msg(mfa_enroll_confirm(mm, d, tenant.id, u->id, code, &res, codes, &err) == 0,
-		      "%s", err.msg);
+	              "%s", err.msg);
 }
 
 static void enroll(const struct dir_user *u, char uri[OTPAUTH_URI_MAX],
-		   struct mfa_recovery_codes *codes)
+                   struct mfa_recovery_codes *codes)
 {
 	enroll_with(m, u, uri, codes);
 }
@@ -263,9 +263,9 @@ START_TEST(enrollment)
 	ck_assert_str_eq(mfa_status_name(res.status), "not_enrolled");
 
 	/* a wrong first code is refused and counted */
-	ck_assert_int_eq(mfa_enroll_confirm(m, d, tenant.id, alice.id, "000000", &res, &codes,
-					    &err),
-			 ERR_DENIED);
+	ck_assert_int_eq(
+	        mfa_enroll_confirm(m, d, tenant.id, alice.id, "000000", &res, &codes, &err),
+	        ERR_DENIED);
 	ck_assert_int_eq(res.status, TOTP_WRONG);
 	ck_assert_int_eq(res.failures, 1);
 	ck_assert_int_eq(codes.n, 0);
@@ -273,9 +273,9 @@ START_TEST(enrollment)
 	{
 		char spaced[16];
 		snprintf(spaced, sizeof(spaced), "%.3s %s", code, code + 3);
-		ck_assert_int_eq(mfa_enroll_confirm(m, d, tenant.id, alice.id, spaced, &res,
-						    &codes, &err),
-				 0);
+		ck_assert_int_eq(
+		        mfa_enroll_confirm(m, d, tenant.id, alice.id, spaced, &res, &codes, &err),
+		        0);
 	}
 	ck_assert_int_eq(res.status, TOTP_ACCEPTED);
 	ck_assert_int_eq(codes.n, RECOVERY_CODES);
@@ -288,7 +288,7 @@ START_TEST(enrollment)
 	ck_assert_str_eq(af.actor, "alice@acme.test");
 	/* confirming twice, or starting over while enrolled, is refused */
 	ck_assert_int_eq(mfa_enroll_confirm(m, d, tenant.id, alice.id, code, &res, &codes, &err),
-			 ERR_EXISTS);
+	                 ERR_EXISTS);
 	ck_assert_int_eq(mfa_enroll_begin(m, d, tenant.id, alice.id, &e, &err), ERR_EXISTS);
 	mfa_enrollment_clear(&e);
 	/* the enrollment's code is spent: it does not sign in */
@@ -306,13 +306,12 @@ START_TEST(enrollment)
 		ck_assert_int_eq(mfa_enroll_begin(m, d, tenant.id, bob.id, &e2, &err), 0);
 		ck_assert_str_ne(e1.secret_b32, e2.secret_b32);
 		code_at(e1.uri, now, code);
-		ck_assert_int_eq(mfa_enroll_confirm(m, d, tenant.id, bob.id, code, &res, &codes,
-						    &err),
-				 ERR_DENIED);
+		ck_assert_int_eq(
+		        mfa_enroll_confirm(m, d, tenant.id, bob.id, code, &res, &codes, &err),
+		        ERR_DENIED);
 		code_at(e2.uri, now, code);
-		ck_assert_int_eq(mfa_enroll_confirm(m, d, tenant.id, bob.id, code, &res, &codes,
-						    &err),
-				 0);
+		ck_assert_int_eq(
+		        mfa_enroll_confirm(m, d, tenant.id, bob.id, code, &res, &codes, &err), 0);
 		mfa_enrollment_clear(&e1);
 		mfa_enrollment_clear(&e2);
 	}
@@ -324,7 +323,7 @@ START_TEST(enrollment)
 	ck_assert_int_eq(mfa_enroll_begin(m, d, tenant.id, alice.id, &e, &err), ERR_DENIED);
 	mfa_enrollment_clear(&e);
 	ck_assert_int_eq(mfa_enroll_begin(m, d, tenant.id, "no-such-user", &e, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 	mfa_enrollment_clear(&e);
 }
 END_TEST
@@ -464,7 +463,7 @@ START_TEST(replay_refused_everywhere)
 		now += 30;
 		code_at(uri, now, code);
 		ck_assert_int_eq(mfa_verify(m, d, t2.id, alice.id, code, &res, &err),
-				 ERR_NOT_FOUND);
+		                 ERR_NOT_FOUND);
 		ck_assert_int_eq(verify(&alice, code, &res), 0);
 	}
 	mfa_recovery_codes_clear(&codes);
@@ -498,7 +497,7 @@ static int race(const char *code, int recovery)
 			if (read(go[0], &c, 1) != 0)
 				_exit(4);
 			rc = recovery ? mfa_recover(m, mine, tenant.id, alice.id, code, &res, &err)
-				      : mfa_verify(m, mine, tenant.id, alice.id, code, &res, &err);
+			              : mfa_verify(m, mine, tenant.id, alice.id, code, &res, &err);
 			dir_close(mine);
 			_exit(rc == 0 ? 0 : rc == ERR_DENIED ? 1 : 2);
 		}
@@ -568,7 +567,7 @@ START_TEST(lockout_and_cooldown)
 	ck_assert_int_eq(res.status, TOTP_LOCKED);
 	ck_assert_int_eq(res.locked_until, locked_at + 900);
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, codes.code[0], &res, &err),
-			 ERR_DENIED);
+	                 ERR_DENIED);
 	ck_assert_int_eq(res.status, TOTP_LOCKED);
 	ck_assert_int_eq(mfa_state(d, tenant.id, alice.id, now, &st, &err), 0);
 	ck_assert_int_eq(st.locked_until, locked_at + 900);
@@ -599,7 +598,7 @@ START_TEST(lockout_and_cooldown)
 	}
 	/* wrong recovery codes count toward the same lock */
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, "aaaa-bbbb-cccc-dddd", &res, &err),
-			 ERR_DENIED);
+	                 ERR_DENIED);
 	ck_assert_int_eq(res.status, TOTP_WRONG);
 	ck_assert_int_eq(res.failures, 5);
 	ck_assert_int_eq(res.locked_until, now + 900);
@@ -608,7 +607,7 @@ START_TEST(lockout_and_cooldown)
 		struct dir *other = open_store(&err);
 		code_at(uri, now + 30, code);
 		ck_assert_int_eq(mfa_verify(m, other, tenant.id, alice.id, code, &res, &err),
-				 ERR_DENIED);
+		                 ERR_DENIED);
 		ck_assert_int_eq(res.status, TOTP_LOCKED);
 		dir_close(other);
 	}
@@ -618,7 +617,7 @@ START_TEST(lockout_and_cooldown)
 	ck_assert_str_eq(af.actor, "idpctl:root");
 	ck_assert(strstr(af.summary, "lost phone") != NULL);
 	ck_assert_int_eq(mfa_reset(d, tenant.id, alice.id, "idpctl:root", NULL, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 	enroll(&alice, uri, &codes);
 	mfa_recovery_codes_clear(&codes);
 }
@@ -644,20 +643,20 @@ START_TEST(recovery_codes_work_once)
 	ck_assert(strstr(af.summary, "9 left") != NULL);
 	/* once only */
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, codes.code[3], &res, &err),
-			 ERR_DENIED);
+	                 ERR_DENIED);
 	ck_assert_int_eq(res.status, TOTP_WRONG);
 	ck_assert_int_eq(res.failures, 1);
 	/* typed loosely: upper case, spaces for dashes */
 	for (int i = 0; i < 19; i++)
-		upper[i] = codes.code[5][i] == '-' ? ' '
-			   : codes.code[5][i] >= 'a' ? (char)(codes.code[5][i] - 32)
-						     : codes.code[5][i];
+		upper[i] = codes.code[5][i] == '-'   ? ' '
+		           : codes.code[5][i] >= 'a' ? (char)(codes.code[5][i] - 32)
+		                                     : codes.code[5][i];
 	upper[19] = '\0';
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, upper, &res, &err), 0);
 	ck_assert_int_eq(res.recovery_left, 8);
 	/* bob's codes are not alice's */
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, bob.id, codes.code[0], &res, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 	ck_assert_int_eq(mfa_state(d, tenant.id, alice.id, now, &st, &err), 0);
 	ck_assert_int_eq(st.recovery_left, 8);
 	ck_assert_int_eq(st.recovery_used, 2);
@@ -665,18 +664,18 @@ START_TEST(recovery_codes_work_once)
 	ck_assert_int_eq(mfa_recovery_regenerate(m, d, tenant.id, alice.id, &fresh, &err), 0);
 	ck_assert_int_eq(fresh.n, 10);
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, codes.code[0], &res, &err),
-			 ERR_DENIED);
+	                 ERR_DENIED);
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, fresh.code[0], &res, &err), 0);
 	ck_assert_int_eq(res.recovery_left, 9);
 	ck_assert_int_eq(mfa_recovery_regenerate(m, d, tenant.id, bob.id, &fresh, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 	/* removing the factor takes the codes with it */
 	ck_assert_int_eq(mfa_remove(d, tenant.id, alice.id, &err), 0);
 	ck_assert_int_eq(audited("mfa.remove", &af), 1);
 	ck_assert_int_eq(mfa_state(d, tenant.id, alice.id, now, &st, &err), 0);
 	ck_assert(!st.enrolled && !st.pending && st.recovery_left == 0 && st.recovery_used == 0);
 	ck_assert_int_eq(mfa_recover(m, d, tenant.id, alice.id, fresh.code[1], &res, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 	ck_assert_int_eq(mfa_remove(d, tenant.id, alice.id, &err), ERR_NOT_FOUND);
 	mfa_recovery_codes_clear(&codes);
 	mfa_recovery_codes_clear(&fresh);
@@ -725,7 +724,7 @@ START_TEST(no_secret_in_the_database_file)
 		for (int i = 0; i < codes.n; i++) {
 			ck_assert(recovery_normalize(codes.code[i], plain) == 0);
 			ck_assert_msg(!file_has(f, codes.code[i], strlen(codes.code[i])),
-				      "recovery code in %s", f);
+			              "recovery code in %s", f);
 			ck_assert_msg(!file_has(f, plain, strlen(plain)), "recovery code in %s", f);
 		}
 	}
@@ -756,9 +755,9 @@ START_TEST(sealed_secret_moved_to_another_user)
 	mfa_recovery_codes_clear(&codes);
 	enroll(&bob, uri_b, &codes); /* bob's own secret; then overwritten with alice's */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE totp_credentials SET secret_enc = (SELECT secret_enc FROM "
-		 "totp_credentials WHERE user_id = '%s') WHERE user_id = '%s'",
-		 alice.id, bob.id);
+	         "UPDATE totp_credentials SET secret_enc = (SELECT secret_enc FROM "
+	         "totp_credentials WHERE user_id = '%s') WHERE user_id = '%s'",
+	         alice.id, bob.id);
 	raw_sql(sql);
 	now += 60;
 	code_at(uri, now, code);
@@ -798,12 +797,12 @@ START_TEST(key_check_rotation_and_prune)
 	/* a private signing key sealed the way the token service will seal it */
 	ck_assert_int_eq(secretbox_context(ctx, sizeof(ctx), "signing_key", tenant.id, "kid-1"), 0);
 	ck_assert_int_gt(secretbox_seal(sb, ctx, "-----BEGIN PRIVATE KEY-----", 27, sealed,
-					sizeof(sealed), &err),
-			 0);
+	                                sizeof(sealed), &err),
+	                 0);
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO signing_keys (tenant_id, kid, alg, private_enc, public_jwk, "
-		 "created_at) VALUES ('%s', 'kid-1', 'ES256', '%s', '{}', 1)",
-		 tenant.id, sealed);
+	         "INSERT INTO signing_keys (tenant_id, kid, alg, private_enc, public_jwk, "
+	         "created_at) VALUES ('%s', 'kid-1', 'ES256', '%s', '{}', 1)",
+	         tenant.id, sealed);
 	raw_sql(sql);
 
 	ck_assert_int_eq(rekey_check(sb, d, 1, &st, &err), 0);
@@ -818,7 +817,7 @@ START_TEST(key_check_rotation_and_prune)
 	secretbox_free(wrong);
 	/* right key id, wrong bytes: refused as a wrong key file */
 	snprintf(sql, sizeof(sql), "%s AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",
-		 secretbox_active_kid(sb));
+	         secretbox_active_kid(sb));
 	ck_assert_int_eq(tu_write_file(other, sql, 0600), 0);
 	wrong = secretbox_load(other, &err);
 	ck_assert(wrong != NULL);
@@ -830,7 +829,7 @@ START_TEST(key_check_rotation_and_prune)
 		now += 30;
 		code_at(uri, now, code);
 		ck_assert_int_eq(mfa_verify(mw, d, tenant.id, alice.id, code, &res, &err),
-				 ERR_INTERNAL);
+		                 ERR_INTERNAL);
 		ck_assert(strstr(err.msg, "cannot open the TOTP secret") != NULL);
 		mfa_free(mw);
 		secretbox_free(wrong);

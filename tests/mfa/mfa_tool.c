@@ -21,7 +21,7 @@
 #include <time.h>
 
 static int tool_open(char **argv, struct dir **d, struct secretbox **sb, struct mfa **m,
-		     struct dir_tenant *t, struct dir_user *u, struct err *err)
+                     struct dir_tenant *t, struct dir_user *u, struct err *err)
 {
 	struct dir_options o = {0};
 	struct mfa_config cfg = MFA_CONFIG_DEFAULT;
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 			p.digits = k.digits;
 			p.period = k.period;
 			if (totp_generate(k.secret, k.secret_len, &p, (int64_t)time(NULL), code,
-					  &err) == 0 &&
+			                  &err) == 0 &&
 			    mfa_enroll_confirm(m, d, t.id, u.id, code, &res, &codes, &err) == 0) {
 				printf("%s\n", e.uri);
 				rc = 0;
@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 		err_clear(&err);
 		goto out;
 	}
-	fprintf(stderr, "usage: mfa_tool enroll|verify STORE KEYFILE TENANT UPN [CODE] | qr TEXT\n");
+	fprintf(stderr,
+	        "usage: mfa_tool enroll|verify STORE KEYFILE TENANT UPN [CODE] | qr TEXT\n");
 	return 2;
 out:
 	if (err.code != 0)

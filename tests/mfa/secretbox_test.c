@@ -65,13 +65,13 @@ START_TEST(seal_and_open)
 	{
 		char again[512];
 		ck_assert_int_gt(secretbox_seal(sb, "idp/totp/t/u", "top secret", 10, again,
-						sizeof(again), &err),
-				 0);
+		                                sizeof(again), &err),
+		                 0);
 		ck_assert_str_ne(again, sealed);
 	}
 	/* another context: moved to another user's row, it does not open */
 	ck_assert_int_eq(secretbox_open(sb, "idp/totp/t/v", sealed, out, sizeof(out), &err),
-			 ERR_DENIED);
+	                 ERR_DENIED);
 	ck_assert(strstr(err.msg, "does not open") != NULL);
 	/* one character changed anywhere after the header: refused */
 	for (size_t i = 7; i < strlen(sealed); i++) {
@@ -86,23 +86,22 @@ START_TEST(seal_and_open)
 	{
 		char relabel[512];
 		snprintf(relabel, sizeof(relabel), "sb1.kb.%s", sealed + 7);
-		ck_assert_int_eq(secretbox_open(sb, "idp/totp/t/u", relabel, out, sizeof(out),
-						&err),
-				 ERR_DENIED);
+		ck_assert_int_eq(
+		        secretbox_open(sb, "idp/totp/t/u", relabel, out, sizeof(out), &err),
+		        ERR_DENIED);
 	}
 	/* a key id the file lacks */
 	{
 		char other[512];
 		snprintf(other, sizeof(other), "sb1.kz.%s", sealed + 7);
 		ck_assert_int_eq(secretbox_open(sb, "idp/totp/t/u", other, out, sizeof(out), &err),
-				 ERR_NOT_FOUND);
+		                 ERR_NOT_FOUND);
 		ck_assert(strstr(err.msg, "'kz'") != NULL);
 	}
-	ck_assert_int_eq(secretbox_open(sb, "", "not sealed", out, sizeof(out), &err),
-			 ERR_INVALID);
+	ck_assert_int_eq(secretbox_open(sb, "", "not sealed", out, sizeof(out), &err), ERR_INVALID);
 	ck_assert_int_eq(secretbox_open(sb, "", "sb1.ka.", out, sizeof(out), &err), ERR_INVALID);
 	ck_assert_int_eq(secretbox_open(sb, "", "sb1.ka.!!!!", out, sizeof(out), &err),
-			 ERR_INVALID);
+	                 ERR_INVALID);
 	ck_assert_int_eq(secretbox_open(sb, "", "sb1..AAAA", out, sizeof(out), &err), ERR_INVALID);
 	ck_assert_int_eq(secretbox_open(sb, "idp/totp/t/u", sealed, out, 5, &err), ERR_LIMIT);
 	ck_assert_int_eq(secretbox_seal(sb, "", "x", 1, sealed, 20, &err), ERR_LIMIT);
@@ -138,7 +137,7 @@ START_TEST(signing_key_sized_secret)
 	ck_assert_int_eq(secretbox_open(sb, ctx, sealed, out, n, &err), (int)n);
 	ck_assert(memcmp(out, pem, n) == 0);
 	ck_assert_int_eq(secretbox_seal(sb, ctx, pem, SECRETBOX_MAX_PLAIN + 1, sealed, cap, &err),
-			 ERR_LIMIT);
+	                 ERR_LIMIT);
 	ck_assert_int_eq(secretbox_context(ctx, 10, "signing_key", "tenant", "kid1"), ERR_LIMIT);
 	free(pem);
 	free(sealed);
@@ -152,17 +151,17 @@ START_TEST(bad_key_files)
 	static const struct {
 		const char *text, *why;
 	} bad[] = {
-		{"", "no key"},
-		{"# only a comment\n", "no key"},
-		{"ka\n", "one key per line"},
-		{"ka " KEY_A " extra\n", "one key per line"},
-		{"k.a " KEY_A "\n", "key id"},
-		{"ka " KEY_A "\nka " KEY_B "\n", "given twice"},
-		{"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", "43 characters"},
-		{"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg\n", "32 bytes"},
-		{"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ\n", "32 bytes"},
-		{"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+\n", "32 bytes"},
-		{"kaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa " KEY_A "\n", "key id"},
+	        {"", "no key"},
+	        {"# only a comment\n", "no key"},
+	        {"ka\n", "one key per line"},
+	        {"ka " KEY_A " extra\n", "one key per line"},
+	        {"k.a " KEY_A "\n", "key id"},
+	        {"ka " KEY_A "\nka " KEY_B "\n", "given twice"},
+	        {"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", "43 characters"},
+	        {"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg\n", "32 bytes"},
+	        {"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ\n", "32 bytes"},
+	        {"ka AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+\n", "32 bytes"},
+	        {"kaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa " KEY_A "\n", "key id"},
 	};
 	struct err err = {0};
 	char line[400];
@@ -171,7 +170,7 @@ START_TEST(bad_key_files)
 		ck_assert_msg(load_text(bad[i].text, &err) == NULL, "accepted %s", bad[i].text);
 		ck_assert_int_ne(err.code, 0);
 		ck_assert_msg(strstr(err.msg, bad[i].why) != NULL, "'%s' lacks '%s'", err.msg,
-			      bad[i].why);
+		              bad[i].why);
 		ck_assert(strstr(err.msg, path) != NULL); /* names the file */
 	}
 	/* a line number for the line at fault */
@@ -207,9 +206,9 @@ START_TEST(shell_recipe)
 	struct stat st;
 
 	snprintf(cmd, sizeof(cmd),
-		 "(umask 077; printf 'k1 %%s\\n' \"$(openssl rand -base64 32 | "
-		 "tr '+/' '-_' | tr -d '=')\" >'%s')",
-		 path);
+	         "(umask 077; printf 'k1 %%s\\n' \"$(openssl rand -base64 32 | "
+	         "tr '+/' '-_' | tr -d '=')\" >'%s')",
+	         path);
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);

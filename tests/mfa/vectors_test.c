@@ -18,26 +18,26 @@
 
 static const char key_sha1[] = "12345678901234567890";
 static const char key_sha256[] = "12345678901234567890123456789012";
-static const char key_sha512[] =
-	"1234567890123456789012345678901234567890123456789012345678901234";
+static const char key_sha512[] = "1234567890123456789012345678901234567890123456789012345678901234";
 
 /* RFC 6238 Appendix B: every listed time, every algorithm, 8 digits. */
 static const struct {
 	int64_t t;
 	const char *sha1, *sha256, *sha512;
 } rfc6238[] = {
-	{59, "94287082", "46119246", "90693936"},
-	{1111111109, "07081804", "68084774", "25091201"},
-	{1111111111, "14050471", "67062674", "99943326"},
-	{1234567890, "89005924", "91819424", "93441116"},
-	{2000000000, "69279037", "90698825", "38618901"},
-	{20000000000, "65353130", "77737706", "47863826"},
+        {59, "94287082", "46119246", "90693936"},
+        {1111111109, "07081804", "68084774", "25091201"},
+        {1111111111, "14050471", "67062674", "99943326"},
+        {1234567890, "89005924", "91819424", "93441116"},
+        {2000000000, "69279037", "90698825", "38618901"},
+        {20000000000, "65353130", "77737706", "47863826"},
 };
 
 static void key_for(enum otpauth_alg alg, const uint8_t **k, size_t *n)
 {
-	const char *s = alg == OTPAUTH_SHA1 ? key_sha1 : alg == OTPAUTH_SHA256 ? key_sha256
-									    : key_sha512;
+	const char *s = alg == OTPAUTH_SHA1     ? key_sha1
+	                : alg == OTPAUTH_SHA256 ? key_sha256
+	                                        : key_sha512;
 	*k = (const uint8_t *)s;
 	*n = strlen(s);
 }
@@ -49,9 +49,9 @@ START_TEST(rfc6238_appendix_b)
 	for (size_t i = 0; i < sizeof(rfc6238) / sizeof(rfc6238[0]); i++) {
 		for (int a = 0; a < 3; a++) {
 			struct totp_params p = {(enum otpauth_alg)a, 8, 30};
-			const char *want = a == 0 ? rfc6238[i].sha1
-					   : a == 1 ? rfc6238[i].sha256
-						    : rfc6238[i].sha512;
+			const char *want = a == 0   ? rfc6238[i].sha1
+			                   : a == 1 ? rfc6238[i].sha256
+			                            : rfc6238[i].sha512;
 			char code[TOTP_CODE_MAX], hotp[TOTP_CODE_MAX];
 			const uint8_t *k;
 			size_t n;
@@ -60,20 +60,22 @@ START_TEST(rfc6238_appendix_b)
 			key_for(p.alg, &k, &n);
 			ck_assert_int_eq(totp_generate(k, n, &p, rfc6238[i].t, code, &err), 0);
 			ck_assert_msg(strcmp(code, want) == 0, "%s at %lld: %s, want %s",
-				      otpauth_alg_name(p.alg), (long long)rfc6238[i].t, code, want);
+			              otpauth_alg_name(p.alg), (long long)rfc6238[i].t, code, want);
 			/* TOTP is HOTP of the step, also under SHA-256/512 */
 			ck_assert_int_eq(totp_hotp(k, n, p.alg, (uint64_t)(rfc6238[i].t / 30), 8,
-						   hotp, &err),
-					 0);
+			                           hotp, &err),
+			                 0);
 			ck_assert_str_eq(hotp, want);
 			/* and the verifier finds that step with no skew at all */
-			ck_assert_int_eq(totp_match(k, n, &p, rfc6238[i].t, 0, want, &step, &err), 0);
+			ck_assert_int_eq(totp_match(k, n, &p, rfc6238[i].t, 0, want, &step, &err),
+			                 0);
 			ck_assert_int_eq(step, rfc6238[i].t / 30);
 			/* one step later it is gone without skew, there with skew 1 */
-			ck_assert_int_eq(totp_match(k, n, &p, rfc6238[i].t + 30, 0, want, &step, &err),
-					 ERR_DENIED);
-			ck_assert_int_eq(totp_match(k, n, &p, rfc6238[i].t + 30, 1, want, &step, &err),
-					 0);
+			ck_assert_int_eq(
+			        totp_match(k, n, &p, rfc6238[i].t + 30, 0, want, &step, &err),
+			        ERR_DENIED);
+			ck_assert_int_eq(
+			        totp_match(k, n, &p, rfc6238[i].t + 30, 1, want, &step, &err), 0);
 			ck_assert_int_eq(step, rfc6238[i].t / 30);
 		}
 	}
@@ -84,7 +86,7 @@ END_TEST
 START_TEST(rfc4226_appendix_d)
 {
 	static const char *const want[] = {"755224", "287082", "359152", "969429", "338314",
-					   "254676", "287922", "162583", "399871", "520489"};
+	                                   "254676", "287922", "162583", "399871", "520489"};
 	struct err err = {0};
 
 	for (uint64_t c = 0; c < 10; c++) {
@@ -92,18 +94,18 @@ START_TEST(rfc4226_appendix_d)
 		struct totp_params p = {OTPAUTH_SHA1, 6, 30};
 		int64_t step;
 
-		ck_assert_int_eq(totp_hotp((const uint8_t *)key_sha1, 20, OTPAUTH_SHA1, c, 6, code,
-					   &err),
-				 0);
+		ck_assert_int_eq(
+		        totp_hotp((const uint8_t *)key_sha1, 20, OTPAUTH_SHA1, c, 6, code, &err),
+		        0);
 		ck_assert_str_eq(code, want[c]);
 		/* the TOTP at the start of step c is the same value */
 		ck_assert_int_eq(totp_generate((const uint8_t *)key_sha1, 20, &p, (int64_t)c * 30,
-					       code, &err),
-				 0);
+		                               code, &err),
+		                 0);
 		ck_assert_str_eq(code, want[c]);
 		ck_assert_int_eq(totp_match((const uint8_t *)key_sha1, 20, &p, (int64_t)c * 30 + 29,
-					    0, want[c], &step, &err),
-				 0);
+		                            0, want[c], &step, &err),
+		                 0);
 		ck_assert_int_eq(step, (int64_t)c);
 	}
 }
@@ -140,13 +142,13 @@ START_TEST(base32_vectors)
 	static const struct {
 		const char *plain, *padded, *bare;
 	} v[] = {
-		{"", "", ""},
-		{"f", "MY======", "MY"},
-		{"fo", "MZXQ====", "MZXQ"},
-		{"foo", "MZXW6===", "MZXW6"},
-		{"foob", "MZXW6YQ=", "MZXW6YQ"},
-		{"fooba", "MZXW6YTB", "MZXW6YTB"},
-		{"foobar", "MZXW6YTBOI======", "MZXW6YTBOI"},
+	        {"", "", ""},
+	        {"f", "MY======", "MY"},
+	        {"fo", "MZXQ====", "MZXQ"},
+	        {"foo", "MZXW6===", "MZXW6"},
+	        {"foob", "MZXW6YQ=", "MZXW6YQ"},
+	        {"fooba", "MZXW6YTB", "MZXW6YTB"},
+	        {"foobar", "MZXW6YTBOI======", "MZXW6YTBOI"},
 	};
 	char out[64];
 	uint8_t bin[64];
@@ -155,25 +157,25 @@ START_TEST(base32_vectors)
 		size_t n = strlen(v[i].plain);
 
 		ck_assert_int_eq(otpauth_base32_encode(v[i].plain, n, out, sizeof(out)),
-				 (ssize_t)strlen(v[i].bare));
+		                 (ssize_t)strlen(v[i].bare));
 		ck_assert_str_eq(out, v[i].bare);
-		ck_assert_int_eq(otpauth_base32_decode(v[i].padded, strlen(v[i].padded), bin,
-						       sizeof(bin)),
-				 (ssize_t)n);
+		ck_assert_int_eq(
+		        otpauth_base32_decode(v[i].padded, strlen(v[i].padded), bin, sizeof(bin)),
+		        (ssize_t)n);
 		ck_assert(memcmp(bin, v[i].plain, n) == 0);
-		ck_assert_int_eq(otpauth_base32_decode(v[i].bare, strlen(v[i].bare), bin,
-						       sizeof(bin)),
-				 (ssize_t)n);
+		ck_assert_int_eq(
+		        otpauth_base32_decode(v[i].bare, strlen(v[i].bare), bin, sizeof(bin)),
+		        (ssize_t)n);
 	}
 	/* lower case is fine; anything else is not */
 	ck_assert_int_eq(otpauth_base32_decode("mzxw6ytboi", 10, bin, sizeof(bin)), 6);
 	ck_assert_int_eq(otpauth_base32_decode("MZXW6YTBO1", 10, bin, sizeof(bin)), -1);
 	ck_assert_int_eq(otpauth_base32_decode("MZXW6YTBOI=", 11, bin, sizeof(bin)), -1);
-	ck_assert_int_eq(otpauth_base32_decode("MZX", 3, bin, sizeof(bin)), -1);  /* length */
-	ck_assert_int_eq(otpauth_base32_decode("MZ", 2, bin, sizeof(bin)), -1);   /* trailing bits */
+	ck_assert_int_eq(otpauth_base32_decode("MZX", 3, bin, sizeof(bin)), -1); /* length */
+	ck_assert_int_eq(otpauth_base32_decode("MZ", 2, bin, sizeof(bin)), -1);  /* trailing bits */
 	ck_assert_int_eq(otpauth_base32_decode("M=======", 8, bin, sizeof(bin)), -1);
 	ck_assert_int_eq(otpauth_base32_decode("MZ=XW6YQ", 8, bin, sizeof(bin)), -1);
-	ck_assert_int_eq(otpauth_base32_decode("MZXW6YTB", 8, bin, 4), -1);       /* no room */
+	ck_assert_int_eq(otpauth_base32_decode("MZXW6YTB", 8, bin, 4), -1); /* no room */
 	ck_assert_int_eq(otpauth_base32_encode("foobar", 6, out, 10), -1);
 }
 END_TEST
@@ -193,8 +195,8 @@ START_TEST(otpauth_round_trip)
 	k.period = 60;
 	ck_assert_int_eq(otpauth_uri(&k, uri, sizeof(uri), &err), 0);
 	ck_assert_str_eq(uri, "otpauth://totp/Acme%20Corp:alice%2Bmfa@acme.test?"
-			      "secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%20Corp&"
-			      "algorithm=SHA256&digits=8&period=60");
+	                      "secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%20Corp&"
+	                      "algorithm=SHA256&digits=8&period=60");
 	ck_assert_int_eq(otpauth_parse(uri, &got, &err), 0);
 	ck_assert_str_eq(got.issuer, "Acme Corp");
 	ck_assert_str_eq(got.account, "alice+mfa@acme.test");
@@ -206,18 +208,18 @@ START_TEST(otpauth_round_trip)
 
 	/* Unicode names survive; defaults apply; extra parameters are ignored */
 	ck_assert_int_eq(otpauth_parse("otpauth://totp/J%C3%B6rg%40acme.test?secret="
-				       "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&image=x",
-				       &got, &err),
-			 0);
+	                               "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&image=x",
+	                               &got, &err),
+	                 0);
 	ck_assert_str_eq(got.account, "J\xc3\xb6rg@acme.test");
 	ck_assert_str_eq(got.issuer, "");
 	ck_assert_int_eq(got.alg, OTPAUTH_SHA1);
 	ck_assert_uint_eq(got.digits, 6);
 	ck_assert_uint_eq(got.period, 30);
 	ck_assert_int_eq(otpauth_parse("OTPAUTH://TOTP/Acme:%20bob@acme.test?issuer=Acme&"
-				       "secret=gezdgnbvgy3tqojqgezdgnbvgy3tqojq",
-				       &got, &err),
-			 0);
+	                               "secret=gezdgnbvgy3tqojqgezdgnbvgy3tqojq",
+	                               &got, &err),
+	                 0);
 	ck_assert_str_eq(got.account, "bob@acme.test");
 	ck_assert_str_eq(got.issuer, "Acme");
 
@@ -238,34 +240,34 @@ START_TEST(otpauth_hostile)
 	static const struct {
 		const char *uri, *why;
 	} bad[] = {
-		{"https://totp/a?secret=GEZDGNBVGY3TQOJQ", "not an otpauth"},
-		{"otpauth://hotp/a?secret=GEZDGNBVGY3TQOJQ&counter=1", "hotp"},
-		{"otpauth://xotp/a?secret=GEZDGNBVGY3TQOJQ", "type must be totp"},
-		{"otpauth://totp/a", "no parameters"},
-		{"otpauth://totp/a?issuer=x", "no secret"},
-		{"otpauth://totp/?secret=GEZDGNBVGY3TQOJQ", "no account"},
-		{"otpauth://totp/Acme:?secret=GEZDGNBVGY3TQOJQ", "no account"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJ1", "base32"},
-		{"otpauth://totp/a?secret=GEZDGNBV", "shorter than"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&secret=GEZDGNBVGY3TQOJQ", "twice"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&digits=7", "6 or 8"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&digits=", "6 or 8"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&period=0", "period"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&period=99999999999", "period"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&period=-5", "period"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&algorithm=MD5", "algorithm"},
-		{"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQ&issuer=B", "disagree"},
-		{"otpauth://totp/a%0Ab?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
-		{"otpauth://totp/a%00b?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
-		{"otpauth://totp/a%?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
-		{"otpauth://totp/a%4?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
-		{"otpauth://totp/a%zz?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
-		{"otpauth://totp/a%FF?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
-		{"otpauth://totp/A:B:c?secret=GEZDGNBVGY3TQOJQ", "ISSUER:ACCOUNT"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ#frag", "fragment"},
-		{"otpauth://totp/a?secret", "without '='"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&issuer=a%3Ab", "without ':'"},
-		{"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&issuer=%", "percent-encoding"},
+	        {"https://totp/a?secret=GEZDGNBVGY3TQOJQ", "not an otpauth"},
+	        {"otpauth://hotp/a?secret=GEZDGNBVGY3TQOJQ&counter=1", "hotp"},
+	        {"otpauth://xotp/a?secret=GEZDGNBVGY3TQOJQ", "type must be totp"},
+	        {"otpauth://totp/a", "no parameters"},
+	        {"otpauth://totp/a?issuer=x", "no secret"},
+	        {"otpauth://totp/?secret=GEZDGNBVGY3TQOJQ", "no account"},
+	        {"otpauth://totp/Acme:?secret=GEZDGNBVGY3TQOJQ", "no account"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJ1", "base32"},
+	        {"otpauth://totp/a?secret=GEZDGNBV", "shorter than"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&secret=GEZDGNBVGY3TQOJQ", "twice"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&digits=7", "6 or 8"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&digits=", "6 or 8"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&period=0", "period"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&period=99999999999", "period"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&period=-5", "period"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&algorithm=MD5", "algorithm"},
+	        {"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQ&issuer=B", "disagree"},
+	        {"otpauth://totp/a%0Ab?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
+	        {"otpauth://totp/a%00b?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
+	        {"otpauth://totp/a%?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
+	        {"otpauth://totp/a%4?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
+	        {"otpauth://totp/a%zz?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
+	        {"otpauth://totp/a%FF?secret=GEZDGNBVGY3TQOJQ", "percent-encoded text"},
+	        {"otpauth://totp/A:B:c?secret=GEZDGNBVGY3TQOJQ", "ISSUER:ACCOUNT"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ#frag", "fragment"},
+	        {"otpauth://totp/a?secret", "without '='"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&issuer=a%3Ab", "without ':'"},
+	        {"otpauth://totp/a?secret=GEZDGNBVGY3TQOJQ&issuer=%", "percent-encoding"},
 	};
 	struct otpauth k;
 	struct err err = {0};
@@ -273,9 +275,9 @@ START_TEST(otpauth_hostile)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_msg(otpauth_parse(bad[i].uri, &k, &err) == ERR_INVALID, "accepted %s",
-			      bad[i].uri);
+		              bad[i].uri);
 		ck_assert_msg(strstr(err.msg, bad[i].why) != NULL, "%s: '%s' lacks '%s'",
-			      bad[i].uri, err.msg, bad[i].why);
+		              bad[i].uri, err.msg, bad[i].why);
 		/* a refused URI leaves no secret behind */
 		ck_assert_uint_eq(k.secret_len, 0);
 	}
@@ -319,9 +321,9 @@ START_TEST(recovery_code_spelling)
 		ck_assert_str_ne(h, hashes[i]);
 		/* upper case, no dashes: same code */
 		for (int j = 0; j < 20; j++)
-			upper[j] = (char)(codes[i][j] >= 'a' && codes[i][j] <= 'z'
-						  ? codes[i][j] - 32
-						  : codes[i][j]);
+			upper[j] =
+			        (char)(codes[i][j] >= 'a' && codes[i][j] <= 'z' ? codes[i][j] - 32
+			                                                        : codes[i][j]);
 		ck_assert_int_eq(recovery_normalize(upper, norm), 0);
 		recovery_hash("t1", "u1", norm, h);
 		ck_assert_str_eq(h, hashes[i]);
@@ -342,8 +344,8 @@ END_TEST
 START_TEST(qr_svg_shape)
 {
 	static const char uri[] = "otpauth://totp/idp:alice@acme.test?secret="
-				  "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=idp&algorithm=SHA1&"
-				  "digits=6&period=30";
+	                          "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=idp&algorithm=SHA1&"
+	                          "digits=6&period=30";
 	struct err err = {0};
 	size_t len = 0;
 	char *svg = qrsvg_render(uri, 4, &len, &err), *big;

@@ -7,6 +7,7 @@
  * rotation, and that no secret reaches the database file.
  */
 #define _GNU_SOURCE
+#include "idp_config.h"
 #include "mfa.h"
 #include "rekey.h"
 
@@ -901,6 +902,78 @@ START_TEST(policy_required)
 }
 END_TEST
 
+/* ---- the [mfa] config section ----------------------------------------- */
+
+START_TEST(config_section)
+{
+	struct idp_config ic;
+	struct mfa_config mc;
+	struct err err = {0};
+	char conf[700], shipped[700];
+	const char *src = getenv("IDP_SOURCE_ROOT");
+	struct mfa *mm;
+
+	snprintf(conf, sizeof(conf), "%s/idp.conf", tmp);
+	ck_assert_int_eq(
+	        tu_write_file(conf,
+	                      "[store]\npath = x.db\n[mfa]\nkey_file = /etc/idp/secret.key\n"
+	                      "issuer = Acme Corp\nalgorithm = sha256\ndigits = 8\n"
+	                      "period = 1m\nskew = 2\nmax_failures = 3\n"
+	                      "failure_window = 10m\nlockout = 1h\n",
+	                      0600),
+	        0);
+	ck_assert_msg(idp_config_load(conf, &ic, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(ic.mfa_key_file, "/etc/idp/secret.key");
+	mfa_config_from(&ic, &mc);
+	ck_assert_str_eq(mc.issuer, "Acme Corp");
+	ck_assert_int_eq(mc.params.alg, OTPAUTH_SHA256);
+	ck_assert_uint_eq(mc.params.digits, 8);
+	ck_assert_uint_eq(mc.params.period, 60);
+	ck_assert_uint_eq(mc.policy.skew, 2);
+	ck_assert_int_eq(mc.policy.limits.max_failures, 3);
+	ck_assert_int_eq(mc.policy.limits.window, 600);
+	ck_assert_int_eq(mc.policy.limits.lockout, 3600);
+	mm = mfa_new(&mc, sb, &err);
+	ck_assert_msg(mm != NULL, "%s", err.msg);
+	mfa_free(mm);
+	idp_config_free(&ic);
+	/* defaults */
+	ck_assert_int_eq(tu_write_file(conf, "[store]\npath = x.db\n", 0600), 0);
+	ck_assert_int_eq(idp_config_load(conf, &ic, &err), 0);
+	ck_assert(ic.mfa_key_file == NULL);
+	mfa_config_from(&ic, &mc);
+	ck_assert_str_eq(mc.issuer, "idp");
+	ck_assert_int_eq(mc.params.alg, OTPAUTH_SHA1);
+	ck_assert_uint_eq(mc.params.digits, 6);
+	ck_assert_uint_eq(mc.params.period, 30);
+	ck_assert_uint_eq(mc.policy.skew, 1);
+	ck_assert_int_eq(mc.policy.limits.max_failures, 5);
+	ck_assert_int_eq(mc.policy.limits.window, 900);
+	ck_assert_int_eq(mc.policy.limits.lockout, 900);
+	idp_config_free(&ic);
+	/* refusals name the line and key */
+	ck_assert_int_eq(tu_write_file(conf, "[store]\npath = x.db\n[mfa]\ndigits = 7\n", 0600), 0);
+	ck_assert_int_ne(idp_config_load(conf, &ic, &err), 0);
+	ck_assert_msg(strstr(err.msg, ":4: [mfa] digits") != NULL, "%s", err.msg);
+	ck_assert_int_eq(tu_write_file(conf, "[store]\npath = x.db\n[mfa]\nissuer = a:b\n", 0600),
+	                 0);
+	ck_assert_int_ne(idp_config_load(conf, &ic, &err), 0);
+	ck_assert_msg(strstr(err.msg, "[mfa] issuer") != NULL, "%s", err.msg);
+	ck_assert_int_eq(tu_write_file(conf, "[store]\npath = x.db\n[mfa]\nskew = 11\n", 0600), 0);
+	ck_assert_int_ne(idp_config_load(conf, &ic, &err), 0);
+	ck_assert_int_eq(
+	        tu_write_file(conf, "[store]\npath = x.db\n[mfa]\nalgorithm = MD5\n", 0600), 0);
+	ck_assert_int_ne(idp_config_load(conf, &ic, &err), 0);
+	/* the shipped example has the section, documented and valid */
+	if (src != NULL) {
+		snprintf(shipped, sizeof(shipped), "%s/conf/idp.conf", src);
+		ck_assert_msg(idp_config_load(shipped, &ic, &err) == 0, "%s", err.msg);
+		ck_assert(ic.mfa_key_file != NULL);
+		idp_config_free(&ic);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mfa");
@@ -921,6 +994,7 @@ int main(void)
 	tcase_add_test(tc, sealed_secret_moved_to_another_user);
 	tcase_add_test(tc, key_check_rotation_and_prune);
 	tcase_add_test(tc, policy_required);
+	tcase_add_test(tc, config_section);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

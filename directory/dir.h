@@ -375,6 +375,148 @@ int dir_audit_list(struct dir *d, const char *tenant_id, int64_t after_id, int l
 
 /* ---- second factors (mfa) --------------------------------------------- */
 
+/*
+ * TOTP credentials and recovery codes.  The store never holds a secret in
+ * the clear: secret_enc arrives sealed by the idp (idp/secretbox.h) and is
+ * opaque here, recovery codes arrive as digests.  Replay protection and
+ * lockout are single UPDATE statements whose conditions sit in the WHERE
+ * clause, so they hold across processes and across idp nodes that share
+ * the store: two nodes offered the same code accept it once between them.
+ */
+
+#define DIR_TOTP_SEALED_MAX 512 /* a sealed TOTP secret as text */
+#define DIR_RECOVERY_MAX    32  /* most recovery codes a user can hold */
+
+struct dir_totp {
+	char user_id[DIR_ID_MAX];
+	char secret_enc[DIR_TOTP_SEALED_MAX]; /* sealed secret; opaque to the store */
+	char algorithm[8];                    /* "SHA1", "SHA256" or "SHA512" */
+	int digits;                           /* 6 or 8 */
+	int period;                           /* seconds per step, 1..300 */
+	int confirmed;       /* 0 while enrollment waits for the first good code */
+	int64_t last_step;   /* highest time step accepted so far; 0 = none */
+	int failures;        /* failed attempts in the current window */
+	int64_t window_start; /* when the current failure window began */
+	int64_t locked_until; /* attempts refused until then; 0 = never locked */
+	int64_t created_at;
+};
+
+/*
+ * Store t (user_id, secret_enc, algorithm, digits, period) as the user's
+ * pending, unconfirmed credential, replacing a pending one and its
+ * counters; fills t->created_at and zeroes the counters.  ERR_EXISTS if the
+ * user has a confirmed credential (remove it first); ERR_NOT_FOUND if the
+ * tenant has no such user.
+ */
+int dir_totp_put_pending(struct dir *d, const char *tenant_id, struct dir_totp *t,
+			 struct err *err);
+
+/* The user's credential (pending or confirmed); ERR_NOT_FOUND if none. */
+int dir_totp_get(struct dir *d, const char *tenant_id, const char *user_id, struct dir_totp *out,
+		 struct err *err);
+
+/*
+ * Complete enrollment, in one transaction: the pending credential whose
+ * sealed secret is still secret_enc becomes confirmed with step as its
+ * first accepted step and its counters reset, and the user's recovery
+ * codes become the n digests in code_hashes (n <= DIR_RECOVERY_MAX; hex
+ * SHA-256).  ERR_NOT_FOUND if there is no such pending credential (it was
+ * removed, confirmed or restarted meanwhile); ERR_DENIED if it is locked at
+ * now.
+ */
+int dir_totp_confirm(struct dir *d, const char *tenant_id, const char *user_id,
+		     const char *secret_enc, int64_t step, int64_t now,
+		     const char *const *code_hashes, int n, struct err *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Accept time step `step` for the user's confirmed credential, atomically:
+ * only if every step accepted before is lower (RFC 6238 §5.2) and the
+ * credential is not locked at now.  Resets the failure count.  0 if
+ * accepted; ERR_DENIED if refused (replayed, or locked: read the credential
+ * to tell which); ERR_NOT_FOUND if there is no confirmed credential.
+ */
+int dir_totp_accept(struct dir *d, const char *tenant_id, const char *user_id, int64_t step,
+		    int64_t now, struct err *err) __attribute__((warn_unused_result));
+
+struct dir_totp_limits {
+	int max_failures; /* this many failures within window lock the factor */
+	int64_t window;   /* seconds */
+	int64_t lockout;  /* seconds the lock lasts */
+};
+
+/*
+ * Count one failed attempt at now, atomically.  Failures more than
+ * lim->window after the window's first one start a new window, and so does
+ * the first failure after a lock ended; reaching lim->max_failures locks the
+ * credential until now + lim->lockout.  An attempt while locked changes
+ * nothing.  Fills *failures and *locked_until (either may be NULL) with the
+ * state afterwards.  ERR_NOT_FOUND if the user has no credential.
+ */
+int dir_totp_fail(struct dir *d, const char *tenant_id, const char *user_id, int64_t now,
+		  const struct dir_totp_limits *lim, int *failures, int64_t *locked_until,
+		  struct err *err);
+
+/*
+ * Remove the user's credential (pending or confirmed) and recovery codes.
+ * ERR_NOT_FOUND if there was no credential.
+ */
+int dir_totp_delete(struct dir *d, const char *tenant_id, const char *user_id, struct err *err);
+
+/*
+ * Copy the digests of the user's unused recovery codes (at most cap) into
+ * hashes; *n is how many.
+ */
+int dir_recovery_unused(struct dir *d, const char *tenant_id, const char *user_id,
+			char (*hashes)[DIR_HASH_MAX], int cap, int *n, struct err *err);
+
+/*
+ * Mark the recovery code with this digest used at now, atomically and only
+ * if it is still unused: 0 if this call used it, ERR_DENIED if it was used
+ * already or never existed.
+ */
+int dir_recovery_consume(struct dir *d, const char *tenant_id, const char *user_id,
+			 const char *code_hash, int64_t now, struct err *err)
+	__attribute__((warn_unused_result));
+
+/*
+ * Replace all the user's recovery codes with the n digests (a new set
+ * invalidates the old one).  ERR_NOT_FOUND unless the user has a confirmed
+ * credential.
+ */
+int dir_recovery_replace(struct dir *d, const char *tenant_id, const char *user_id,
+			 const char *const *code_hashes, int n, struct err *err);
+
+/* How many of the user's recovery codes are unused and used. */
+int dir_recovery_count(struct dir *d, const char *tenant_id, const char *user_id, int *unused,
+		       int *used, struct err *err);
+
+/*
+ * Every sealed value in the store, for re-encryption under a new key: TOTP
+ * secrets (object: the user id) and private signing keys (object: the key
+ * id).  The walk reads the store in batches, so cb may call
+ * dir_sealed_replace(); a non-zero return from cb stops it and is returned.
+ */
+enum dir_sealed_kind { DIR_SEALED_TOTP = 0, DIR_SEALED_SIGNING_KEY = 1 };
+
+struct dir_sealed {
+	enum dir_sealed_kind kind;
+	char tenant_id[DIR_ID_MAX];
+	char object_id[DIR_NAME_MAX]; /* user id, or signing key id */
+	const char *value;            /* borrowed for the callback's duration */
+};
+
+int dir_sealed_each(struct dir *d, int (*cb)(void *ctx, const struct dir_sealed *s), void *ctx,
+		    struct err *err);
+
+/*
+ * Replace the sealed value s->value of s's row with value, only if the row
+ * still holds s->value (so a value written meanwhile is never clobbered):
+ * 0, or ERR_NOT_FOUND if it changed or went.
+ */
+int dir_sealed_replace(struct dir *d, const struct dir_sealed *s, const char *value,
+		       struct err *err);
+
 
 /* ---- sessions, codes, refresh tokens, signing keys (idp) --------------- */
 

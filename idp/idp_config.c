@@ -13,6 +13,18 @@
 #include <string.h>
 
 static const char *const idp_log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const idp_mfa_algorithms[] = {"SHA1", "SHA256", "SHA512", NULL};
+static const char *const idp_mfa_digits[] = {"6", "8", NULL};
+
+/* The issuer is the label prefix of the otpauth:// URI: no ':' in it. */
+static int idp_check_issuer(const char *v, char *why, size_t whylen)
+{
+	if (*v == '\0' || strlen(v) > 127 || strchr(v, ':') != NULL) {
+		snprintf(why, whylen, "must be 1..127 characters without ':'");
+		return -1;
+	}
+	return 0;
+}
 
 static int idp_check_url(const char *v, char *why, size_t n)
 {
@@ -61,6 +73,15 @@ static const struct cfg_key idp_config_keys[] = {
 	 NULL, NULL},
 	{"secrets", "key_file", CFG_STRING, F(key_file), NULL, 0, 0, 0, NULL, NULL},
 	{"log", "level", CFG_ENUM, F(log_level), "info", 0, 0, 0, idp_log_levels, NULL},
+	{"mfa", "issuer", CFG_STRING, F(mfa_issuer), "idp", 0, 0, 0, NULL, idp_check_issuer},
+	{"mfa", "algorithm", CFG_ENUM, F(mfa_algorithm), "SHA1", 0, 0, 0, idp_mfa_algorithms, NULL},
+	{"mfa", "digits", CFG_ENUM, F(mfa_digits_choice), "6", 0, 0, 0, idp_mfa_digits, NULL},
+	{"mfa", "period", CFG_DURATION, F(mfa_period), "30s", 0, 10, 300, NULL, NULL},
+	{"mfa", "skew", CFG_INT, F(mfa_skew), "1", 0, 0, 10, NULL, NULL},
+	{"mfa", "max_failures", CFG_INT, F(mfa_max_failures), "5", 0, 1, 1000, NULL, NULL},
+	{"mfa", "failure_window", CFG_DURATION, F(mfa_failure_window), "15m", 0, 1, 86400, NULL,
+	 NULL},
+	{"mfa", "lockout", CFG_DURATION, F(mfa_lockout), "15m", 0, 1, 86400, NULL, NULL},
 	CFG_END,
 };
 
@@ -86,6 +107,7 @@ int idp_config_load(const char *path, struct idp_config *cfg, struct err *err)
 	if (rc != 0)
 		return rc;
 	cfg->argon2_m_cost_kib /= 1024; /* the file speaks bytes, argon2 KiB */
+	cfg->mfa_digits = cfg->mfa_digits_choice == 1 ? 8 : 6;
 	if (cfg->plain_http && (cfg->tls_cert != NULL || cfg->tls_key != NULL))
 		rc = err_set(err, ERR_INVALID, "%s: [http] plain_http with tls_cert/tls_key: pick one",
 			     path);

@@ -39,6 +39,16 @@ struct idp_config {
 	char *key_file;         /* the master key sealing private keys and secrets */
 	/* [log] */
 	int log_level; /* enum log_level */
+	/* [mfa] */
+	char *mfa_issuer;             /* issuer shown in authenticator apps */
+	int mfa_algorithm;            /* 0 SHA1, 1 SHA256, 2 SHA512 */
+	int mfa_digits_choice;        /* index into "6", "8" */
+	long long mfa_digits;         /* 6 or 8, from mfa_digits_choice */
+	long long mfa_period;         /* seconds per step */
+	long long mfa_skew;           /* steps accepted either side */
+	long long mfa_max_failures;   /* failures that lock the factor */
+	long long mfa_failure_window; /* seconds in which they count */
+	long long mfa_lockout;        /* seconds the lock lasts */
 };
 
 /* Load path into cfg; 0, or a negative err code with err naming file, line and key. */

@@ -103,8 +103,8 @@ int main(int argc, char **argv)
 	idp.dir_opts.argon2.lanes = (uint32_t)cfg.argon2_lanes;
 
 	if (cfg.key_file == NULL) {
-		log_error("%s: [secrets] key_file is required (create one with: idpctl secrets "
-			  "init FILE)",
+		log_error("%s: [secrets] key_file is required (create one with: idpctl mfa keygen "
+			  "FILE)",
 			  config);
 		goto out;
 	}

@@ -51,7 +51,12 @@ static const char usage_text[] =
 	"  import FILE\n"
 	"  audit TENANT [--after ID] [--limit N]\n"
 	"  keys list|rotate TENANT               (token-signing keys)\n"
-	"  secrets init FILE                     (create the key file sealing secrets)\n"
+	"  mfa status TENANT UPN|ID              (second factor, no secrets)\n"
+	"  mfa reset TENANT UPN|ID [--reason TEXT]   (audited; the user enrolls again)\n"
+	"  mfa keygen FILE                       (a new secret key file, mode 600)\n"
+	"  mfa check-keys --key-file FILE        (does FILE open every sealed secret?)\n"
+	"  mfa rotate-key --key-file FILE [--resume]  (new key, re-seal every secret)\n"
+	"  mfa prune-keys --key-file FILE        (drop retired keys nothing uses)\n"
 	"\n"
 	"exit codes: 0 done, 1 failed, 2 usage error, 3 not found, 4 exists or conflict,\n"
 	"            5 refused\n";
@@ -273,7 +278,7 @@ static const struct {
 } ctl_commands[] = {
 	{"tenant", ctl_cmd_tenant}, {"user", ctl_cmd_user},     {"group", ctl_cmd_group},
 	{"app", ctl_cmd_app},       {"export", ctl_cmd_export}, {"import", ctl_cmd_import},
-	{"audit", ctl_cmd_audit},   {"keys", ctl_cmd_keys},     {"secrets", ctl_cmd_secrets},
+	{"audit", ctl_cmd_audit},   {"keys", ctl_cmd_keys},     {"mfa", ctl_cmd_mfa},
 };
 
 int main(int argc, char **argv)
@@ -311,8 +316,6 @@ int main(int argc, char **argv)
 			rc = CTL_OK;
 	if (rc != CTL_OK)
 		return ctl_usage_error(&c, "unknown command '%s'", argv[i]);
-	if (strcmp(argv[i], "secrets") == 0) /* makes a file; needs no store */
-		return ctl_cmd_secrets(&c, argc - i - 1, argv + i + 1);
 
 	{
 		/* -c must load; the default config may be absent when -d names the store */

@@ -77,6 +77,6 @@ int ctl_cmd_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_import(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
 int ctl_cmd_keys(struct ctl *c, int argc, char **argv);
-int ctl_cmd_secrets(struct ctl *c, int argc, char **argv);
+int ctl_cmd_mfa(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * idpctl_keys: token-signing keys (list, rotate) and the key file that seals
- * secrets at rest (secrets init).
+ * idpctl_keys: token-signing keys (list, rotate).  The key file that seals
+ * them is managed by the "mfa" commands (idpctl_mfa.c).
  */
 #include "idpctl.h"
 
@@ -100,18 +100,4 @@ int ctl_cmd_keys(struct ctl *c, int argc, char **argv)
 out:
 	ctl_args_free(&a);
 	return rc;
-}
-
-int ctl_cmd_secrets(struct ctl *c, int argc, char **argv)
-{
-	char kid[SECRETBOX_KID_MAX];
-	struct err err = {0};
-
-	if (argc != 2 || strcmp(argv[0], "init") != 0)
-		return ctl_usage_error(c, "usage: secrets init FILE");
-	if (secretbox_file_create(argv[1], kid, &err) != 0)
-		return ctl_fail(c, &err);
-	printf("created key file %s (key %s, mode 600): name it in [secrets] key_file\n", argv[1],
-	       kid);
-	return CTL_OK;
 }

@@ -89,29 +89,29 @@ static int sb_parse(const char *path, char *text, struct sb_key *keys, int *n, s
 		vallen = strcspn(val, " \t");
 		if (!sb_kid_valid(kid, kidlen))
 			return err_set(err, ERR_INVALID,
-				       "%s:%d: expected 'KEY_ID KEY' with a key id of 1..32 of "
-				       "[A-Za-z0-9_-]",
-				       path, line);
+			               "%s:%d: expected 'KEY_ID KEY' with a key id of 1..32 of "
+			               "[A-Za-z0-9_-]",
+			               path, line);
 		if (vallen == 0 || val[vallen] != '\0')
 			return err_set(err, ERR_INVALID,
-				       "%s:%d: expected 'KEY_ID KEY', one key per line", path,
-				       line);
+			               "%s:%d: expected 'KEY_ID KEY', one key per line", path,
+			               line);
 		if (*n == SECRETBOX_MAX_KEYS)
 			return err_set(err, ERR_LIMIT, "%s:%d: more than %d keys", path, line,
-				       SECRETBOX_MAX_KEYS);
+			               SECRETBOX_MAX_KEYS);
 		memcpy(keys[*n].kid, kid, kidlen);
 		keys[*n].kid[kidlen] = '\0';
 		for (int i = 0; i < *n; i++)
 			if (strcmp(keys[i].kid, keys[*n].kid) == 0)
 				return err_set(err, ERR_INVALID, "%s:%d: key id '%s' given twice",
-					       path, line, keys[*n].kid);
+				               path, line, keys[*n].kid);
 		got = b64url_decode(val, vallen, keys[*n].key, sizeof(keys[*n].key));
 		/* A decoder refusing a 33-byte value reports -1 too: measure by length. */
 		if (got != SECRETBOX_KEY_LEN || vallen != b64url_encoded_len(SECRETBOX_KEY_LEN))
 			return err_set(err, ERR_INVALID,
-				       "%s:%d: the key must be 32 bytes in unpadded base64url "
-				       "(43 characters)",
-				       path, line);
+			               "%s:%d: the key must be 32 bytes in unpadded base64url "
+			               "(43 characters)",
+			               path, line);
 		(*n)++;
 	}
 	if (*n == 0)
@@ -129,9 +129,10 @@ static int sb_read(const char *path, struct sb_key *keys, int *n, struct err *er
 		return err_set(err, ERR_INTERNAL, "out of memory");
 	rc = secret_read_file(path, text, SB_FILE_MAX, err);
 	if (rc == ERR_NOT_FOUND)
-		err_set(err, ERR_NOT_FOUND, "%s: the key file does not exist (create one with "
-					    "'idpctl mfa keygen %s')",
-			path, path);
+		err_set(err, ERR_NOT_FOUND,
+		        "%s: the key file does not exist (create one with "
+		        "'idpctl mfa keygen %s')",
+		        path, path);
 	if (rc >= 0)
 		rc = sb_parse(path, text, keys, n, err);
 	secret_wipe(text, SB_FILE_MAX);
@@ -203,7 +204,7 @@ int secretbox_has_kid(const struct secretbox *sb, const char *kid)
 }
 
 int secretbox_context(char *out, size_t cap, const char *kind, const char *tenant_id,
-		      const char *object_id)
+                      const char *object_id)
 {
 	int n = snprintf(out, cap, "idp/%s/%s/%s", kind, tenant_id, object_id);
 
@@ -223,16 +224,17 @@ static int sb_aad(EVP_CIPHER_CTX *c, const char *kid, const char *context)
 	int outl;
 
 	snprintf(head, sizeof(head), "%s.%s.", SB_VERSION, kid);
+	/* EVP_CipherUpdate: the same call serves the encrypting and decrypting side. */
 	if (EVP_CipherUpdate(c, NULL, &outl, (const unsigned char *)head, (int)strlen(head)) != 1)
 		return -1;
 	if (*context != '\0' && EVP_CipherUpdate(c, NULL, &outl, (const unsigned char *)context,
-						  (int)strlen(context)) != 1)
+	                                         (int)strlen(context)) != 1)
 		return -1;
 	return 0;
 }
 
 int secretbox_seal(const struct secretbox *sb, const char *context, const void *plain, size_t n,
-		   char *out, size_t cap, struct err *err)
+                   char *out, size_t cap, struct err *err)
 {
 	const struct sb_key *k = &sb->keys[0];
 	unsigned char *blob = NULL;
@@ -258,7 +260,8 @@ int secretbox_seal(const struct secretbox *sb, const char *context, const void *
 	    sb_aad(c, k->kid, context) != 0 ||
 	    (n > 0 && EVP_EncryptUpdate(c, blob + SB_NONCE_LEN, &outl, plain, (int)n) != 1) ||
 	    EVP_EncryptFinal_ex(c, blob + SB_NONCE_LEN + outl, &outl) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SB_TAG_LEN, blob + SB_NONCE_LEN + n) != 1) {
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SB_TAG_LEN, blob + SB_NONCE_LEN + n) !=
+	            1) {
 		rc = err_set(err, ERR_INTERNAL, "AES-256-GCM encryption failed");
 		goto out;
 	}
@@ -301,7 +304,7 @@ int secretbox_sealed_kid(const char *sealed, char kid[SECRETBOX_KID_MAX])
 }
 
 int secretbox_open(const struct secretbox *sb, const char *context, const char *sealed, void *out,
-		   size_t cap, struct err *err)
+                   size_t cap, struct err *err)
 {
 	char kid[SECRETBOX_KID_MAX];
 	const struct sb_key *k;
@@ -318,7 +321,7 @@ int secretbox_open(const struct secretbox *sb, const char *context, const char *
 		return err_set(err, ERR_INVALID, "not a sealed value");
 	if ((k = sb_find(sb, kid)) == NULL)
 		return err_set(err, ERR_NOT_FOUND,
-			       "sealed under key '%s', which is not in the key file", kid);
+		               "sealed under key '%s', which is not in the key file", kid);
 	datalen = strlen(data);
 	if (datalen > b64url_encoded_len(maxblob))
 		return err_set(err, ERR_INVALID, "sealed value too long");
@@ -339,16 +342,16 @@ int secretbox_open(const struct secretbox *sb, const char *context, const char *
 	    sb_aad(c, k->kid, context) != 0 ||
 	    (n > 0 && EVP_DecryptUpdate(c, out, &outl, blob + SB_NONCE_LEN, (int)n) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SB_TAG_LEN, blob + SB_NONCE_LEN + n) !=
-		    1) {
+	            1) {
 		rc = err_set(err, ERR_INTERNAL, "AES-256-GCM decryption failed");
 		goto out;
 	}
 	if (EVP_DecryptFinal_ex(c, (unsigned char *)out + outl, &outl) != 1) {
 		secret_wipe(out, n);
 		rc = err_set(err, ERR_DENIED,
-			     "sealed value does not open under key '%s' (wrong key file, or the "
-			     "value was moved or altered)",
-			     kid);
+		             "sealed value does not open under key '%s' (wrong key file, or the "
+		             "value was moved or altered)",
+		             kid);
 		goto out;
 	}
 	rc = (int)n;
@@ -384,9 +387,9 @@ static int sb_format(const struct sb_key *keys, int n, char *buf, size_t cap)
 	int w;
 
 	w = snprintf(buf, cap,
-		     "# idp secret key file: keep it mode 600, back it up apart from the store.\n"
-		     "# One key per line, KEY_ID BASE64URL_KEY.  The first key seals; the others\n"
-		     "# only open what was sealed before a rotation (idpctl mfa rotate-key).\n");
+	             "# idp secret key file: keep it mode 600, back it up apart from the store.\n"
+	             "# One key per line, KEY_ID BASE64URL_KEY.  The first key seals; the others\n"
+	             "# only open what was sealed before a rotation (idpctl mfa rotate-key).\n");
 	if (w < 0 || (size_t)w >= cap)
 		return -1;
 	len = (size_t)w;
@@ -440,7 +443,7 @@ static void sb_sync_dir(const char *path)
  * otherwise replace it atomically through a temporary file beside it.
  */
 static int sb_write_file(const char *path, const struct sb_key *keys, int n, int exclusive,
-			 struct err *err)
+                         struct err *err)
 {
 	char *buf = malloc(SB_FILE_MAX), tmp[4096];
 	int fd = -1, len, rc = 0;
@@ -455,7 +458,7 @@ static int sb_write_file(const char *path, const struct sb_key *keys, int n, int
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
 			rc = err_set(err, errno == EEXIST ? ERR_EXISTS : ERR_IO, "%s: %s", path,
-				     strerror(errno));
+			             strerror(errno));
 			goto out;
 		}
 		if (fchmod(fd, 0600) != 0 || sb_write_all(fd, buf, (size_t)len) != 0) {
@@ -476,8 +479,8 @@ static int sb_write_file(const char *path, const struct sb_key *keys, int n, int
 		rc = err_set(err, ERR_IO, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0600) != 0 || sb_write_all(fd, buf, (size_t)len) != 0 ||
-	    close(fd) != 0 || rename(tmp, path) != 0) {
+	if (fchmod(fd, 0600) != 0 || sb_write_all(fd, buf, (size_t)len) != 0 || close(fd) != 0 ||
+	    rename(tmp, path) != 0) {
 		rc = err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 		goto out;
@@ -511,9 +514,10 @@ int secretbox_file_add_key(const char *path, char kid[SECRETBOX_KID_MAX], struct
 	if ((rc = sb_read(path, keys + 1, &n, err)) != 0)
 		goto out;
 	if (n == SECRETBOX_MAX_KEYS) {
-		rc = err_set(err, ERR_LIMIT,
-			     "%s: already %d keys: prune retired ones first (idpctl mfa prune-keys)",
-			     path, n);
+		rc = err_set(
+		        err, ERR_LIMIT,
+		        "%s: already %d keys: prune retired ones first (idpctl mfa prune-keys)",
+		        path, n);
 		goto out;
 	}
 	do {
@@ -533,7 +537,7 @@ out:
 }
 
 int secretbox_file_prune(const char *path, int (*keep)(void *ctx, const char *kid), void *ctx,
-			 int *dropped, struct err *err)
+                         int *dropped, struct err *err)
 {
 	struct sb_key *keys = calloc(SECRETBOX_MAX_KEYS, sizeof(*keys));
 	int n = 0, kept = 1, rc;
@@ -560,9 +564,9 @@ out:
 int secretbox_derive(const struct secretbox *sb, const char *label, unsigned char out[32])
 {
 	unsigned int len = 32;
+	char msg[128];
 
 	/* HMAC-SHA256(active key, "idp-derive:" label): one-way, so the key stays unknown. */
-	char msg[128];
 	snprintf(msg, sizeof(msg), "idp-derive:%s", label);
 	return HMAC(EVP_sha256(), sb->keys[0].key, SECRETBOX_KEY_LEN, (const unsigned char *)msg,
 		    strlen(msg), out, &len) != NULL

@@ -32,10 +32,10 @@
 struct err;
 struct secretbox;
 
-#define SECRETBOX_KEY_LEN   32
-#define SECRETBOX_KID_MAX   33    /* a key id and the NUL */
-#define SECRETBOX_MAX_KEYS  64    /* keys in one file */
-#define SECRETBOX_MAX_PLAIN 16384 /* longest secret that can be sealed */
+#define SECRETBOX_KEY_LEN     32
+#define SECRETBOX_KID_MAX     33    /* a key id and the NUL */
+#define SECRETBOX_MAX_KEYS    64    /* keys in one file */
+#define SECRETBOX_MAX_PLAIN   16384 /* longest secret that can be sealed */
 #define SECRETBOX_CONTEXT_MAX 256
 
 /*
@@ -66,7 +66,7 @@ int secretbox_has_kid(const struct secretbox *sb, const char *kid);
  * the user id) and "signing_key" (object: the key id).  0, or ERR_LIMIT.
  */
 int secretbox_context(char *out, size_t cap, const char *kind, const char *tenant_id,
-		      const char *object_id);
+                      const char *object_id);
 
 /* Capacity that secretbox_seal() needs for n bytes of secret, NUL included. */
 size_t secretbox_sealed_cap(size_t n);
@@ -77,7 +77,7 @@ size_t secretbox_sealed_cap(size_t n);
  * or a negative err code (ERR_LIMIT when out is too small or n too big).
  */
 int secretbox_seal(const struct secretbox *sb, const char *context, const void *plain, size_t n,
-		   char *out, size_t cap, struct err *err);
+                   char *out, size_t cap, struct err *err);
 
 /*
  * Open a sealed value with the key it names, checking it was sealed with
@@ -88,7 +88,7 @@ int secretbox_seal(const struct secretbox *sb, const char *context, const void *
  * wrong key file, another context, or altered).
  */
 int secretbox_open(const struct secretbox *sb, const char *context, const char *sealed, void *out,
-		   size_t cap, struct err *err) __attribute__((warn_unused_result));
+                   size_t cap, struct err *err) __attribute__((warn_unused_result));
 
 /* The key id a sealed value names, into kid; 0, or ERR_INVALID. */
 int secretbox_sealed_kid(const char *sealed, char kid[SECRETBOX_KID_MAX]);
@@ -113,7 +113,7 @@ int secretbox_file_add_key(const char *path, char kid[SECRETBOX_KID_MAX], struct
  * *dropped with the number of keys removed.
  */
 int secretbox_file_prune(const char *path, int (*keep)(void *ctx, const char *kid), void *ctx,
-			 int *dropped, struct err *err);
+                         int *dropped, struct err *err);
 
 /*
  * Derive a 32-byte key for another purpose (label, e.g. "csrf") from the

@@ -22,7 +22,7 @@ if [ $reset = 1 ]; then
 		var/demo/secret.key var/demo/demo-app.json
 fi
 # the key file sealing private keys and second-factor secrets
-[ -f var/demo/secret.key ] || $ctl secrets init var/demo/secret.key >/dev/null
+[ -f var/demo/secret.key ] || $ctl mfa keygen var/demo/secret.key >/dev/null
 
 if ! $ctl tenant show demo >/dev/null 2>&1; then
 	echo "run: creating the demo tenant"

@@ -38,7 +38,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
 	-keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
 chmod 600 "$dir/tls.key"
-"$ctl" secrets init "$dir/keys.txt" >/dev/null
 
 write_conf() { # FILE PORT CODE_TTL TOKEN_TTL
 	cat >"$1" <<EOF
@@ -68,6 +67,7 @@ EOF
 write_conf "$dir/idp.conf" "$port" 60s 10m
 write_conf "$dir/short.conf" "$port_short" 5s 5s
 export IDP_CONFIG="$dir/idp.conf"
+"$ctl" mfa keygen "$dir/keys.txt" >/dev/null
 
 # Two tenants, each with users and apps; the secrets land in JSON files.
 umask 077

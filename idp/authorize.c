@@ -235,35 +235,54 @@ void authz_hidden(struct idp_req *r, struct buf *b)
 	}
 }
 
-void authz_continue(struct idp_req *r, const struct authz *a)
+int authz_continue_url(struct idp_req *r, char *out, size_t cap)
 {
 	struct buf url;
 	char *s;
+	size_t len;
 
-	(void)a;
 	buf_init(&url);
 	buf_printf(&url, "/%s/oauth2/authorize", r->tenant.name);
 	authz_query(&url, authz_source(r), "prompt");
-	s = buf_take(&url, NULL);
-	if (s == NULL) {
+	s = buf_take(&url, &len);
+	if (s == NULL || len >= cap) {
+		free(s);
+		return -1;
+	}
+	memcpy(out, s, len + 1);
+	free(s);
+	return 0;
+}
+
+void authz_continue(struct idp_req *r, const struct authz *a)
+{
+	char url[8192];
+
+	(void)a;
+	if (authz_continue_url(r, url, sizeof(url)) != 0) {
 		page_error(r, 500, "Something went wrong", "The server could not answer.");
 		return;
 	}
-	http_resp_redirect(r->resp, s);
-	free(s);
+	http_resp_redirect(r->resp, url);
 }
 
 void authz_login_page(struct idp_req *r, const struct authz *a, const char *error,
 		      const char *username)
 {
 	struct buf *b = &r->resp->body;
+	const char *hint = a != NULL ? a->login_hint : NULL;
 	char csrf[64];
 
 	sso_csrf_token(r, csrf);
 	b->len = 0;
-	page_begin(r, "Sign in", a->redirect_uri);
-	buf_puts(b, "<p class=\"app\">to continue to ");
-	buf_html(b, authz_app_name(a));
+	page_begin(r, "Sign in", a != NULL ? a->redirect_uri : NULL);
+	buf_puts(b, "<p class=\"app\">");
+	if (a != NULL) {
+		buf_puts(b, "to continue to ");
+		buf_html(b, authz_app_name(a));
+	} else {
+		buf_puts(b, "to manage your account");
+	}
 	buf_puts(b, "</p>");
 	if (error != NULL) {
 		buf_puts(b, "<div class=\"error\" role=\"alert\">");
@@ -275,19 +294,22 @@ void authz_login_page(struct idp_req *r, const struct authz *a, const char *erro
 		    "<input type=\"text\" id=\"username\" name=\"username\" "
 		    "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
 		    "required maxlength=\"255\" value=\"");
-	buf_html(b, username != NULL ? username : a->login_hint != NULL ? a->login_hint : "");
+	buf_html(b, username != NULL ? username : hint != NULL ? hint : "");
 	buf_puts(b, "\"");
-	if (username == NULL && a->login_hint == NULL)
+	if (username == NULL && hint == NULL)
 		buf_puts(b, " autofocus");
 	buf_puts(b, "><label for=\"password\">Password</label>"
 		    "<input type=\"password\" id=\"password\" name=\"password\" "
 		    "autocomplete=\"current-password\" required maxlength=\"1024\"");
-	if (username != NULL || a->login_hint != NULL)
+	if (username != NULL || hint != NULL)
 		buf_puts(b, " autofocus");
 	buf_puts(b, "><input type=\"hidden\" name=\"csrf\" value=\"");
 	buf_html(b, csrf);
 	buf_puts(b, "\">");
-	authz_hidden(r, b);
+	if (a != NULL)
+		authz_hidden(r, b);
+	else
+		buf_puts(b, "<input type=\"hidden\" name=\"return\" value=\"account\">");
 	buf_puts(b, "<button type=\"submit\">Sign in</button></form>");
 	page_end(r);
 }

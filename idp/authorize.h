@@ -39,10 +39,16 @@ void authz_hidden(struct idp_req *r, struct buf *b);
  */
 void authz_continue(struct idp_req *r, const struct authz *a);
 
+/* The same address into out (capacity cap); 0, or -1 if it does not fit. */
+int authz_continue_url(struct idp_req *r, char *out, size_t cap);
+
 /* The app's display name for pages. */
 const char *authz_app_name(const struct authz *a);
 
-/* The sign-in page for this request, with an error line and the name typed so far. */
+/*
+ * The sign-in page for this request (or, with a NULL, for the account
+ * page), with an error line and the name typed so far.
+ */
 void authz_login_page(struct idp_req *r, const struct authz *a, const char *error,
 		      const char *username);
 

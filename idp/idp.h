@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 struct keys;
+struct mfa;
 struct secretbox;
 
 struct idp {
@@ -26,6 +27,7 @@ struct idp {
 	struct clock clock;
 	struct keys *keys;           /* signing keys, cached per tenant */
 	struct secretbox *box;       /* seals private keys and second-factor secrets */
+	struct mfa *mfa;             /* the second factor (mfa.h) */
 	unsigned char csrf_key[32];  /* derived from the key file: same on every node */
 	pthread_mutex_t dirs_lock;   /* guards the list of per-thread connections */
 	struct dir **dirs;
@@ -76,6 +78,9 @@ void oidc_discovery(struct idp_req *r);
 void oidc_jwks(struct idp_req *r);
 void authorize_get(struct idp_req *r);
 void login_post(struct idp_req *r);
+void mfa_flow_post(struct idp_req *r);
+void account_get(struct idp_req *r);
+void account_post(struct idp_req *r);
 void logout_handle(struct idp_req *r);
 void token_post(struct idp_req *r);
 void userinfo_handle(struct idp_req *r);

@@ -11,6 +11,8 @@
 
 #include "keys.h"
 #include "log.h"
+#include "mfa.h"
+#include "rekey.h"
 #include "pages.h"
 #include "secret.h"
 #include "secretbox.h"
@@ -126,6 +128,19 @@ int main(int argc, char **argv)
 		log_error("%s", err.msg);
 		goto out;
 	}
+	/* a wrong or stale key file is a start-up error, not a failure at the first sign-in */
+	if (rekey_check(idp.box, idp_dir(&idp, &err), 0, NULL, &err) != 0) {
+		log_error("%s: %s", cfg.key_file, err.msg);
+		goto out;
+	}
+	{
+		struct mfa_config mc;
+		mfa_config_from(&cfg, &mc);
+		if ((idp.mfa = mfa_new(&mc, idp.box, &err)) == NULL) {
+			log_error("mfa: %s", err.msg);
+			goto out;
+		}
+	}
 	if (check_only) {
 		printf("%s: configuration ok\n", config);
 		rc = 0;
@@ -188,6 +203,7 @@ out:
 	http_server_stop(server);
 	idp_dirs_close(&idp);
 	keys_free(idp.keys);
+	mfa_free(idp.mfa);
 	secretbox_free(idp.box);
 	if (key != NULL) {
 		secret_wipe(key, strlen(key));

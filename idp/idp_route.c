@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+static void account_handle(struct idp_req *r);
+
 struct idp_route {
 	const char *path;
 	const char *methods; /* "GET", "POST" or "GET POST" */
@@ -23,12 +25,22 @@ static const struct idp_route idp_routes[] = {
 	{"/discovery/keys", "GET", oidc_jwks},
 	{"/oauth2/authorize", "GET POST", authorize_get},
 	{"/login", "POST", login_post},
+	{"/login/mfa", "POST", mfa_flow_post},
+	{"/account", "GET POST", account_handle},
 	{"/oauth2/logout", "GET POST", logout_handle},
 	{"/oauth2/token", "POST", token_post},
 	{"/oauth2/introspect", "POST", introspect_post},
 	{"/oauth2/revoke", "POST", revoke_post},
 	{"/oidc/userinfo", "GET POST", userinfo_handle},
 };
+
+static void account_handle(struct idp_req *r)
+{
+	if (strcmp(r->http->method, "POST") == 0)
+		account_post(r);
+	else
+		account_get(r);
+}
 
 static int idp_method_ok(const char *allowed, const char *method)
 {

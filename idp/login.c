@@ -13,6 +13,7 @@
 #include "secret.h"
 #include "sso.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define LOGIN_GENERIC "Wrong username or password."
@@ -21,29 +22,36 @@ void login_post(struct idp_req *r)
 {
 	const char *username = http_param(&r->http->form, "username", NULL);
 	const char *password = http_param(&r->http->form, "password", NULL);
+	const char *ret = http_param(&r->http->form, "return", NULL);
 	struct dir_session s;
 	struct dir_user u;
-	struct authz a;
+	struct authz a, *ap = &a;
 	struct err err = {0};
 	int found, ok = 0;
 	const char *reason;
 
-	if (authz_parse(r, &r->http->form, &a) != 0)
+	/* the account page signs in without an app; anything else is an authorize request */
+	if (ret != NULL && strcmp(ret, "account") == 0 &&
+	    http_param(&r->http->form, "client_id", NULL) == NULL) {
+		memset(&a, 0, sizeof(a));
+		ap = NULL;
+	} else if (authz_parse(r, &r->http->form, &a) != 0) {
 		return;
+	}
 	if (!sso_csrf_valid(r)) {
 		idp_signin_log(r, NULL, username, a.app.id, "password", "failure",
 			       "csrf token missing or wrong", NULL);
 		r->resp->body.len = 0;
 		r->resp->status = 400;
-		authz_login_page(r, &a, "This form expired. Please sign in again.", username);
+		authz_login_page(r, ap, "This form expired. Please sign in again.", username);
 		return;
 	}
 	if (username == NULL || password == NULL || *username == '\0' || *password == '\0') {
-		authz_login_page(r, &a, "Enter your username and password.", username);
+		authz_login_page(r, ap, "Enter your username and password.", username);
 		return;
 	}
 	if (strlen(username) >= DIR_UPN_MAX || strlen(password) > DIR_PASSWORD_MAX) {
-		authz_login_page(r, &a, LOGIN_GENERIC, NULL);
+		authz_login_page(r, ap, LOGIN_GENERIC, NULL);
 		return;
 	}
 	found = dir_user_get_by_upn(r->dir, r->tenant.id, username, &u, &err) == 0;
@@ -57,7 +65,7 @@ void login_post(struct idp_req *r)
 		if (rc == ERR_UNAVAILABLE) {
 			idp_signin_log(r, u.id, username, a.app.id, "password", "failure", reason,
 				       NULL);
-			authz_login_page(r, &a,
+			authz_login_page(r, ap,
 					 "Your organisation's directory cannot be reached. Try again "
 					 "in a few minutes.",
 					 username);
@@ -70,13 +78,13 @@ void login_post(struct idp_req *r)
 	if (!ok) {
 		idp_signin_log(r, found ? u.id : NULL, username, a.app.id, "password", "failure",
 			       reason, NULL);
-		authz_login_page(r, &a, LOGIN_GENERIC, username);
+		authz_login_page(r, ap, LOGIN_GENERIC, username);
 		return;
 	}
 	if (!u.enabled) {
 		idp_signin_log(r, u.id, username, a.app.id, "password", "failure",
 			       "account disabled", "pwd");
-		authz_login_page(r, &a,
+		authz_login_page(r, ap,
 				 "Your account is disabled. Ask your administrator to enable it.",
 				 username);
 		return;
@@ -87,5 +95,11 @@ void login_post(struct idp_req *r)
 		return;
 	}
 	idp_signin_log(r, u.id, username, a.app.id, "password", "success", NULL, "pwd");
+	if (ap == NULL) {
+		char url[128];
+		snprintf(url, sizeof(url), "/%s/account", r->tenant.name);
+		http_resp_redirect(r->resp, url);
+		return;
+	}
 	authz_continue(r, &a);
 }

@@ -196,6 +196,44 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+int mfa_enroll_show(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
+                    struct mfa_enrollment *out, struct err *err)
+{
+	struct otpauth k;
+	struct dir_user u;
+	struct dir_totp t;
+	int n, rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&k, 0, sizeof(k));
+	if ((rc = dir_user_get(d, tenant_id, user_id, &u, err)) != 0)
+		return rc;
+	if ((rc = dir_totp_get(d, tenant_id, user_id, &t, err)) != 0)
+		return rc;
+	if (t.confirmed)
+		return err_set(err, ERR_EXISTS, "the factor is confirmed already");
+	if ((n = mfa_unseal(m, tenant_id, &t, k.secret, sizeof(k.secret), err)) < 0)
+		return n;
+	snprintf(k.issuer, sizeof(k.issuer), "%s", m->issuer);
+	snprintf(k.account, sizeof(k.account), "%s", u.upn);
+	if (otpauth_alg_parse(t.algorithm, &k.alg) != 0)
+		return err_set(err, ERR_CORRUPT, "unknown TOTP algorithm in the store");
+	k.digits = (unsigned)t.digits;
+	k.period = (unsigned)t.period;
+	k.secret_len = (size_t)n;
+	rc = otpauth_uri(&k, out->uri, sizeof(out->uri), err);
+	if (rc == 0 && otpauth_base32_encode(k.secret, k.secret_len, out->secret_b32,
+	                                     sizeof(out->secret_b32)) < 0)
+		rc = err_set(err, ERR_INTERNAL, "base32");
+	if (rc == 0 && (out->qr_svg = qrsvg_render(out->uri, m->qr_scale, &out->qr_svg_len,
+	                                           err)) == NULL)
+		rc = err->code;
+	secret_wipe(&k, sizeof(k));
+	if (rc != 0)
+		mfa_enrollment_clear(out);
+	return rc;
+}
+
 void mfa_enrollment_clear(struct mfa_enrollment *e)
 {
 	qrsvg_free(e->qr_svg);

@@ -95,6 +95,14 @@ struct mfa_enrollment {
 int mfa_enroll_begin(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
                      struct mfa_enrollment *out, struct err *err);
 
+/*
+ * Show the pending enrollment again (after a mistyped first code, the same
+ * QR code: the app has it already).  ERR_NOT_FOUND if none is pending,
+ * ERR_EXISTS if the factor is confirmed.  Release with mfa_enrollment_clear().
+ */
+int mfa_enroll_show(struct mfa *m, struct dir *d, const char *tenant_id, const char *user_id,
+                    struct mfa_enrollment *out, struct err *err);
+
 /* Wipe the secret out of e and free its SVG. */
 void mfa_enrollment_clear(struct mfa_enrollment *e);
 

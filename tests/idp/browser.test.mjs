@@ -6,7 +6,7 @@ import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
-import { IDP, PASSWORD, app, authorizeUrl, pkce } from './lib.mjs';
+import { IDP, PASSWORD, app, authorizeUrl, pkce, totp } from './lib.mjs';
 
 const ARTIFACTS = process.env.IDP_ARTIFACTS;
 
@@ -61,6 +61,44 @@ test('browser: sign in to App A through the pages, then App B without a prompt',
     const backB = new URL(page.url());
     assert.ok(backB.searchParams.get('code'), 'App B got a code without a sign-in page');
     assert.match(await page.locator('h1').innerText(), /App B/);
+  } finally {
+    await close();
+    server.close();
+  }
+});
+
+test('browser: enroll an authenticator on the account page, sign out, sign in with password and TOTP', async () => {
+  const server = await callbackServer();
+  const { browser, close } = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${IDP}/acme/account`);
+    await page.fill('#username', 'dave@acme.test');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForURL(/\/account$/), page.click('button[type=submit]')]);
+    assert.equal(await page.locator('#mfa-state').innerText(), 'Off');
+    await Promise.all([page.waitForSelector('#secret'), page.click('#enroll')]);
+    assert.equal(await page.locator('.qr svg').count(), 1, 'a QR code to scan');
+    await page.screenshot({ path: `${ARTIFACTS}/mfa-enroll.png`, fullPage: true });
+    const secret = (await page.locator('#secret').innerText()).trim();
+    await page.fill('#code', totp(secret));
+    await Promise.all([page.waitForSelector('#recovery-codes'), page.click('button[type=submit]')]);
+    assert.equal(await page.locator('#recovery-codes li').count(), 10);
+    await Promise.all([page.waitForURL(/\/account$/), page.click('#continue')]);
+    assert.match(await page.locator('#mfa-state').innerText(), /^On/);
+
+    // sign out (confirmed on the page), then sign in to an app that needs MFA
+    await page.click('#signout');
+    await Promise.all([page.waitForSelector('text=You are signed out'), page.click('button[type=submit]')]);
+    await page.goto(authorizeUrl(IDP, 'acme', app('acme', 'mfa'), { code_challenge: pkce().challenge }));
+    await page.fill('#username', 'dave@acme.test');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForSelector('#code'), page.click('button[type=submit]')]);
+    assert.equal(await page.locator('h1').innerText(), 'Enter your code');
+    await page.screenshot({ path: `${ARTIFACTS}/mfa-code.png`, fullPage: true });
+    await page.fill('#code', totp(secret, 1)); // the enrollment spent this step's code
+    await Promise.all([page.waitForURL(/\/m\/cb\?/), page.click('form button[type=submit] >> nth=0')]);
+    assert.ok(new URL(page.url()).searchParams.get('code'), 'signed in with password and TOTP');
   } finally {
     await close();
     server.close();

@@ -1,6 +1,6 @@
 // Helpers for the idp integration tests: the world run.sh made, a browser
 // without a browser (cookies and redirects by hand), PKCE, sign-in.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
@@ -57,6 +57,8 @@ export class Agent {
 // The hidden inputs of the first form on a page.
 export function formFields(html) {
   const fields = {};
+  const end = html.indexOf('</form>');
+  if (end >= 0) html = html.slice(0, end);
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
     fields[m[1]] = m[2].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<')
       .replace(/&gt;/g, '>').replace(/&#96;/g, '`').replace(/&amp;/g, '&');
@@ -104,4 +106,18 @@ export async function redeem(base, tenant, a, code, verifier) {
     grant_type: 'authorization_code', code, redirect_uri: a.redirect_uris[0], code_verifier: verifier,
     ...(a.client_secret ? {} : { client_id: a.client_id }),
   }, a.client_secret ? [a.client_id, a.client_secret] : null);
+}
+
+// RFC 6238 TOTP (SHA1, 6 digits, 30 s) for a base32 secret, at step offset.
+export function totp(base32, offset = 0, now = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30) + offset));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  const n = ((h[o] & 0x7f) << 24 | h[o + 1] << 16 | h[o + 2] << 8 | h[o + 3]) % 1000000;
+  return String(n).padStart(6, '0');
 }

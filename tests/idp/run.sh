@@ -87,6 +87,12 @@ for t in acme globex; do
 	"$ctl" --json app create "$t" "EC App" --alg ES256 --redirect-uri "http://127.0.0.1:$cb_port/e/cb" \
 		--grant authorization_code --grant client_credentials >"$dir/$t-es.json"
 done
+"$ctl" --json app create acme "MFA App" --mfa-required --redirect-uri "http://127.0.0.1:$cb_port/m/cb" \
+	--grant authorization_code >"$dir/acme-mfa.json"
+for u in carol dave erin frank; do
+	"$ctl" user create acme "$u@acme.test" --display-name "${u^}" --password-file "$dir/pw" >/dev/null
+done
+"$ctl" user create acme mallory@acme.test --mfa-required --password-file "$dir/pw" >/dev/null
 "$ctl" user create acme disabled@acme.test --password-file "$dir/pw" >/dev/null
 "$ctl" user disable acme disabled@acme.test >/dev/null
 

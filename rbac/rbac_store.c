@@ -46,6 +46,9 @@ int rbac_store_builtin_id(const char *tenant_id, enum rbac_builtin which, char o
 
 /* ---- audit ------------------------------------------------------------ */
 
+/* A list field as the audit shows it: an empty one is []. */
+#define RBAC_LIST(s) ((s)[0] != '\0' ? (s) : "[]")
+
 /* Cut s at cap - 1 bytes without splitting a UTF-8 sequence. */
 static void rbac_store_cut(char *s, size_t cap)
 {
@@ -405,8 +408,8 @@ int rbac_store_role_update(struct dir *d, const char *tenant_id, const struct rb
 				      err,
 				      "role '%s': actions %s notActions %s dataActions %s "
 				      "notDataActions %s assignableScopes %s",
-				      r->name, r->actions, r->not_actions, r->data_actions,
-				      r->not_data_actions,
+				      r->name, RBAC_LIST(r->actions), RBAC_LIST(r->not_actions),
+				      RBAC_LIST(r->data_actions), RBAC_LIST(r->not_data_actions),
 				      r->assignable_scopes[0] ? r->assignable_scopes : "[\"/\"]");
 	return rbac_store_end(d, rc, err);
 }
@@ -535,9 +538,10 @@ static int rbac_store_deny_put(struct dir *d, const char *tenant_id,
 				      "deny_assignment", x->id, err,
 				      "deny '%s' at scope '%s': principals %s excluded %s actions "
 				      "%s notActions %s dataActions %s notDataActions %s",
-				      x->name, x->scope, x->principals, x->excluded_principals,
-				      x->actions, x->not_actions, x->data_actions,
-				      x->not_data_actions);
+				      x->name, x->scope, RBAC_LIST(x->principals),
+				      RBAC_LIST(x->excluded_principals), RBAC_LIST(x->actions),
+				      RBAC_LIST(x->not_actions), RBAC_LIST(x->data_actions),
+				      RBAC_LIST(x->not_data_actions));
 	return rbac_store_end(d, rc, err);
 }
 

@@ -671,10 +671,13 @@ static int rbac_build_closures(struct rbac_build *bd, const uint32_t *edge_first
 		}
 		idx->prins[p].clo_n = (uint32_t)len - idx->prins[p].clo_first;
 	}
-	idx->closure = clo;
+	if ((idx->closure = rbac_xalloc(idx, len, sizeof(*idx->closure))) == NULL) {
+		rc = rbac_oom(bd->err);
+		goto out;
+	}
+	for (size_t i = 0; i < len; i++)
+		idx->closure[i].prin = clo[i]; /* the rest once assignments are placed */
 	idx->n_closure = (uint32_t)len;
-	idx->bytes += cap * sizeof(*clo);
-	clo = NULL;
 out:
 	free(clo);
 	free(stamp);
@@ -788,7 +791,8 @@ static int rbac_build_index(struct rbac_build *bd, struct rbac_builder *b)
 	/* Assignments, grouped by principal (a stable counting sort). */
 	rc = ERR_INTERNAL;
 	idx->asgs = rbac_xalloc(idx, b->n_asgs, sizeof(*idx->asgs));
-	if (idx->asgs == NULL) {
+	idx->asg_loc = rbac_xalloc(idx, b->n_asgs, sizeof(*idx->asg_loc));
+	if (idx->asgs == NULL || idx->asg_loc == NULL) {
 		rc = rbac_oom(bd->err);
 		goto out;
 	}
@@ -814,6 +818,7 @@ static int rbac_build_index(struct rbac_build *bd, struct rbac_builder *b)
 		}
 		if ((x->node = rbac_scope_intern(bd, b->asgs[k].scope, &x->depth)) == RBAC_NONE)
 			goto out;
+		idx->asg_loc[x - idx->asgs] = (struct rbac_loc){x->node, x->depth};
 	}
 	idx->n_asgs = (uint32_t)b->n_asgs;
 
@@ -869,6 +874,11 @@ static int rbac_build_index(struct rbac_build *bd, struct rbac_builder *b)
 		x->n_excl = (uint32_t)at - x->excl_first;
 	}
 	idx->n_denies = (uint32_t)b->n_denies;
+	for (uint32_t i = 0; i < idx->n_closure; i++) {
+		const struct rbac_prin *m = &idx->prins[idx->closure[i].prin];
+		idx->closure[i].asg_first = m->asg_first;
+		idx->closure[i].asg_n = m->asg_n | (m->deny_n > 0 ? RBAC_CLO_DENIES : 0);
+	}
 	idx->bytes += (size_t)bd->cap_prins * sizeof(*idx->prins) +
 		      ((size_t)idx->prin_mask + 1) * sizeof(uint32_t) +
 		      bd->cap_nodes * sizeof(*idx->nodes) +
@@ -920,6 +930,7 @@ void rbac_index_free(struct rbac_index *idx)
 		return;
 	free(idx->roles);
 	free(idx->asgs);
+	free(idx->asg_loc);
 	free(idx->denies);
 	free(idx->prins);
 	free(idx->prin_slots);

@@ -99,7 +99,7 @@ static int rbac_excluded(const struct rbac_index *idx, const struct rbac_deny_x 
 	for (uint32_t i = 0; i < d->n_excl; i++) {
 		uint32_t e = idx->refs[d->excl_first + i];
 		for (uint32_t c = 0; c < pr->clo_n; c++)
-			if (idx->closure[pr->clo_first + c] == e)
+			if (idx->closure[pr->clo_first + c].prin == e)
 				return 1;
 	}
 	return 0;
@@ -167,39 +167,61 @@ int rbac_check(const struct rbac_index *idx, const struct rbac_request *req,
 	}
 	if (pr == NULL)
 		return 0; /* nobody assigned it anything */
+
+	/*
+	 * One pass over the closure: every member's deny assignments (few
+	 * members have any), and its role assignments until one grants.
+	 */
+	const struct rbac_clo *cl = &idx->closure[pr->clo_first];
+	const struct rbac_asg_x *grant = NULL;
+	const struct rbac_role_x *grant_role = NULL;
+	uint32_t grant_via = 0;
+
+	/* The members' slices are far apart: ask for all of them at once. */
+	for (uint32_t c = 0; c < pr->clo_n; c++)
+		__builtin_prefetch(&idx->asg_loc[cl[c].asg_first]);
 	for (uint32_t c = 0; c < pr->clo_n; c++) {
-		const struct rbac_prin *m = &idx->prins[idx->closure[pr->clo_first + c]];
-		for (uint32_t k = 0; k < m->deny_n; k++) {
-			const struct rbac_deny_x *d = &idx->denies[idx->deny_refs[m->deny_first + k]];
-			if (rbac_on_path(&q, d->node, d->depth) &&
-			    rbac_lists_grant(idx, d->l, data, &q) && !rbac_excluded(idx, d, p)) {
-				rbac_set_deny(d, out);
-				return 0;
+		uint32_t n = cl[c].asg_n & ~RBAC_CLO_DENIES;
+		if (cl[c].asg_n & RBAC_CLO_DENIES) {
+			const struct rbac_prin *m = &idx->prins[cl[c].prin];
+			for (uint32_t k = 0; k < m->deny_n; k++) {
+				const struct rbac_deny_x *d =
+					&idx->denies[idx->deny_refs[m->deny_first + k]];
+				if (rbac_on_path(&q, d->node, d->depth) &&
+				    rbac_lists_grant(idx, d->l, data, &q) && !rbac_excluded(idx, d, p)) {
+					rbac_set_deny(d, out);
+					return 0;
+				}
+			}
+		}
+		if (grant != NULL)
+			continue;
+		const struct rbac_loc *loc = &idx->asg_loc[cl[c].asg_first];
+		for (uint32_t k = 0; k < n; k++) {
+			const struct rbac_asg_x *a;
+			const struct rbac_role_x *r;
+			if (!rbac_on_path(&q, loc[k].node, loc[k].depth))
+				continue;
+			a = &idx->asgs[cl[c].asg_first + k];
+			r = &idx->roles[a->role];
+			if (rbac_lists_grant(idx, r->l, data, &q)) {
+				grant = a;
+				grant_role = r;
+				grant_via = cl[c].prin;
+				break;
 			}
 		}
 	}
-
-	/* Then the first assignment that grants it. */
-	for (uint32_t c = 0; c < pr->clo_n; c++) {
-		const struct rbac_prin *m = &idx->prins[idx->closure[pr->clo_first + c]];
-		const struct rbac_asg_x *a = &idx->asgs[m->asg_first];
-		for (uint32_t k = 0; k < m->asg_n; k++, a++) {
-			const struct rbac_role_x *r;
-			if (!rbac_on_path(&q, a->node, a->depth))
-				continue;
-			r = &idx->roles[a->role];
-			if (!rbac_lists_grant(idx, r->l, data, &q))
-				continue;
-			out->allowed = 1;
-			out->reason = RBAC_REASON_ASSIGNMENT;
-			out->assignment_id = a->id;
-			out->assignment_scope = a->scope;
-			out->role_id = r->id;
-			out->role_name = r->name;
-			out->via_type = (enum rbac_principal_type)m->type;
-			out->via_id = m->id;
-			return 0;
-		}
+	if (grant != NULL) {
+		const struct rbac_prin *m = &idx->prins[grant_via];
+		out->allowed = 1;
+		out->reason = RBAC_REASON_ASSIGNMENT;
+		out->assignment_id = grant->id;
+		out->assignment_scope = grant->scope;
+		out->role_id = grant_role->id;
+		out->role_name = grant_role->name;
+		out->via_type = (enum rbac_principal_type)m->type;
+		out->via_id = m->id;
 	}
 	return 0;
 }
@@ -238,7 +260,7 @@ static int rbac_deny_seen(const struct rbac_index *idx, const struct rbac_deny_x
 			  const struct rbac_prin *pr, uint32_t c)
 {
 	for (uint32_t j = 0; j < c; j++) {
-		uint32_t m = idx->closure[pr->clo_first + j];
+		uint32_t m = idx->closure[pr->clo_first + j].prin;
 		for (uint32_t i = 0; i < d->n_prin; i++)
 			if (idx->refs[d->prin_first + i] == m)
 				return 1;
@@ -295,7 +317,7 @@ int rbac_effective(const struct rbac_index *idx, enum rbac_principal_type type,
 	p = rbac_index_find_principal(idx, type, principal_id, idlen);
 	pr = p == RBAC_NONE ? NULL : &idx->prins[p];
 	for (uint32_t c = 0; pr != NULL && on_grant != NULL && c < pr->clo_n; c++) {
-		const struct rbac_prin *m = &idx->prins[idx->closure[pr->clo_first + c]];
+		const struct rbac_prin *m = &idx->prins[idx->closure[pr->clo_first + c].prin];
 		for (uint32_t k = 0; k < m->asg_n; k++) {
 			const struct rbac_asg_x *a = &idx->asgs[m->asg_first + k];
 			const struct rbac_role_x *r = &idx->roles[a->role];
@@ -332,7 +354,7 @@ int rbac_effective(const struct rbac_index *idx, enum rbac_principal_type type,
 			return rc;
 	}
 	for (uint32_t c = 0; pr != NULL && c < pr->clo_n; c++) {
-		const struct rbac_prin *m = &idx->prins[idx->closure[pr->clo_first + c]];
+		const struct rbac_prin *m = &idx->prins[idx->closure[pr->clo_first + c].prin];
 		for (uint32_t k = 0; k < m->deny_n; k++) {
 			const struct rbac_deny_x *d = &idx->denies[idx->deny_refs[m->deny_first + k]];
 			if (d->everyone || rbac_deny_seen(idx, d, pr, c))

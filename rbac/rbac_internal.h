@@ -53,6 +53,11 @@ struct rbac_asg_x {
 	const char *scope; /* as given */
 };
 
+/* Where an assignment applies: the hot part, scanned by every check. */
+struct rbac_loc {
+	uint32_t node, depth;
+};
+
 struct rbac_deny_x {
 	const char *id, *name, *scope;
 	uint32_t node, depth;
@@ -72,6 +77,18 @@ struct rbac_prin {
 	uint32_t deny_first, deny_n; /* into idx->deny_refs */
 };
 
+/*
+ * One member of a principal's closure, with what a check needs of it
+ * inline, so the scan reads one sequential array instead of chasing each
+ * member's record: its assignments' slice and whether any deny names it.
+ */
+#define RBAC_CLO_DENIES 0x80000000u
+struct rbac_clo {
+	uint32_t prin;
+	uint32_t asg_first;
+	uint32_t asg_n; /* | RBAC_CLO_DENIES when deny assignments name this member */
+};
+
 struct rbac_node {
 	uint32_t parent, depth;
 	uint64_t hash; /* of (parent, segment) */
@@ -86,6 +103,7 @@ struct rbac_index {
 	struct rbac_role_x *roles;
 	uint32_t n_roles;
 	struct rbac_asg_x *asgs;
+	struct rbac_loc *asg_loc; /* parallel to asgs, 8 bytes each */
 	uint32_t n_asgs;
 	struct rbac_deny_x *denies;
 	uint32_t n_denies;
@@ -97,7 +115,7 @@ struct rbac_index {
 	uint32_t n_nodes;
 	uint32_t *node_slots;
 	uint32_t node_mask;
-	uint32_t *closure;
+	struct rbac_clo *closure;
 	uint32_t n_closure;
 	uint32_t *deny_refs; /* deny indices per principal */
 	uint32_t *everyone;  /* deny indices of denies naming everyone */

@@ -310,15 +310,13 @@ static const char *const dir_migration_2[] = {
 };
 
 /*
- * The role-data version bump, for the triggers of migration 3: the tenant
- * must still exist (a tenant being purged cascades into these tables).
+ * The role-data version bump, for the triggers of migration 3: a plain
+ * update of the tenant's row (made with the tenant), the cheapest write a
+ * trigger can do, since membership triggers fire once per row of a sync.
  */
-#define DIR_RBAC_BUMP(row)                                                                         \
-	"INSERT INTO role_data_versions (tenant_id, version) SELECT " row ".tenant_id, 1 "        \
-	"WHERE EXISTS (SELECT 1 FROM tenants WHERE id = " row ".tenant_id) "                      \
-	"ON CONFLICT (tenant_id) DO UPDATE SET version = version + 1;"
 #define DIR_RBAC_TRIGGER(name, when, row)                                                          \
-	"CREATE TRIGGER " name " AFTER " when " BEGIN " DIR_RBAC_BUMP(row) " END;"
+	"CREATE TRIGGER " name " AFTER " when " BEGIN UPDATE role_data_versions SET version = "    \
+	"version + 1 WHERE tenant_id = " row ".tenant_id; END;"
 
 static const char *const dir_migration_3[] = {
 	/*
@@ -331,6 +329,9 @@ static const char *const dir_migration_3[] = {
 	"  tenant_id TEXT PRIMARY KEY,"
 	"  version INTEGER NOT NULL"
 	") STRICT;",
+	"INSERT INTO role_data_versions (tenant_id, version) SELECT id, 1 FROM tenants;",
+	"CREATE TRIGGER role_data_versions_tenant_new AFTER INSERT ON tenants BEGIN"
+	"  INSERT INTO role_data_versions (tenant_id, version) VALUES (NEW.id, 1); END;",
 	"CREATE TRIGGER role_data_versions_tenant_gone AFTER DELETE ON tenants BEGIN"
 	"  DELETE FROM role_data_versions WHERE tenant_id = OLD.id; END;",
 	DIR_RBAC_TRIGGER("rbac_v_rd_i", "INSERT ON role_definitions", "NEW"),

@@ -553,9 +553,11 @@ START_TEST(version_and_refresh)
 	const struct rbac_index *cur;
 	struct dir_role_assignment a;
 	struct err err = {0};
-	int64_t v0, v1, v2;
+	int64_t v0, v1, v2, t2_version;
 
+	ck_assert_int_eq(dir_role_data_version(d, t2.id, &t2_version, &err), 0);
 	ck_assert_int_eq(dir_role_data_version(d, t.id, &v0, &err), 0);
+	ck_assert_int_gt(v0, 0);
 	ck_assert_int_eq(rbac_store_refresh(d, t.id, h, 0, &err), 1); /* empty holder: load */
 	ck_assert_int_eq(rbac_holder_version(h), v0);
 	ck_assert_int_eq(rbac_store_refresh(d, t.id, h, 0, &err), 0); /* current */
@@ -597,7 +599,7 @@ START_TEST(version_and_refresh)
 	ck_assert_int_eq(v1, v2);
 	/* other tenants have their own counters */
 	ck_assert_int_eq(dir_role_data_version(d, t2.id, &v1, &err), 0);
-	ck_assert_int_eq(v1, 0);
+	ck_assert_int_eq(v1, t2_version);
 	ck_assert_int_eq(rbac_store_refresh(d, t.id, h, 1, &err), 1); /* forced */
 	rbac_holder_free(h);
 	free(r);
@@ -664,6 +666,42 @@ START_TEST(purge_export_import)
 }
 END_TEST
 
+START_TEST(migration_from_schema_2)
+{
+	char old_path[700];
+	struct dir_options o = {0};
+	struct dir_tenant x = {0};
+	struct dir_group g = {0}, h = {0};
+	struct err err = {0};
+	struct dir *old;
+	int64_t v0, v1;
+
+	snprintf(old_path, sizeof(old_path), "%s/old.db", tmp);
+	o.path = old_path;
+	o.target_version = 2;
+	old = dir_open(&o, &err);
+	ck_assert_msg(old != NULL, "%s", err.msg);
+	strcpy(x.name, "before");
+	ck_assert_int_eq(dir_tenant_create(old, &x, &err), 0);
+	strcpy(g.name, "g");
+	strcpy(h.name, "h");
+	ck_assert_int_eq(dir_group_create(old, x.id, &g, &err), 0);
+	ck_assert_int_eq(dir_group_create(old, x.id, &h, &err), 0);
+	dir_close(old);
+	o.target_version = 0;
+	old = dir_open(&o, &err);
+	ck_assert_msg(old != NULL, "%s", err.msg);
+	ck_assert_int_eq(dir_schema_version(old), DIR_SCHEMA_VERSION);
+	ck_assert_int_eq(dir_role_data_version(old, x.id, &v0, &err), 0);
+	ck_assert_int_gt(v0, 0); /* tenants made before the migration count too */
+	ck_assert_int_eq(dir_group_add_member(old, x.id, g.id, DIR_MEMBER_GROUP, h.id, &err), 0);
+	ck_assert_int_eq(dir_role_data_version(old, x.id, &v1, &err), 0);
+	ck_assert_int_gt(v1, v0);
+	ck_assert_int_eq(dir_integrity_check(old, &err), 0);
+	dir_close(old);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rbac_store");
@@ -681,6 +719,7 @@ int main(void)
 	tcase_add_test(tc, load_fails_closed);
 	tcase_add_test(tc, version_and_refresh);
 	tcase_add_test(tc, purge_export_import);
+	tcase_add_test(tc, migration_from_schema_2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -478,13 +478,14 @@ int ctl_cmd_assignment(struct ctl *c, int argc, char **argv)
 				rc = CTL_FAIL;
 				goto out;
 			}
-			if (dir_role_assignment_list(c->dir, t.id, &f, asg_row, &l, &err) != 0)
+			if (dir_role_assignment_list(c->dir, t.id, &f, asg_row, &l, &err) != 0) {
 				rc = ctl_fail(c, &err);
-			else if (l.arr != NULL)
-				role_dump(l.arr), l.arr = NULL;
-			else if (l.n == 0)
+				json_decref(l.arr);
+			} else if (l.arr != NULL) {
+				role_dump(l.arr); /* releases it */
+			} else if (l.n == 0) {
 				printf("no role assignments\n");
-			json_decref(l.arr);
+			}
 			free(l.role);
 		}
 	} else if (strcmp(verb, "delete") == 0) {

@@ -521,20 +521,22 @@ static int rbac_store_check_deny(struct dir *d, const char *tenant_id,
 	return 0;
 }
 
+/* Check and write x: created when create is set (filling its id), else updated. */
 static int rbac_store_deny_put(struct dir *d, const char *tenant_id,
-			       const struct rbac_actor *who, struct dir_deny_assignment *x,
-			       int create, struct err *err)
+			       const struct rbac_actor *who, const struct dir_deny_assignment *x,
+			       struct dir_deny_assignment *create, struct err *err)
 {
 	int rc;
 
 	if ((rc = dir_begin(d, err)) != 0)
 		return rc;
 	if ((rc = rbac_store_check_deny(d, tenant_id, x, err)) == 0)
-		rc = create ? dir_deny_create(d, tenant_id, x, err)
-			    : dir_deny_update(d, tenant_id, x, err);
+		rc = create != NULL ? dir_deny_create(d, tenant_id, create, err)
+				    : dir_deny_update(d, tenant_id, x, err);
 	if (rc == 0)
 		rc = rbac_store_audit(d, tenant_id, who,
-				      create ? "deny_assignment.create" : "deny_assignment.update",
+				      create != NULL ? "deny_assignment.create"
+						     : "deny_assignment.update",
 				      "deny_assignment", x->id, err,
 				      "deny '%s' at scope '%s': principals %s excluded %s actions "
 				      "%s notActions %s dataActions %s notDataActions %s",
@@ -548,13 +550,13 @@ static int rbac_store_deny_put(struct dir *d, const char *tenant_id,
 int rbac_store_deny_create(struct dir *d, const char *tenant_id, const struct rbac_actor *who,
 			   struct dir_deny_assignment *x, struct err *err)
 {
-	return rbac_store_deny_put(d, tenant_id, who, x, 1, err);
+	return rbac_store_deny_put(d, tenant_id, who, x, x, err);
 }
 
 int rbac_store_deny_update(struct dir *d, const char *tenant_id, const struct rbac_actor *who,
 			   const struct dir_deny_assignment *x, struct err *err)
 {
-	return rbac_store_deny_put(d, tenant_id, who, (struct dir_deny_assignment *)x, 0, err);
+	return rbac_store_deny_put(d, tenant_id, who, x, NULL, err);
 }
 
 int rbac_store_deny_delete(struct dir *d, const char *tenant_id, const struct rbac_actor *who,

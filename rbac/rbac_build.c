@@ -412,24 +412,27 @@ uint32_t rbac_index_find_principal(const struct rbac_index *idx, enum rbac_princ
 				   const char *id, size_t len)
 {
 	uint64_t h = rbac_hash_fold(RBAC_HASH_SEED, id, len);
-	uint32_t i = (uint32_t)h & idx->prin_mask;
+	uint32_t i = rbac_slot_start(h) & idx->prin_mask;
 
 	if (idx->prin_slots == NULL)
 		return RBAC_NONE;
 	for (;; i = (i + 1) & idx->prin_mask) {
-		uint32_t s = idx->prin_slots[i];
+		uint64_t s = idx->prin_slots[i];
 		const struct rbac_prin *p;
 		if (s == 0)
 			return RBAC_NONE;
-		p = &idx->prins[s - 1];
-		if (p->hash == h && p->idlen == len && rbac_eq_fold(id, p->id, len))
-			return p->type == (uint32_t)type ? s - 1 : RBAC_NONE;
+		if (RBAC_SLOT_TAG(s) != RBAC_HASH_TAG(h))
+			continue;
+		p = &idx->prins[RBAC_SLOT_IDX(s)];
+		if (p->hash == h && p->idlen == len &&
+		    rbac_key_eq(id, len, p->key, sizeof(p->key), p->id))
+			return p->type == (uint32_t)type ? RBAC_SLOT_IDX(s) : RBAC_NONE;
 	}
 }
 
 static int rbac_prin_rehash(struct rbac_index *idx, uint32_t cap)
 {
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	uint64_t *slots = calloc(cap, sizeof(*slots));
 
 	if (slots == NULL)
 		return -1;
@@ -437,10 +440,10 @@ static int rbac_prin_rehash(struct rbac_index *idx, uint32_t cap)
 	idx->prin_slots = slots;
 	idx->prin_mask = cap - 1;
 	for (uint32_t k = 0; k < idx->n_prins; k++) {
-		uint32_t i = (uint32_t)idx->prins[k].hash & idx->prin_mask;
+		uint32_t i = rbac_slot_start(idx->prins[k].hash) & idx->prin_mask;
 		while (slots[i] != 0)
 			i = (i + 1) & idx->prin_mask;
-		slots[i] = k + 1;
+		slots[i] = RBAC_SLOT(idx->prins[k].hash, k);
 	}
 	return 0;
 }
@@ -458,9 +461,9 @@ static uint32_t rbac_intern(struct rbac_build *bd, uint32_t type, const char *id
 		if (rbac_prin_rehash(idx, idx->prin_slots == NULL ? 1024 : (idx->prin_mask + 1) * 2))
 			return rbac_oom(bd->err), RBAC_NONE;
 	}
-	for (i = (uint32_t)h & idx->prin_mask; idx->prin_slots[i] != 0;
+	for (i = rbac_slot_start(h) & idx->prin_mask; idx->prin_slots[i] != 0;
 	     i = (i + 1) & idx->prin_mask) {
-		p = &idx->prins[idx->prin_slots[i] - 1];
+		p = &idx->prins[RBAC_SLOT_IDX(idx->prin_slots[i])];
 		if (p->hash == h && p->idlen == len && rbac_eq_fold(id, p->id, len)) {
 			if (p->type != type) {
 				err_set(bd->err, ERR_INVALID, "id '%.64s' names both a %s and a %s",
@@ -468,7 +471,7 @@ static uint32_t rbac_intern(struct rbac_build *bd, uint32_t type, const char *id
 					rbac_principal_type_name(type));
 				return RBAC_NONE;
 			}
-			return idx->prin_slots[i] - 1;
+			return RBAC_SLOT_IDX(idx->prin_slots[i]);
 		}
 	}
 	if (rbac_grow((void **)&idx->prins, &bd->cap_prins, idx->n_prins, sizeof(*p)) != 0)
@@ -477,16 +480,17 @@ static uint32_t rbac_intern(struct rbac_build *bd, uint32_t type, const char *id
 	memset(p, 0, sizeof(*p));
 	if ((p->id = rbac_arena_str(&idx->arena, id, len, 1, &idx->bytes)) == NULL)
 		return rbac_oom(bd->err), RBAC_NONE;
+	memcpy(p->key, p->id, len < sizeof(p->key) ? len : sizeof(p->key));
 	p->hash = h;
 	p->idlen = (uint32_t)len;
 	p->type = type;
-	idx->prin_slots[i] = ++idx->n_prins;
-	return idx->n_prins - 1;
+	idx->prin_slots[i] = RBAC_SLOT(h, idx->n_prins);
+	return idx->n_prins++;
 }
 
 static int rbac_node_rehash(struct rbac_index *idx, uint32_t cap)
 {
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	uint64_t *slots = calloc(cap, sizeof(*slots));
 
 	if (slots == NULL)
 		return -1;
@@ -494,10 +498,10 @@ static int rbac_node_rehash(struct rbac_index *idx, uint32_t cap)
 	idx->node_slots = slots;
 	idx->node_mask = cap - 1;
 	for (uint32_t k = 1; k < idx->n_nodes; k++) {
-		uint32_t i = (uint32_t)idx->nodes[k].hash & idx->node_mask;
+		uint32_t i = rbac_slot_start(idx->nodes[k].hash) & idx->node_mask;
 		while (slots[i] != 0)
 			i = (i + 1) & idx->node_mask;
-		slots[i] = k + 1;
+		slots[i] = RBAC_SLOT(idx->nodes[k].hash, k);
 	}
 	return 0;
 }
@@ -518,12 +522,12 @@ static uint32_t rbac_scope_intern(struct rbac_build *bd, const char *scope, uint
 		if ((size_t)idx->n_nodes * 2 >= (size_t)idx->node_mask + 1 &&
 		    rbac_node_rehash(idx, (idx->node_mask + 1) * 2) != 0)
 			return rbac_oom(bd->err), RBAC_NONE;
-		for (i = (uint32_t)h & idx->node_mask; idx->node_slots[i] != 0;
+		for (i = rbac_slot_start(h) & idx->node_mask; idx->node_slots[i] != 0;
 		     i = (i + 1) & idx->node_mask) {
-			x = &idx->nodes[idx->node_slots[i] - 1];
+			x = &idx->nodes[RBAC_SLOT_IDX(idx->node_slots[i])];
 			if (x->hash == h && x->parent == node && x->seglen == n &&
-			    rbac_eq_fold(s, x->seg, n)) {
-				found = idx->node_slots[i] - 1;
+			    rbac_key_eq(s, n, x->key, sizeof(x->key), x->seg)) {
+				found = RBAC_SLOT_IDX(idx->node_slots[i]);
 				break;
 			}
 		}
@@ -538,8 +542,10 @@ static uint32_t rbac_scope_intern(struct rbac_build *bd, const char *scope, uint
 			x->seglen = (uint32_t)n;
 			if ((x->seg = rbac_arena_str(&idx->arena, s, n, 1, &idx->bytes)) == NULL)
 				return rbac_oom(bd->err), RBAC_NONE;
+			memset(x->key, 0, sizeof(x->key));
+			memcpy(x->key, x->seg, n < sizeof(x->key) ? n : sizeof(x->key));
 			found = idx->n_nodes++;
-			idx->node_slots[i] = found + 1;
+			idx->node_slots[i] = RBAC_SLOT(h, found);
 		}
 		node = found;
 		d++;
@@ -880,9 +886,9 @@ static int rbac_build_index(struct rbac_build *bd, struct rbac_builder *b)
 		idx->closure[i].asg_n = m->asg_n | (m->deny_n > 0 ? RBAC_CLO_DENIES : 0);
 	}
 	idx->bytes += (size_t)bd->cap_prins * sizeof(*idx->prins) +
-		      ((size_t)idx->prin_mask + 1) * sizeof(uint32_t) +
+		      ((size_t)idx->prin_mask + 1) * sizeof(uint64_t) +
 		      bd->cap_nodes * sizeof(*idx->nodes) +
-		      ((size_t)idx->node_mask + 1) * sizeof(uint32_t);
+		      ((size_t)idx->node_mask + 1) * sizeof(uint64_t);
 	rc = 0;
 	goto out;
 fail:

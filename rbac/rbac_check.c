@@ -39,12 +39,16 @@ static int rbac_walk_scope(const struct rbac_index *idx, const char *scope, stru
 		uint64_t h = rbac_node_hash(node, s, n);
 		uint32_t i, found = RBAC_NONE;
 
-		for (i = (uint32_t)h & idx->node_mask; idx->node_slots[i] != 0;
+		for (i = rbac_slot_start(h) & idx->node_mask; idx->node_slots[i] != 0;
 		     i = (i + 1) & idx->node_mask) {
-			const struct rbac_node *x = &idx->nodes[idx->node_slots[i] - 1];
+			uint64_t slot = idx->node_slots[i];
+			const struct rbac_node *x;
+			if (RBAC_SLOT_TAG(slot) != RBAC_HASH_TAG(h))
+				continue;
+			x = &idx->nodes[RBAC_SLOT_IDX(slot)];
 			if (x->hash == h && x->parent == node && x->seglen == n &&
-			    rbac_eq_fold(s, x->seg, n)) {
-				found = idx->node_slots[i] - 1;
+			    rbac_key_eq(s, n, x->key, sizeof(x->key), x->seg)) {
+				found = RBAC_SLOT_IDX(slot);
 				break;
 			}
 		}

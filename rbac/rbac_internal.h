@@ -67,8 +67,12 @@ struct rbac_deny_x {
 	int everyone;
 };
 
+#define RBAC_PRIN_KEY 40 /* a UUID fits: lookups compare without leaving the record */
+#define RBAC_NODE_KEY 24
+
 struct rbac_prin {
 	const char *id; /* lowercase */
+	char key[RBAC_PRIN_KEY]; /* the first bytes of id */
 	uint64_t hash;
 	uint32_t idlen;
 	uint32_t type;
@@ -94,6 +98,7 @@ struct rbac_node {
 	uint64_t hash; /* of (parent, segment) */
 	const char *seg; /* lowercase */
 	uint32_t seglen;
+	char key[RBAC_NODE_KEY]; /* the first bytes of seg */
 };
 
 struct rbac_chunk;
@@ -109,11 +114,11 @@ struct rbac_index {
 	uint32_t n_denies;
 	struct rbac_prin *prins;
 	uint32_t n_prins;
-	uint32_t *prin_slots; /* principal index + 1; 0 = empty */
+	uint64_t *prin_slots; /* RBAC_SLOT(hash, principal index); 0 = empty */
 	uint32_t prin_mask;
 	struct rbac_node *nodes;
 	uint32_t n_nodes;
-	uint32_t *node_slots;
+	uint64_t *node_slots; /* RBAC_SLOT(hash, node index) */
 	uint32_t node_mask;
 	struct rbac_clo *closure;
 	uint32_t n_closure;
@@ -151,6 +156,23 @@ static inline uint64_t rbac_node_hash(uint32_t parent, const char *seg, size_t n
 	return rbac_hash_fold(h, seg, n);
 }
 
+/*
+ * Hash table slots hold the entry's index + 1 and 32 bits of its hash, so
+ * a probe that meets another entry moves on without reading that entry.
+ */
+static inline uint32_t rbac_slot_start(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+#define RBAC_SLOT(h, i)   (((h) & 0xffffffff00000000ULL) | ((uint64_t)(i) + 1))
+#define RBAC_SLOT_IDX(s)  ((uint32_t)(s) - 1)
+#define RBAC_SLOT_TAG(s)  ((s) & 0xffffffff00000000ULL)
+#define RBAC_HASH_TAG(h)  ((h) & 0xffffffff00000000ULL)
+
 /* Compare n bytes of a (any case) with b (lowercase). */
 static inline int rbac_eq_fold(const char *a, const char *b, size_t n)
 {
@@ -162,6 +184,18 @@ static inline int rbac_eq_fold(const char *a, const char *b, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Compare n bytes of q (any case) with a lowercase text whose first keycap
+ * bytes are inline in key (the record being looked at) and whole in full.
+ */
+static inline int rbac_key_eq(const char *q, size_t n, const char *key, size_t keycap,
+			      const char *full)
+{
+	size_t head = n < keycap ? n : keycap;
+
+	return rbac_eq_fold(q, key, head) && (n == head || rbac_eq_fold(q + head, full + head, n - head));
 }
 
 /* Glob match of a lowercase pattern against a lowercase action. */

@@ -24,8 +24,7 @@
  *              [--assignments N] [--denies N] [--checks N] [--seed N]
  *              [--store FILE] [--casbin-dir DIR] [--casbin-requests N]
  */
-#include "rbac.h"
-#include "rbac_store.h"
+#include "rbac_bench.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,12 +45,6 @@
 static const char *const ops[NOPS] = {"read", "write", "delete", "action"};
 static const char *const seg_names[SCOPE_DEPTH] = {"sub", "rg", "res", "x", "y", "z"};
 
-struct cfg {
-	long users, groups, apps, roles, assignments, denies, checks, casbin_requests;
-	unsigned long long seed;
-	const char *store, *casbin_dir;
-};
-
 /* ---- random ------------------------------------------------------------ */
 
 static unsigned long long rng_state;
@@ -71,58 +64,7 @@ static long rnd(long n)
 
 /* ---- the generated tenant ---------------------------------------------- */
 
-struct plist {
-	char **v;
-	int n;
-};
-
-struct role {
-	char id[24], name[32];
-	int builtin;
-	struct plist l[4]; /* actions, notActions, dataActions, notDataActions */
-};
-
-struct asg {
-	char id[24];
-	int role;
-	int ptype; /* enum rbac_principal_type */
-	long principal;
-	char scope[96];
-};
-
-struct deny {
-	char id[24], name[32];
-	int everyone;
-	int ptype[2];
-	long prin[2];
-	int n_prin;
-	int xtype[2];
-	long excl[2];
-	int n_excl;
-	struct plist l[4];
-	char scope[96];
-};
-
-struct tenant {
-	struct role *roles;
-	struct asg *asgs;
-	struct deny *denies;
-	long *group_parent; /* -1 at the top level */
-	int *group_level;
-	long (*user_groups)[2];
-	/* assignments per principal, for shaping requests */
-	long *asg_first_u, *asg_first_g, *asg_first_a, *asg_list_u, *asg_list_g, *asg_list_a;
-};
-
-struct request {
-	int ptype;
-	long principal;
-	char action[64];
-	char scope[96];
-	int data;
-};
-
-static char *xstrdup(const char *s)
+char *xstrdup(const char *s)
 {
 	char *p = strdup(s);
 
@@ -133,7 +75,7 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-static void *xcalloc(size_t n, size_t size)
+void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
 
@@ -144,7 +86,7 @@ static void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static void plist_add(struct plist *l, const char *s)
+void plist_add(struct plist *l, const char *s)
 {
 	l->v = realloc(l->v, (size_t)(l->n + 1) * sizeof(*l->v));
 	if (l->v == NULL)
@@ -152,7 +94,7 @@ static void plist_add(struct plist *l, const char *s)
 	l->v[l->n++] = xstrdup(s);
 }
 
-static void pid(int type, long i, char *out, size_t cap)
+void pid(int type, long i, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s%ld", type == RBAC_PRINCIPAL_USER ? "u" : type == RBAC_PRINCIPAL_GROUP ? "g" : "app", i);
 }
@@ -534,7 +476,7 @@ fail:
 
 /* ---- measuring --------------------------------------------------------- */
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
@@ -569,347 +511,6 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-struct prepared {
-	struct rbac_request req;
-	char id[32];
-};
-
-/* ---- the store ---------------------------------------------------------- */
-
-static void die(const char *what, const struct err *err)
-{
-	fprintf(stderr, "rbac_bench: %s: %s\n", what, err->msg);
-	exit(1);
-}
-
-static void json_list(const struct plist *l, char *out, size_t cap)
-{
-	size_t n = (size_t)snprintf(out, cap, "[");
-
-	for (int i = 0; i < l->n; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%s\"%s\"", i ? "," : "", l->v[i]);
-	snprintf(out + n, cap - n, "]");
-}
-
-/* Write the tenant into a fresh store; returns the seconds it took. */
-static double fill_store(const struct cfg *c, const struct tenant *t, struct dir *d,
-			 const char *tenant_id)
-{
-	char (*uid)[DIR_ID_MAX] = xcalloc((size_t)c->users, DIR_ID_MAX);
-	char (*gid)[DIR_ID_MAX] = xcalloc((size_t)c->groups, DIR_ID_MAX);
-	char (*aid)[DIR_ID_MAX] = xcalloc((size_t)c->apps, DIR_ID_MAX);
-	char (*rid)[DIR_ID_MAX] = xcalloc((size_t)c->roles, DIR_ID_MAX);
-	struct dir_role *role = xcalloc(1, sizeof(*role));
-	struct dir_deny_assignment *x = xcalloc(1, sizeof(*x));
-	struct err err = {0};
-	double t0 = now_s();
-	long done = 0;
-
-	if (rbac_store_seed_builtins(d, tenant_id, &err) != 0)
-		die("seed", &err);
-	if (dir_begin(d, &err) != 0)
-		die("begin", &err);
-#define BATCH()                                                                                    \
-	do {                                                                                       \
-		if (++done % 20000 == 0 &&                                                         \
-		    (dir_commit(d, &err) != 0 || dir_begin(d, &err) != 0))                         \
-			die("commit", &err);                                                       \
-	} while (0)
-	for (long u = 0; u < c->users; u++) {
-		struct dir_user du = {0};
-		snprintf(du.upn, sizeof(du.upn), "user%ld@bench.test", u);
-		du.enabled = 1;
-		if (dir_user_create(d, tenant_id, &du, NULL, &err) != 0)
-			die("user", &err);
-		memcpy(uid[u], du.id, DIR_ID_MAX);
-		BATCH();
-	}
-	for (long g = 0; g < c->groups; g++) {
-		struct dir_group dg = {0};
-		snprintf(dg.name, sizeof(dg.name), "group%ld", g);
-		if (dir_group_create(d, tenant_id, &dg, &err) != 0)
-			die("group", &err);
-		memcpy(gid[g], dg.id, DIR_ID_MAX);
-		BATCH();
-	}
-	for (long a = 0; a < c->apps; a++) {
-		struct dir_app *da = xcalloc(1, sizeof(*da));
-		snprintf(da->name, sizeof(da->name), "app%ld", a);
-		snprintf(da->token_alg, sizeof(da->token_alg), "RS256");
-		snprintf(da->redirect_uris[0], sizeof(da->redirect_uris[0]),
-			 "https://app%ld.bench.test/cb", a);
-		da->n_redirect_uris = 1;
-		da->grants = DIR_GRANT_AUTHORIZATION_CODE;
-		if (dir_app_create(d, tenant_id, da, &err) != 0)
-			die("app", &err);
-		memcpy(aid[a], da->id, DIR_ID_MAX);
-		free(da);
-		BATCH();
-	}
-	for (long g = 0; g < c->groups; g++)
-		if (t->group_parent[g] >= 0) {
-			if (dir_group_add_member(d, tenant_id, gid[t->group_parent[g]],
-						 DIR_MEMBER_GROUP, gid[g], &err) != 0)
-				die("nest", &err);
-			BATCH();
-		}
-	for (long u = 0; u < c->users; u++)
-		for (int k = 0; k < 2; k++)
-			if (t->user_groups[u][k] >= 0) {
-				if (dir_group_add_member(d, tenant_id, gid[t->user_groups[u][k]],
-							 DIR_MEMBER_USER, uid[u], &err) != 0)
-					die("member", &err);
-				BATCH();
-			}
-	for (long i = 0; i < c->roles; i++) {
-		const struct role *r = &t->roles[i];
-		if (r->builtin) {
-			if (rbac_store_builtin_id(tenant_id, (enum rbac_builtin)i, rid[i]) != 0)
-				die("builtin id", &err);
-			continue;
-		}
-		memset(role, 0, sizeof(*role));
-		snprintf(role->name, sizeof(role->name), "%s", r->name);
-		json_list(&r->l[0], role->actions, sizeof(role->actions));
-		json_list(&r->l[1], role->not_actions, sizeof(role->not_actions));
-		json_list(&r->l[2], role->data_actions, sizeof(role->data_actions));
-		json_list(&r->l[3], role->not_data_actions, sizeof(role->not_data_actions));
-		if (dir_role_create(d, tenant_id, role, &err) != 0)
-			die("role", &err);
-		memcpy(rid[i], role->id, DIR_ID_MAX);
-		BATCH();
-	}
-	for (long i = 0; i < c->assignments; i++) {
-		const struct asg *a = &t->asgs[i];
-		struct dir_role_assignment da = {0};
-		memcpy(da.role_id, rid[a->role], DIR_ID_MAX);
-		da.principal_type = (enum dir_principal_type)a->ptype;
-		memcpy(da.principal_id,
-		       a->ptype == RBAC_PRINCIPAL_USER    ? uid[a->principal]
-		       : a->ptype == RBAC_PRINCIPAL_GROUP ? gid[a->principal]
-							  : aid[a->principal],
-		       DIR_ID_MAX);
-		snprintf(da.scope, sizeof(da.scope), "%s", a->scope);
-		/* the generator may repeat (role, principal, scope): the store keeps one */
-		if (dir_role_assignment_create(d, tenant_id, &da, &err) != 0 &&
-		    err.code != ERR_EXISTS)
-			die("assignment", &err);
-		BATCH();
-	}
-	for (long i = 0; i < c->denies; i++) {
-		const struct deny *dn = &t->denies[i];
-		size_t n;
-		memset(x, 0, sizeof(*x));
-		snprintf(x->name, sizeof(x->name), "%s", dn->name);
-		snprintf(x->scope, sizeof(x->scope), "%s", dn->scope);
-		n = (size_t)snprintf(x->principals, sizeof(x->principals), "[%s",
-				     dn->everyone ? "{\"type\":\"everyone\"}" : "");
-		for (int k = 0; k < dn->n_prin; k++)
-			n += (size_t)snprintf(x->principals + n, sizeof(x->principals) - n,
-					      "{\"type\":\"%s\",\"id\":\"%s\"}",
-					      rbac_principal_type_name(
-						      (enum rbac_principal_type)dn->ptype[k]),
-					      dn->ptype[k] == RBAC_PRINCIPAL_USER ? uid[dn->prin[k]]
-										 : gid[dn->prin[k]]);
-		snprintf(x->principals + n, sizeof(x->principals) - n, "]");
-		n = (size_t)snprintf(x->excluded_principals, sizeof(x->excluded_principals), "[");
-		for (int k = 0; k < dn->n_excl; k++)
-			n += (size_t)snprintf(x->excluded_principals + n,
-					      sizeof(x->excluded_principals) - n,
-					      "%s{\"type\":\"group\",\"id\":\"%s\"}", k ? "," : "",
-					      gid[dn->excl[k]]);
-		snprintf(x->excluded_principals + n, sizeof(x->excluded_principals) - n, "]");
-		json_list(&dn->l[0], x->actions, sizeof(x->actions));
-		if (dir_deny_create(d, tenant_id, x, &err) != 0)
-			die("deny", &err);
-		BATCH();
-	}
-	if (dir_commit(d, &err) != 0)
-		die("commit", &err);
-	free(uid);
-	free(gid);
-	free(aid);
-	free(rid);
-	free(role);
-	free(x);
-	return now_s() - t0;
-}
-
-/* ---- casbin export ----------------------------------------------------- */
-
-/* One pattern list as a regex alternative, in lowercase, for regexMatch. */
-static void regex_alt(const struct plist *l, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < l->n; i++) {
-		n += (size_t)snprintf(out + n, cap - n, "%s", i ? "|" : "");
-		for (const char *p = l->v[i]; *p && n + 4 < cap; p++) {
-			if (*p == '*')
-				n += (size_t)snprintf(out + n, cap - n, ".*");
-			else if (*p == '.')
-				n += (size_t)snprintf(out + n, cap - n, "\\.");
-			else
-				out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p), out[n] = '\0';
-		}
-	}
-}
-
-/* actions minus notActions (c:) and dataActions minus notDataActions (d:) as one regex */
-static void regex_of(const struct plist *l, char *out, size_t cap)
-{
-	char a[4096], na[4096], da[4096], nda[4096];
-	size_t n = 0;
-
-	regex_alt(&l[0], a, sizeof(a));
-	regex_alt(&l[1], na, sizeof(na));
-	regex_alt(&l[2], da, sizeof(da));
-	regex_alt(&l[3], nda, sizeof(nda));
-	n += (size_t)snprintf(out + n, cap - n, "^(?:");
-	if (a[0])
-		n += (size_t)snprintf(out + n, cap - n, "c:%s%s%s(?:%s)", na[0] ? "(?!(?:" : "", na,
-				      na[0] ? ")$)" : "", a);
-	else
-		n += (size_t)snprintf(out + n, cap - n, "(?!)");
-	if (da[0])
-		n += (size_t)snprintf(out + n, cap - n, "|d:%s%s%s(?:%s)", nda[0] ? "(?!(?:" : "",
-				      nda, nda[0] ? ")$)" : "", da);
-	snprintf(out + n, cap - n, ")$");
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The same tenant for casbin, RBAC with domains (the tenant is the domain):
- * an assignment of role R at scope S to P is g(P, R@S, t1) with one policy
- * p(R@S, t1, S, regex of R, allow) per distinct (R, S); memberships are g
- * links between principals and groups; a deny assignment is a deny policy
- * whose subject its principals are linked to (or "everyone:ID"), with its
- * exclusions checked by a function over the same role links.  Scope
- * inheritance is a within(request scope, policy scope) function; notActions
- * become a negative lookahead in the role's regex.
- */
-static void casbin_export(const struct cfg *c, const struct tenant *t,
-			  const struct prepared *pr, const struct rbac_decision *dec, long nreq)
-{
-	char path[1024], id[32], gid[32], **keys, **res;
-	FILE *f;
-	long nk = 0;
-
-	mkdir(c->casbin_dir, 0700);
-	snprintf(path, sizeof(path), "%s/model.conf", c->casbin_dir);
-	if ((f = fopen(path, "we")) == NULL)
-		goto fail;
-	fputs("[request_definition]\nr = sub, dom, obj, act\n\n"
-	      "[policy_definition]\np = sub, dom, obj, act, eft\n\n"
-	      "[role_definition]\ng = _, _, _\n\n"
-	      "[policy_effect]\ne = some(where (p.eft == allow)) && !some(where (p.eft == deny))\n\n"
-	      "[matchers]\nm = r.dom == p.dom && within(r.obj, p.obj) && regexMatch(r.act, p.act) "
-	      "&& (g(r.sub, p.sub, r.dom) || everyone(p.sub)) && !excluded(r.sub, p.sub, r.dom)\n",
-	      f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/policy.csv", c->casbin_dir);
-	if ((f = fopen(path, "we")) == NULL)
-		goto fail;
-	res = xcalloc((size_t)c->roles, sizeof(*res));
-	for (long i = 0; i < c->roles; i++) {
-		char re[16384];
-		regex_of(t->roles[i].l, re, sizeof(re));
-		res[i] = xstrdup(re);
-	}
-	keys = xcalloc((size_t)c->assignments, sizeof(*keys));
-	for (long i = 0; i < c->assignments; i++) {
-		char k[160];
-		snprintf(k, sizeof(k), "%ld %s", (long)t->asgs[i].role, t->asgs[i].scope);
-		keys[nk++] = xstrdup(k);
-	}
-	qsort(keys, (size_t)nk, sizeof(*keys), cmp_str);
-	for (long i = 0; i < nk; i++) {
-		long role;
-		char scope[128];
-		if (i > 0 && strcmp(keys[i], keys[i - 1]) == 0)
-			continue;
-		if (sscanf(keys[i], "%ld %127s", &role, scope) != 2)
-			continue;
-		fprintf(f, "p, %s@%s, t1, %s, %s, allow\n", t->roles[role].id, scope, scope,
-			res[role]);
-	}
-	for (long i = 0; i < nk; i++)
-		free(keys[i]);
-	free(keys);
-	for (long i = 0; i < c->roles; i++)
-		free(res[i]);
-	free(res);
-	for (long i = 0; i < c->denies; i++) {
-		const struct deny *d = &t->denies[i];
-		char re[16384];
-		regex_of(d->l, re, sizeof(re));
-		fprintf(f, "p, %s%s, t1, %s, %s, deny\n", d->everyone ? "everyone:" : "", d->id,
-			d->scope, re);
-		for (int k = 0; k < d->n_prin; k++) {
-			pid(d->ptype[k], d->prin[k], id, sizeof(id));
-			fprintf(f, "g, %s, %s, t1\n", id, d->id);
-		}
-	}
-	for (long i = 0; i < c->assignments; i++) {
-		const struct asg *a = &t->asgs[i];
-		pid(a->ptype, a->principal, id, sizeof(id));
-		fprintf(f, "g, %s, %s@%s, t1\n", id, t->roles[a->role].id, a->scope);
-	}
-	for (long g = 0; g < c->groups; g++)
-		if (t->group_parent[g] >= 0) {
-			pid(RBAC_PRINCIPAL_GROUP, g, id, sizeof(id));
-			pid(RBAC_PRINCIPAL_GROUP, t->group_parent[g], gid, sizeof(gid));
-			fprintf(f, "g, %s, %s, t1\n", id, gid);
-		}
-	for (long u = 0; u < c->users; u++)
-		for (int k = 0; k < 2; k++)
-			if (t->user_groups[u][k] >= 0) {
-				pid(RBAC_PRINCIPAL_USER, u, id, sizeof(id));
-				pid(RBAC_PRINCIPAL_GROUP, t->user_groups[u][k], gid, sizeof(gid));
-				fprintf(f, "g, %s, %s, t1\n", id, gid);
-			}
-	fclose(f);
-	/* exclusions: deny subject, then the excluded principals */
-	snprintf(path, sizeof(path), "%s/excluded.txt", c->casbin_dir);
-	if ((f = fopen(path, "we")) == NULL)
-		goto fail;
-	for (long i = 0; i < c->denies; i++) {
-		const struct deny *d = &t->denies[i];
-		if (d->n_excl == 0)
-			continue;
-		fprintf(f, "%s%s", d->everyone ? "everyone:" : "", d->id);
-		for (int k = 0; k < d->n_excl; k++) {
-			pid(d->xtype[k], d->excl[k], id, sizeof(id));
-			fprintf(f, " %s", id);
-		}
-		fputc('\n', f);
-	}
-	fclose(f);
-	/* the requests, with our answers */
-	snprintf(path, sizeof(path), "%s/requests.txt", c->casbin_dir);
-	if ((f = fopen(path, "we")) == NULL)
-		goto fail;
-	for (long i = 0; i < nreq; i++) {
-		char act[80];
-		snprintf(act, sizeof(act), "%c:%s", pr[i].req.data_action ? 'd' : 'c',
-			 pr[i].req.action);
-		for (char *p = act; *p; p++)
-			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		fprintf(f, "%s %s %s %d\n", pr[i].req.principal_id, pr[i].req.scope, act,
-			dec[i].allowed);
-	}
-	fclose(f);
-	return;
-fail:
-	fprintf(stderr, "rbac_bench: %s: %s\n", path, strerror(errno));
-	exit(1);
 }
 
 /* ---- main -------------------------------------------------------------- */

@@ -30,6 +30,24 @@
  *
  * Checks never allocate.  Every string a decision points at belongs to the
  * index and lives as long as it.
+ *
+ * The idp's own admin API is authorized with these actions (control plane)
+ * at these scopes; the built-in roles are defined against them:
+ *
+ *   idp/tenant/read  idp/tenant/write  idp/tenant/export/action       at /
+ *   idp/users/read|write|delete  idp/users/password/action           at /users/{id}
+ *   idp/groups/read|write|delete  idp/groups/members/write           at /groups/{id}
+ *   idp/apps/read|write|delete  idp/apps/secret/action               at /apps/{id}
+ *   idp/roleDefinitions/read|write|delete                            at /roleDefinitions/{id}
+ *   idp/roleAssignments/read|write|delete   (at the assignment's scope)
+ *   idp/denyAssignments/read|write|delete   (at the deny assignment's scope)
+ *   idp/auditLogs/read  idp/signIns/read  idp/reports/read          at /
+ *   idp/authz/check/action  (an app asking /authz/check)             at /apps/{id}
+ *
+ * Listing a collection is the read action at the collection's scope
+ * (/users for GET /admin/users, which an assignment at / covers).  Customer
+ * scopes (/projects/p1/...) and customer actions (provider/type/operation)
+ * sit beside these; nothing in the evaluator is specific to "idp".
  */
 #ifndef IDP_RBAC_H
 #define IDP_RBAC_H

@@ -585,8 +585,10 @@ int main(int argc, char **argv)
 			pid(rq[i].ptype, rq[i].principal, pr[i].id, sizeof(pr[i].id));
 			pr[i].req.principal_type = (enum rbac_principal_type)rq[i].ptype;
 			pr[i].req.principal_id = pr[i].id;
-			pr[i].req.action = xstrdup(rq[i].action);
-			pr[i].req.scope = xstrdup(rq[i].scope);
+			memcpy(pr[i].action, rq[i].action, sizeof(pr[i].action));
+			memcpy(pr[i].scope, rq[i].scope, sizeof(pr[i].scope));
+			pr[i].req.action = pr[i].action;
+			pr[i].req.scope = pr[i].scope;
 			pr[i].req.data_action = rq[i].data;
 		}
 		free(rq);

@@ -67,9 +67,16 @@ struct request {
 	int data;
 };
 
+/*
+ * A request ready to check, its strings inline: a server checks a request
+ * it has just parsed, so its bytes are in cache; here the list is read in
+ * order, which the prefetcher streams, instead of from scattered heap.
+ */
 struct prepared {
 	struct rbac_request req;
 	char id[32];
+	char action[64];
+	char scope[96];
 };
 
 /* Helpers that exit on failure (rbac_bench.c). */

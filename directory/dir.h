@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 3
+#define DIR_SCHEMA_VERSION 4
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */
@@ -369,6 +369,179 @@ int dir_audit_list(struct dir *d, const char *tenant_id, int64_t after_id, int l
 
 /* ---- role data (rbac) ------------------------------------------------ */
 
+/*
+ * Role definitions, role assignments and deny assignments of a tenant, as
+ * rows.  The store checks their shape (lengths, JSON structure, known
+ * principal types); what patterns and scopes mean, and the rules between
+ * rows (assignable scopes, principals that exist, built-ins read-only at
+ * the API) are rbac_store's, which every writer should go through.
+ *
+ * Pattern and scope lists are JSON arrays of strings, e.g.
+ * ["idp/users/read", "idp/groups/write"]; principal lists are JSON arrays of
+ * objects {"type": "user"|"group"|"app"|"everyone", "id": "..."} (no id
+ * for everyone).  Reads return them in compact canonical form.
+ */
+#define DIR_SCOPE_MAX     1025  /* a scope path */
+#define DIR_ROLE_LIST_MAX 16385 /* one JSON list */
+
+enum dir_principal_type { DIR_PRINCIPAL_USER = 0, DIR_PRINCIPAL_GROUP = 1, DIR_PRINCIPAL_APP = 2 };
+
+/* "user", "group", "app"; and the reverse (-1 if unknown). */
+const char *dir_principal_type_name(enum dir_principal_type t);
+int dir_principal_type_parse(const char *s);
+
+struct dir_role {
+	char id[DIR_ID_MAX];
+	char tenant_id[DIR_ID_MAX];
+	char name[DIR_NAME_MAX]; /* unique per tenant in any letter case */
+	char description[DIR_TEXT_MAX];
+	int builtin;
+	char actions[DIR_ROLE_LIST_MAX];           /* JSON array of patterns */
+	char not_actions[DIR_ROLE_LIST_MAX];       /* JSON array of patterns */
+	char data_actions[DIR_ROLE_LIST_MAX];      /* JSON array of patterns */
+	char not_data_actions[DIR_ROLE_LIST_MAX];  /* JSON array of patterns */
+	char assignable_scopes[DIR_ROLE_LIST_MAX]; /* JSON array of scopes; "" = ["/"] */
+	int64_t created_at, updated_at;
+};
+
+/*
+ * Create a role definition from r's name, description, lists and builtin
+ * flag; fills r->id (unless the caller set one), tenant_id and the times.
+ * An empty list field is stored as [].  ERR_EXISTS if the name (any case)
+ * or id is taken; ERR_INVALID for a list that is not a JSON array of
+ * strings.
+ */
+int dir_role_create(struct dir *d, const char *tenant_id, struct dir_role *r, struct err *err);
+
+/*
+ * Insert or overwrite the built-in role r->id (builtin = 1) with r's name,
+ * description and lists.  For rbac_store_seed_builtins only.
+ */
+int dir_role_seed(struct dir *d, const char *tenant_id, const struct dir_role *r,
+		  struct err *err);
+
+/*
+ * Write name, description and lists of the custom role r->id.
+ * ERR_DENIED for a built-in role, ERR_NOT_FOUND, ERR_EXISTS (name taken).
+ */
+int dir_role_update(struct dir *d, const char *tenant_id, const struct dir_role *r,
+		    struct err *err);
+
+/*
+ * Delete a custom role.  ERR_DENIED for a built-in one; ERR_EXISTS while
+ * assignments use it (delete those first); ERR_NOT_FOUND.
+ */
+int dir_role_delete(struct dir *d, const char *tenant_id, const char *id, struct err *err);
+
+/* Look a role up by id or by name (any case).  out may be large: see DIR_ROLE_LIST_MAX. */
+int dir_role_get(struct dir *d, const char *tenant_id, const char *id, struct dir_role *out,
+		 struct err *err);
+int dir_role_get_by_name(struct dir *d, const char *tenant_id, const char *name,
+			 struct dir_role *out, struct err *err);
+
+/* Call cb for each role, built-ins first, then by name; non-zero from cb stops. */
+int dir_role_list(struct dir *d, const char *tenant_id,
+		  int (*cb)(void *ctx, const struct dir_role *r), void *ctx, struct err *err);
+
+struct dir_role_assignment {
+	char id[DIR_ID_MAX];
+	char tenant_id[DIR_ID_MAX];
+	char role_id[DIR_ID_MAX];
+	enum dir_principal_type principal_type;
+	char principal_id[DIR_ID_MAX];
+	char scope[DIR_SCOPE_MAX];
+	int64_t created_at;
+	/* Filled by reads: the principal exists and is not soft-deleted. */
+	int principal_live;
+};
+
+/*
+ * Create an assignment from a's role_id, principal and scope; fills id,
+ * tenant_id and created_at.  ERR_NOT_FOUND if the role is not in the
+ * tenant; ERR_EXISTS if the same (role, principal, scope) exists.
+ */
+int dir_role_assignment_create(struct dir *d, const char *tenant_id,
+			       struct dir_role_assignment *a, struct err *err);
+int dir_role_assignment_get(struct dir *d, const char *tenant_id, const char *id,
+			    struct dir_role_assignment *out, struct err *err);
+int dir_role_assignment_delete(struct dir *d, const char *tenant_id, const char *id,
+			       struct err *err);
+
+/* Which assignments to list: NULL fields match anything; scope matches exactly. */
+struct dir_role_assignment_filter {
+	const char *role_id;
+	const char *principal_id;
+	const char *scope;
+};
+
+/* Call cb for each matching assignment, oldest first (f may be NULL). */
+int dir_role_assignment_list(struct dir *d, const char *tenant_id,
+			     const struct dir_role_assignment_filter *f,
+			     int (*cb)(void *ctx, const struct dir_role_assignment *a), void *ctx,
+			     struct err *err);
+
+struct dir_deny_assignment {
+	char id[DIR_ID_MAX];
+	char tenant_id[DIR_ID_MAX];
+	char name[DIR_NAME_MAX];
+	char description[DIR_TEXT_MAX];
+	char principals[DIR_ROLE_LIST_MAX];          /* JSON array of principals */
+	char excluded_principals[DIR_ROLE_LIST_MAX]; /* JSON array of principals */
+	char actions[DIR_ROLE_LIST_MAX];             /* JSON array of patterns */
+	char not_actions[DIR_ROLE_LIST_MAX];
+	char data_actions[DIR_ROLE_LIST_MAX];
+	char not_data_actions[DIR_ROLE_LIST_MAX];
+	char scope[DIR_SCOPE_MAX];
+	int64_t created_at;
+};
+
+/* Create a deny assignment from x's fields; fills id, tenant_id, created_at. */
+int dir_deny_create(struct dir *d, const char *tenant_id, struct dir_deny_assignment *x,
+		    struct err *err);
+/* Write every field but id and created_at of deny assignment x->id. */
+int dir_deny_update(struct dir *d, const char *tenant_id, const struct dir_deny_assignment *x,
+		    struct err *err);
+int dir_deny_get(struct dir *d, const char *tenant_id, const char *id,
+		 struct dir_deny_assignment *out, struct err *err);
+int dir_deny_delete(struct dir *d, const char *tenant_id, const char *id, struct err *err);
+/* Call cb for each deny assignment, oldest first. */
+int dir_deny_list(struct dir *d, const char *tenant_id,
+		  int (*cb)(void *ctx, const struct dir_deny_assignment *x), void *ctx,
+		  struct err *err);
+
+struct dir_membership {
+	enum dir_member_kind kind; /* the member is a user or a group */
+	char member_id[DIR_ID_MAX];
+	char group_id[DIR_ID_MAX];
+};
+
+/*
+ * Call cb for every direct membership of the tenant whose member and group
+ * are both live (not soft-deleted): what the evaluator's index needs to
+ * expand nested groups.
+ */
+int dir_membership_list(struct dir *d, const char *tenant_id,
+			int (*cb)(void *ctx, const struct dir_membership *m), void *ctx,
+			struct err *err);
+
+/*
+ * The tenant's role-data version: a counter that every change to role
+ * definitions, assignments, deny assignments, group membership, and to the
+ * deletion state of users, groups and apps increases (triggers in the
+ * schema do it, whichever process writes).  An index loaded at version v is
+ * current while this still says v.  0 if nothing changed yet.
+ */
+int dir_role_data_version(struct dir *d, const char *tenant_id, int64_t *out, struct err *err);
+
+/*
+ * A read snapshot: every read between begin and end sees the store as it
+ * was at the first read (the loader reads four tables consistently).
+ * Takes no write lock.  ERR_INVALID if a transaction is open already;
+ * call end only after a successful begin.
+ */
+int dir_role_read_begin(struct dir *d, struct err *err);
+void dir_role_read_end(struct dir *d);
+
 
 /* ---- sync state (sync) ------------------------------------------------ */
 
@@ -526,7 +699,7 @@ int dir_sealed_replace(struct dir *d, const struct dir_sealed *s, const char *va
  */
 
 #define DIR_AMR_MAX   64  /* space-separated methods: "pwd otp mfa" */
-#define DIR_SCOPE_MAX 512
+#define DIR_OAUTH_SCOPE_MAX 512 /* space-separated OAuth scopes */
 
 struct dir_session {
 	char id_hash[DIR_HASH_MAX]; /* SHA-256 of the cookie value */
@@ -569,7 +742,7 @@ struct dir_code {
 	char user_id[DIR_ID_MAX];
 	char session_hash[DIR_HASH_MAX];
 	char redirect_uri[DIR_URI_MAX];
-	char scope[DIR_SCOPE_MAX];
+	char scope[DIR_OAUTH_SCOPE_MAX];
 	char nonce[256];
 	char code_challenge[64]; /* S256 challenge, base64url of 32 bytes */
 	int64_t auth_time;
@@ -595,7 +768,7 @@ struct dir_refresh {
 	char grant_id[DIR_ID_MAX]; /* the family: every rotation of one grant */
 	char app_id[DIR_ID_MAX];
 	char user_id[DIR_ID_MAX];
-	char scope[DIR_SCOPE_MAX];
+	char scope[DIR_OAUTH_SCOPE_MAX];
 	int64_t auth_time;
 	char amr[DIR_AMR_MAX];
 	int64_t created_at, expires_at, rotated_at, revoked_at;

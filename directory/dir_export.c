@@ -47,6 +47,8 @@ static const struct dir_table dir_tables[] = {
 	{"revoked_tokens", "kind, value", NULL, NULL, 0, NULL},
 	{"sync_state", "connector", NULL, NULL, 0, NULL},
 	{"sync_cycles", "id", NULL, NULL, 0, NULL},
+	/* Kept by triggers: recreated by the import's own inserts. */
+	{"role_data_versions", "tenant_id", NULL, NULL, 1, NULL},
 	/* Private keys never leave the store; an imported tenant gets new keys. */
 	{"signing_keys", "created_at, kid", "private_enc", NULL, 1, NULL},
 };

@@ -324,8 +324,54 @@ static const char *const dir_migration_3[] = {
 	NULL,
 };
 
+/*
+ * The role-data version bump, for the triggers of migration 4: a plain
+ * update of the tenant's row (made with the tenant), the cheapest write a
+ * trigger can do, since membership triggers fire once per row of a sync.
+ */
+#define DIR_RBAC_TRIGGER(name, when, row)                                                          \
+	"CREATE TRIGGER " name " AFTER " when " BEGIN UPDATE role_data_versions SET version = "    \
+	"version + 1 WHERE tenant_id = " row ".tenant_id; END;"
+
+static const char *const dir_migration_4[] = {
+	/*
+	 * 4 (rbac): a per-tenant counter of changes to anything the
+	 * authorization index is built from, kept by triggers so that changes
+	 * by any process (idpctl beside a running idp) are seen, and an index
+	 * can be reloaded only when it is stale.
+	 */
+	"CREATE TABLE role_data_versions ("
+	"  tenant_id TEXT PRIMARY KEY,"
+	"  version INTEGER NOT NULL"
+	") STRICT;",
+	"INSERT INTO role_data_versions (tenant_id, version) SELECT id, 1 FROM tenants;",
+	"CREATE TRIGGER role_data_versions_tenant_new AFTER INSERT ON tenants BEGIN"
+	"  INSERT INTO role_data_versions (tenant_id, version) VALUES (NEW.id, 1); END;",
+	"CREATE TRIGGER role_data_versions_tenant_gone AFTER DELETE ON tenants BEGIN"
+	"  DELETE FROM role_data_versions WHERE tenant_id = OLD.id; END;",
+	DIR_RBAC_TRIGGER("rbac_v_rd_i", "INSERT ON role_definitions", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_rd_u", "UPDATE ON role_definitions", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_rd_d", "DELETE ON role_definitions", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_ra_i", "INSERT ON role_assignments", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_ra_u", "UPDATE ON role_assignments", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_ra_d", "DELETE ON role_assignments", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_da_i", "INSERT ON deny_assignments", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_da_u", "UPDATE ON deny_assignments", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_da_d", "DELETE ON deny_assignments", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_gmu_i", "INSERT ON group_member_users", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_gmu_d", "DELETE ON group_member_users", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_gmg_i", "INSERT ON group_member_groups", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_gmg_d", "DELETE ON group_member_groups", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_u_u", "UPDATE OF deleted_at ON users", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_u_d", "DELETE ON users", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_g_u", "UPDATE OF deleted_at ON groups", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_g_d", "DELETE ON groups", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_a_d", "DELETE ON apps", "OLD"),
+	NULL,
+};
+
 static const char *const *const dir_migrations[] = {dir_migration_1, dir_migration_2,
-						     dir_migration_3};
+						     dir_migration_3, dir_migration_4};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");

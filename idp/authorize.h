@@ -15,7 +15,7 @@ struct authz {
 	long long max_age; /* -1 when absent */
 	int prompt_login;  /* prompt=login: sign in again even inside a session */
 	int prompt_none;   /* prompt=none: never show a page, fail instead */
-	char scope_granted[DIR_SCOPE_MAX]; /* the known scopes requested */
+	char scope_granted[DIR_OAUTH_SCOPE_MAX]; /* the known scopes requested */
 };
 
 /*

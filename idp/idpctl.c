@@ -57,6 +57,22 @@ static const char usage_text[] =
 	"  mfa check-keys --key-file FILE        (does FILE open every sealed secret?)\n"
 	"  mfa rotate-key --key-file FILE [--resume]  (new key, re-seal every secret)\n"
 	"  mfa prune-keys --key-file FILE        (drop retired keys nothing uses)\n"
+	"  role list TENANT | show TENANT ROLE | delete TENANT ROLE\n"
+	"  role create TENANT NAME [--description T] [--action P]... [--not-action P]...\n"
+	"              [--data-action P]... [--not-data-action P]... [--assignable-scope S]...\n"
+	"  role update TENANT ROLE [--name N] [--description T] [list options as in create;\n"
+	"              each replaces its list, '' empties it]\n"
+	"  assignment create TENANT --role ROLE (--user UPN | --group NAME | --app CLIENT_ID)\n"
+	"              --scope S\n"
+	"  assignment list TENANT [--role ROLE] [--user U | --group G | --app A] [--scope S]\n"
+	"  assignment delete TENANT ID\n"
+	"  deny create TENANT NAME --scope S (--user U | --group G | --app A | --everyone)...\n"
+	"              [--exclude-user U | --exclude-group G | --exclude-app A]...\n"
+	"              [--action P]... [--not-action P]... [--data-action P]...\n"
+	"              [--not-data-action P]... [--description T]\n"
+	"  deny update TENANT ID [--name N] [--scope S] [--description T] [options as in\n"
+	"              create; principals, exclusions and each list replace; --no-exclusions]\n"
+	"  deny list TENANT | show TENANT ID | delete TENANT ID\n"
 	"\n"
 	"exit codes: 0 done, 1 failed, 2 usage error, 3 not found, 4 exists or conflict,\n"
 	"            5 refused\n";
@@ -279,6 +295,7 @@ static const struct {
 	{"tenant", ctl_cmd_tenant}, {"user", ctl_cmd_user},     {"group", ctl_cmd_group},
 	{"app", ctl_cmd_app},       {"export", ctl_cmd_export}, {"import", ctl_cmd_import},
 	{"audit", ctl_cmd_audit},   {"keys", ctl_cmd_keys},     {"mfa", ctl_cmd_mfa},
+	{"role", ctl_cmd_role},     {"assignment", ctl_cmd_assignment}, {"deny", ctl_cmd_deny},
 };
 
 int main(int argc, char **argv)

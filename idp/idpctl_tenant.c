@@ -3,6 +3,8 @@
  */
 #include "idpctl.h"
 
+#include "rbac_store.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -65,7 +67,8 @@ int ctl_cmd_tenant(struct ctl *c, int argc, char **argv)
 		}
 		snprintf(t.name, sizeof(t.name), "%s", ctl_pos(&a, 0));
 		snprintf(t.display_name, sizeof(t.display_name), "%s", display ? display : "");
-		if (dir_tenant_create(c->dir, &t, &err) != 0) {
+		if (dir_tenant_create(c->dir, &t, &err) != 0 ||
+		    rbac_store_seed_builtins(c->dir, t.id, &err) != 0) {
 			rc = ctl_fail(c, &err);
 			goto out;
 		}

@@ -144,7 +144,7 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 /* 1 if every word of want is in have. */
 static int token_scope_subset(const char *want, const char *have)
 {
-	char copy[DIR_SCOPE_MAX], *save = NULL, *w;
+	char copy[DIR_OAUTH_SCOPE_MAX], *save = NULL, *w;
 
 	if (strlen(want) >= sizeof(copy))
 		return 0;

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 4
+#define DIR_SCHEMA_VERSION 5
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */
@@ -225,6 +225,7 @@ struct dir_user_query {
 	int limit;             /* 0 = no limit */
 	int include_deleted;   /* also soft-deleted users */
 	int source;            /* -1 = any, else enum dir_source */
+	const char *prefix;    /* only UPNs starting with this, in any case (NULL = all) */
 };
 
 /* Call cb for each matching user in UPN order; non-zero from cb stops. */
@@ -748,6 +749,7 @@ struct dir_code {
 	int64_t auth_time;
 	char amr[DIR_AMR_MAX];
 	char grant_id[DIR_ID_MAX]; /* names every token issued from this code */
+	char resource[DIR_URI_MAX]; /* RFC 8707 resource, or empty */
 	int64_t created_at, expires_at, used_at;
 };
 
@@ -771,6 +773,7 @@ struct dir_refresh {
 	char scope[DIR_OAUTH_SCOPE_MAX];
 	int64_t auth_time;
 	char amr[DIR_AMR_MAX];
+	char resource[DIR_URI_MAX]; /* RFC 8707 resource, or empty */
 	int64_t created_at, expires_at, rotated_at, revoked_at;
 };
 

@@ -370,8 +370,15 @@ static const char *const dir_migration_4[] = {
 	NULL,
 };
 
-static const char *const *const dir_migrations[] = {dir_migration_1, dir_migration_2,
-						     dir_migration_3, dir_migration_4};
+/* 5: the resource (RFC 8707) a code or refresh token was issued for. */
+static const char *const dir_migration_5[] = {
+	"ALTER TABLE auth_codes ADD COLUMN resource TEXT;",
+	"ALTER TABLE refresh_tokens ADD COLUMN resource TEXT;",
+	NULL,
+};
+
+static const char *const *const dir_migrations[] = {
+	dir_migration_1, dir_migration_2, dir_migration_3, dir_migration_4, dir_migration_5};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");

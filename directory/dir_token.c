@@ -37,11 +37,11 @@ static const char sql_session_list_user[] = "SELECT " SESSION_COLS " FROM sessio
 
 #define CODE_COLS                                                                                  \
 	"code_hash, app_id, user_id, session_hash, redirect_uri, scope, nonce, code_challenge, "   \
-	"auth_time, amr, family_id, created_at, expires_at, used_at"
+	"auth_time, amr, family_id, created_at, expires_at, used_at, resource"
 
 static const char sql_code_insert[] =
 	"INSERT INTO auth_codes (tenant_id, " CODE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	"?9, ?10, ?11, ?12, ?13, ?14, NULL)";
+	"?9, ?10, ?11, ?12, ?13, ?14, NULL, ?15)";
 static const char sql_code_use[] = "UPDATE auth_codes SET used_at = ?3 WHERE tenant_id = ?1 AND "
 				   "code_hash = ?2 AND used_at IS NULL";
 static const char sql_code_get[] =
@@ -49,11 +49,11 @@ static const char sql_code_get[] =
 
 #define REFRESH_COLS                                                                               \
 	"token_hash, family_id, app_id, user_id, scope, auth_time, amr, created_at, expires_at, "  \
-	"rotated_at, revoked_at"
+	"rotated_at, revoked_at, resource"
 
 static const char sql_refresh_insert[] =
 	"INSERT INTO refresh_tokens (tenant_id, " REFRESH_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	"?7, ?8, ?9, ?10, NULL, NULL)";
+	"?7, ?8, ?9, ?10, NULL, NULL, ?11)";
 static const char sql_refresh_use[] =
 	"UPDATE refresh_tokens SET rotated_at = ?3 WHERE tenant_id = ?1 AND token_hash = ?2 AND "
 	"rotated_at IS NULL AND revoked_at IS NULL";
@@ -252,6 +252,7 @@ int dir_code_create(struct dir *d, const char *tenant_id, const struct dir_code 
 	dir_bind_text(st, 12, c->grant_id);
 	sqlite3_bind_int64(st, 13, c->created_at ? c->created_at : dir_now(d));
 	sqlite3_bind_int64(st, 14, c->expires_at);
+	dir_bind_text_or_null(st, 15, c->resource);
 	rc = dir_step_change(d, st, "store code", err);
 	dir_stmt_done(st);
 	return rc < 0 ? rc : 0;
@@ -283,6 +284,7 @@ static int dir_code_read(struct dir *d, const char *tenant_id, const char *code_
 		c->created_at = sqlite3_column_int64(st, 11);
 		c->expires_at = sqlite3_column_int64(st, 12);
 		c->used_at = sqlite3_column_int64(st, 13);
+		dir_col_text(st, 14, c->resource, sizeof(c->resource));
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? err_set(err, ERR_NOT_FOUND, "no such code")
@@ -332,6 +334,7 @@ static int dir_refresh_read(struct dir *d, const char *tenant_id, const char *to
 		r->expires_at = sqlite3_column_int64(st, 8);
 		r->rotated_at = sqlite3_column_int64(st, 9);
 		r->revoked_at = sqlite3_column_int64(st, 10);
+		dir_col_text(st, 11, r->resource, sizeof(r->resource));
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? err_set(err, ERR_NOT_FOUND, "no such refresh token")
@@ -359,6 +362,7 @@ int dir_refresh_create(struct dir *d, const char *tenant_id, const struct dir_re
 	dir_bind_text(st, 8, r->amr);
 	sqlite3_bind_int64(st, 9, r->created_at ? r->created_at : dir_now(d));
 	sqlite3_bind_int64(st, 10, r->expires_at);
+	dir_bind_text_or_null(st, 11, r->resource);
 	rc = dir_step_change(d, st, "store refresh token", err);
 	dir_stmt_done(st);
 	return rc < 0 ? rc : 0;

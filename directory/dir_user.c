@@ -53,7 +53,8 @@ static const char sql_user_delete_signins[] =
 	"DELETE FROM signins WHERE tenant_id = ?1 AND (user_id = ?2 OR idp_fold(username) = ?3)";
 static const char sql_user_list[] =
 	"SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 AND upn_key > ?2 AND "
-	"(?3 OR deleted_at IS NULL) AND (?4 < 0 OR source = ?5) ORDER BY upn_key LIMIT ?6";
+	"(?3 OR deleted_at IS NULL) AND (?4 < 0 OR source = ?5) AND (?7 IS NULL OR "
+	"(upn_key >= ?7 AND upn_key < ?7 || char(1114111))) ORDER BY upn_key LIMIT ?6";
 
 static const char *const dir_source_names[] = {"cloud", "ldap"};
 
@@ -405,8 +406,8 @@ int dir_user_purge(struct dir *d, const char *tenant_id, const char *id, struct 
 int dir_user_list(struct dir *d, const char *tenant_id, const struct dir_user_query *q,
 		  int (*cb)(void *ctx, const struct dir_user *u), void *ctx, struct err *err)
 {
-	static const struct dir_user_query all = {NULL, 0, 0, -1};
-	char after[DIR_UPN_MAX * 2] = "";
+	static const struct dir_user_query all = {NULL, 0, 0, -1, NULL};
+	char after[DIR_UPN_MAX * 2] = "", prefix[DIR_UPN_MAX * 2] = "";
 	sqlite3_stmt *st;
 	struct dir_user u;
 	int rc = SQLITE_DONE, stop = 0;
@@ -414,6 +415,8 @@ int dir_user_list(struct dir *d, const char *tenant_id, const struct dir_user_qu
 	if (q == NULL)
 		q = &all;
 	if (q->after_upn != NULL && dir_fold_key("cursor", q->after_upn, after, sizeof(after), err))
+		return err->code;
+	if (q->prefix != NULL && dir_fold_key("prefix", q->prefix, prefix, sizeof(prefix), err))
 		return err->code;
 	if ((st = dir_stmt(d, sql_user_list, err)) == NULL)
 		return err->code;
@@ -423,6 +426,8 @@ int dir_user_list(struct dir *d, const char *tenant_id, const struct dir_user_qu
 	sqlite3_bind_int(st, 4, q->source);
 	dir_bind_text(st, 5, q->source == DIR_SOURCE_LDAP ? "ldap" : "cloud");
 	sqlite3_bind_int64(st, 6, q->limit > 0 ? q->limit : -1);
+	if (q->prefix != NULL)
+		dir_bind_text(st, 7, prefix);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		dir_user_row(st, &u);
 		stop = cb(ctx, &u);

@@ -26,13 +26,14 @@
 #include <string.h>
 
 static const char *const authz_known_scopes[] = {"openid", "profile", "email", "groups",
-						 "offline_access"};
+						 "roles", "offline_access"};
 
 /* The authorization request's parameters, in the order they are carried. */
 static const char *const authz_params[] = {"client_id",     "redirect_uri",          "response_type",
 					   "scope",         "state",                 "nonce",
 					   "code_challenge", "code_challenge_method", "prompt",
-					   "max_age",       "login_hint",            "response_mode"};
+					   "max_age",       "login_hint",            "response_mode",
+					   "resource"};
 
 const char *authz_app_name(const struct authz *a)
 {
@@ -133,6 +134,7 @@ int authz_parse(struct idp_req *r, const struct http_params *params, struct auth
 	a->nonce = http_param(params, "nonce", NULL);
 	a->code_challenge = http_param(params, "code_challenge", NULL);
 	a->login_hint = http_param(params, "login_hint", NULL);
+	a->resource = http_param(params, "resource", NULL);
 	response_type = http_param(params, "response_type", NULL);
 	method = http_param(params, "code_challenge_method", NULL);
 	prompt = http_param(params, "prompt", NULL);
@@ -172,6 +174,10 @@ int authz_parse(struct idp_req *r, const struct http_params *params, struct auth
 	    strspn(a->code_challenge, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
 		    43) {
 		authz_fail(r, a, "invalid_request", "code_challenge must be 43 base64url characters");
+		return -1;
+	}
+	if (a->resource != NULL && !idp_resource_known(r, a->resource)) {
+		authz_fail(r, a, "invalid_target", "unknown resource");
 		return -1;
 	}
 	if (a->nonce != NULL && strlen(a->nonce) > 255) {
@@ -345,6 +351,7 @@ static void authz_issue_code(struct idp_req *r, const struct authz *a,
 	snprintf(c.nonce, sizeof(c.nonce), "%s", a->nonce != NULL ? a->nonce : "");
 	snprintf(c.code_challenge, sizeof(c.code_challenge), "%s", a->code_challenge);
 	snprintf(c.amr, sizeof(c.amr), "%s", s->amr);
+	snprintf(c.resource, sizeof(c.resource), "%s", a->resource != NULL ? a->resource : "");
 	c.auth_time = s->auth_time;
 	c.created_at = r->now;
 	c.expires_at = r->now + r->idp->cfg->code_ttl;

@@ -10,7 +10,7 @@
 
 struct authz {
 	const char *client_id, *redirect_uri, *scope, *state, *nonce, *code_challenge,
-		*login_hint;
+		*login_hint, *resource;
 	struct dir_app app;
 	long long max_age; /* -1 when absent */
 	int prompt_login;  /* prompt=login: sign in again even inside a session */

@@ -88,7 +88,7 @@ enum client_auth_result client_auth(struct idp_req *r, struct dir_app *app)
 		if (form_secret != NULL)
 			snprintf(secret, sizeof(secret), "%s", form_secret);
 	}
-	if (id[0] == '\0' || idp_cache_app(r->dir, r->tenant.id, id, r->now, app, &err) != 0) {
+	if (id[0] == '\0' || idp_cache_app(r->dir, r->tenant.id, id, r->now, 0, app, &err) != 0) {
 		secret_wipe(secret, sizeof(secret));
 		return client_auth_fail(r, basic, "client authentication failed");
 	}
@@ -104,5 +104,8 @@ enum client_auth_result client_auth(struct idp_req *r, struct dir_app *app)
 	secret_sha256_hex(secret, hash);
 	secret_wipe(secret, sizeof(secret));
 	ok = secret_streq(hash, app->secret_hash);
+	/* not the cached secret: maybe it was just rotated; ask the store */
+	if (!ok && idp_cache_app(r->dir, r->tenant.id, id, r->now, 1, app, &err) == 0)
+		ok = app->confidential && secret_streq(hash, app->secret_hash);
 	return ok ? CLIENT_AUTH_OK : client_auth_fail(r, basic, "client authentication failed");
 }

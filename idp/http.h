@@ -78,6 +78,7 @@ struct http_resp {
 	} headers[HTTP_MAX_HEADERS];
 	int nheaders;
 	int no_security_headers; /* set to skip the default CSP and friends */
+	int stream_fd;           /* >= 0: send what this pipe yields instead of body (closed after) */
 };
 
 void http_resp_init(struct http_resp *r);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -44,6 +45,7 @@ void http_resp_init(struct http_resp *r)
 	r->nheaders = 0;
 	r->content_type = NULL;
 	r->no_security_headers = 0;
+	r->stream_fd = -1;
 	r->status = 200;
 	buf_init(&r->body);
 	r->body.limit = 8u * 1024 * 1024;
@@ -52,6 +54,9 @@ void http_resp_init(struct http_resp *r)
 void http_resp_free(struct http_resp *r)
 {
 	buf_free(&r->body);
+	if (r->stream_fd >= 0)
+		close(r->stream_fd);
+	r->stream_fd = -1;
 }
 
 void http_resp_header(struct http_resp *r, const char *name, const char *value)
@@ -137,6 +142,14 @@ static enum MHD_Result http_send(struct MHD_Connection *c, struct http_resp *r, 
 	char *body;
 	enum MHD_Result ok;
 
+	if (r->stream_fd >= 0) {
+		/* a body produced by another thread while it is sent (exports) */
+		mr = MHD_create_response_from_pipe(r->stream_fd);
+		r->stream_fd = -1;
+		if (mr == NULL)
+			return MHD_NO;
+		goto headers;
+	}
 	if (buf_failed(&r->body)) {
 		buf_free(&r->body);
 		buf_init(&r->body);
@@ -150,6 +163,7 @@ static enum MHD_Result http_send(struct MHD_Connection *c, struct http_resp *r, 
 		free(body);
 		return MHD_NO;
 	}
+headers:
 	MHD_add_response_header(mr, "Content-Type",
 				r->content_type != NULL ? r->content_type : "application/json");
 	if (!r->no_security_headers) {

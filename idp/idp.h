@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 
+struct authz_cache;
 struct keys;
 struct mfa;
 struct secretbox;
@@ -28,6 +29,7 @@ struct idp {
 	struct keys *keys;           /* signing keys, cached per tenant */
 	struct secretbox *box;       /* seals private keys and second-factor secrets */
 	struct mfa *mfa;             /* the second factor (mfa.h) */
+	struct authz_cache *authz;   /* per-tenant RBAC indexes (authz.h) */
 	unsigned char csrf_key[32];  /* derived from the key file: same on every node */
 	pthread_mutex_t dirs_lock;   /* guards the list of per-thread connections */
 	struct dir **dirs;
@@ -53,6 +55,15 @@ void idp_dirs_close(struct idp *idp);
 
 /* The tenant's issuer: PUBLIC_URL/{tenant}/v2.0 into out. */
 void idp_issuer(const struct idp_req *r, char *out, size_t cap);
+
+/*
+ * The resource identifier (RFC 8707) of the tenant's admin API, SCIM and
+ * reports: PUBLIC_URL/{tenant}/admin.  Tokens for it carry it as audience.
+ */
+void idp_admin_resource(const struct idp_req *r, char *out, size_t cap);
+
+/* 1 if resource names a resource of this tenant that tokens may be issued for. */
+int idp_resource_known(const struct idp_req *r, const char *resource);
 
 /* An absolute URL under the tenant: PUBLIC_URL/{tenant}{path}. */
 void idp_url(const struct idp_req *r, const char *path, char *out, size_t cap);

@@ -85,7 +85,7 @@ int idp_cache_tenant(struct dir *d, const char *name, int64_t now, struct dir_te
 }
 
 int idp_cache_app(struct dir *d, const char *tenant_id, const char *client_id, int64_t now,
-		  struct dir_app *out, struct err *err)
+		  int fresh, struct dir_app *out, struct err *err)
 {
 	struct cache_app *e;
 	int rc;
@@ -96,7 +96,8 @@ int idp_cache_app(struct dir *d, const char *tenant_id, const char *client_id, i
 		cache_register();
 	}
 	e = &cache_apps[cache_hash(tenant_id, client_id)];
-	if (e->at != 0 && now - e->at < IDP_CACHE_TTL && strcmp(e->tenant_id, tenant_id) == 0 &&
+	if (!fresh && e->at != 0 && now - e->at < IDP_CACHE_TTL &&
+	    strcmp(e->tenant_id, tenant_id) == 0 &&
 	    strcmp(e->a.client_id, client_id) == 0) {
 		memcpy(out, &e->a, sizeof(*out));
 		return 0;

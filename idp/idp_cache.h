@@ -18,8 +18,13 @@
 int idp_cache_tenant(struct dir *d, const char *name, int64_t now, struct dir_tenant *out,
 		     struct err *err);
 
-/* The tenant's app with client_id, as dir_app_get_by_client_id() would return it. */
+/*
+ * The tenant's app with client_id, as dir_app_get_by_client_id() would
+ * return it; fresh = 1 skips the cache (and refreshes it): a secret that
+ * does not match the cached hash is checked against the store once more,
+ * so a rotated secret works at once.
+ */
 int idp_cache_app(struct dir *d, const char *tenant_id, const char *client_id, int64_t now,
-		  struct dir_app *out, struct err *err);
+		  int fresh, struct dir_app *out, struct err *err);
 
 #endif

@@ -51,6 +51,19 @@ void idp_issuer(const struct idp_req *r, char *out, size_t cap)
 	snprintf(out, cap, "%s/%s/v2.0", r->idp->cfg->public_url, r->tenant.name);
 }
 
+void idp_admin_resource(const struct idp_req *r, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s/admin", r->idp->cfg->public_url, r->tenant.name);
+}
+
+int idp_resource_known(const struct idp_req *r, const char *resource)
+{
+	char admin[1200];
+
+	idp_admin_resource(r, admin, sizeof(admin));
+	return resource != NULL && strcmp(resource, admin) == 0;
+}
+
 void idp_url(const struct idp_req *r, const char *path, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/%s%s", r->idp->cfg->public_url, r->tenant.name, path);

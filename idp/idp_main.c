@@ -9,6 +9,8 @@
  */
 #include "idp.h"
 
+#include "authz.h"
+
 #include "keys.h"
 #include "log.h"
 #include "mfa.h"
@@ -141,6 +143,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if ((idp.authz = authz_cache_new()) == NULL)
+		goto out;
 	if (check_only) {
 		printf("%s: configuration ok\n", config);
 		rc = 0;
@@ -204,6 +208,7 @@ out:
 	idp_dirs_close(&idp);
 	keys_free(idp.keys);
 	mfa_free(idp.mfa);
+	authz_cache_free(idp.authz);
 	secretbox_free(idp.box);
 	if (key != NULL) {
 		secret_wipe(key, strlen(key));

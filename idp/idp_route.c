@@ -6,7 +6,10 @@
  */
 #include "idp.h"
 
+#include "admin.h"
+#include "authz.h"
 #include "idp_cache.h"
+#include "scim.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -100,6 +103,19 @@ void idp_handle(void *ctx, struct http_req *req, struct http_resp *resp)
 		http_resp_error(resp, err.code == ERR_NOT_FOUND ? 404 : 503,
 				err.code == ERR_NOT_FOUND ? "not_found" : "temporarily_unavailable",
 				err.code == ERR_NOT_FOUND ? "no such tenant" : "store unavailable");
+		return;
+	}
+	/* the JSON APIs route their own subpaths */
+	if (strncmp(r.sub, "/admin/", 7) == 0) {
+		admin_dispatch(&r);
+		return;
+	}
+	if (strncmp(r.sub, "/scim/v2/", 9) == 0) {
+		scim_dispatch(&r);
+		return;
+	}
+	if (strncmp(r.sub, "/authz/", 7) == 0) {
+		authz_dispatch(&r);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(idp_routes) / sizeof(idp_routes[0]); i++) {

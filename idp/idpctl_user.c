@@ -140,7 +140,7 @@ static int user_list_row(void *ctx, const struct dir_user *u)
 static int user_list(struct ctl *c, const struct dir_tenant *t, struct ctl_args *a)
 {
 	struct user_list_ctx l = {c, c->json ? json_array() : NULL, 0};
-	struct dir_user_query q = {NULL, 0, 0, -1};
+	struct dir_user_query q = {NULL, 0, 0, -1, NULL};
 	const char *limit;
 	struct err err = {0};
 	int rc;

@@ -28,7 +28,7 @@ void oidc_discovery(struct idp_req *r)
 	doc = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
 		" s:[s], s:[s], s:[s,s,s], s:[s], s:[s,s], s:[s,s,s], s:[s,s], s:[s,s], s:[s],"
-		" s:[s,s,s,s,s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s], s:b, s:b, s:b, s:b}",
+		" s:[s,s,s,s,s,s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s], s:b, s:b, s:b, s:b}",
 		"issuer", iss, "authorization_endpoint", authz, "token_endpoint", token,
 		"userinfo_endpoint", userinfo, "jwks_uri", jwks, "end_session_endpoint", logout,
 		"introspection_endpoint", introspect, "revocation_endpoint", revoke,
@@ -41,10 +41,10 @@ void oidc_discovery(struct idp_req *r)
 		"client_secret_basic", "client_secret_post",
 		"revocation_endpoint_auth_methods_supported", "client_secret_basic",
 		"client_secret_post", "code_challenge_methods_supported", "S256",
-		"scopes_supported", "openid", "profile", "email", "groups", "offline_access",
+		"scopes_supported", "openid", "profile", "email", "groups", "roles", "offline_access",
 		"claims_supported", "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "tid", "amr",
 		"auth_time", "nonce", "name", "given_name", "family_name", "email",
-		"preferred_username", "authorization_response_iss_parameter_supported", 1,
+		"preferred_username", "roles", "authorization_response_iss_parameter_supported", 1,
 		"request_parameter_supported", 0, "request_uri_parameter_supported", 0,
 		"claims_parameter_supported", 0);
 	s = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;

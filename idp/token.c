@@ -38,7 +38,7 @@ static int token_pkce_ok(const char *verifier, const char *challenge)
 /* A fresh refresh token for the grant, stored by its hash; 0 or -1. */
 static int token_new_refresh(struct idp_req *r, const struct dir_app *app, const char *user_id,
 			     const char *grant_id, const char *scope, int64_t auth_time,
-			     const char *amr, char out[64])
+			     const char *amr, const char *resource, char out[64])
 {
 	struct dir_refresh rt;
 	struct err err = {0};
@@ -52,6 +52,7 @@ static int token_new_refresh(struct idp_req *r, const struct dir_app *app, const
 	snprintf(rt.user_id, sizeof(rt.user_id), "%s", user_id);
 	snprintf(rt.scope, sizeof(rt.scope), "%s", scope);
 	snprintf(rt.amr, sizeof(rt.amr), "%s", amr);
+	snprintf(rt.resource, sizeof(rt.resource), "%s", resource);
 	rt.auth_time = auth_time;
 	rt.created_at = r->now;
 	rt.expires_at = r->now + r->idp->cfg->refresh_ttl;
@@ -110,6 +111,11 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 								  : "invalid or used code");
 		return;
 	}
+	if (http_param(&r->http->form, "resource", NULL) != NULL &&
+	    strcmp(http_param(&r->http->form, "resource", NULL), c.resource) != 0) {
+		http_resp_error(r->resp, 400, "invalid_target", "resource differs from the request");
+		return;
+	}
 	if (!token_pkce_ok(verifier, c.code_challenge)) {
 		http_resp_error(r->resp, 400, "invalid_grant", "code_verifier does not match");
 		return;
@@ -121,7 +127,7 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 	}
 	with_refresh = (app->grants & DIR_GRANT_REFRESH_TOKEN) != 0;
 	if (with_refresh && token_new_refresh(r, app, u.id, c.grant_id, c.scope, c.auth_time,
-					      c.amr, refresh) != 0) {
+					      c.amr, c.resource, refresh) != 0) {
 		http_resp_error(r->resp, 500, "server_error", "could not issue a refresh token");
 		return;
 	}
@@ -135,6 +141,7 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 	g.grant_id = c.grant_id;
 	g.id_token = tokens_scope_has(c.scope, "openid");
 	g.refresh_token = with_refresh ? refresh : NULL;
+	g.resource = c.resource;
 	if (tokens_respond(r, &g) == 0)
 		idp_signin_log(r, u.id, NULL, app->id, "token", "success", "authorization_code",
 			       c.amr);
@@ -201,7 +208,7 @@ static void token_refresh(struct idp_req *r, const struct dir_app *app)
 		return;
 	}
 	if (token_new_refresh(r, app, u.id, rt.grant_id, rt.scope, rt.auth_time, rt.amr,
-			      refresh) != 0) {
+			      rt.resource, refresh) != 0) {
 		http_resp_error(r->resp, 500, "server_error", "could not issue a refresh token");
 		return;
 	}
@@ -214,6 +221,7 @@ static void token_refresh(struct idp_req *r, const struct dir_app *app)
 	g.grant_id = rt.grant_id;
 	g.id_token = tokens_scope_has(g.scope, "openid");
 	g.refresh_token = refresh;
+	g.resource = rt.resource;
 	tokens_respond(r, &g);
 	secret_wipe(refresh, sizeof(refresh));
 }
@@ -226,9 +234,16 @@ static void token_client_credentials(struct idp_req *r, const struct dir_app *ap
 		http_resp_error(r->resp, 400, "unauthorized_client", "grant not allowed for this app");
 		return;
 	}
+	const char *resource = http_param(&r->http->form, "resource", NULL);
+
+	if (resource != NULL && !idp_resource_known(r, resource)) {
+		http_resp_error(r->resp, 400, "invalid_target", "unknown resource");
+		return;
+	}
 	memset(&g, 0, sizeof(g));
 	g.app = app;
 	g.scope = "";
+	g.resource = resource;
 	tokens_respond(r, &g);
 }
 

@@ -3,6 +3,7 @@
  */
 #include "tokens.h"
 
+#include "authz.h"
 #include "keys.h"
 #include "log.h"
 #include "rand.h"
@@ -66,6 +67,9 @@ static void tokens_user_claims(struct idp_req *r, json_t *c, const struct token_
 			log_warnx("tenant %s: groups of %s: %s", r->tenant.name, u->id, err.msg);
 		json_object_set_new(c, "groups", groups);
 	}
+	/* the names of the user's RBAC roles, for apps that authorize by role */
+	if (tokens_scope_has(g->scope, "roles"))
+		json_object_set_new(c, "roles", authz_role_names(r, u->id));
 }
 
 static char *tokens_mint(struct idp_req *r, const struct jws_key *key, const char *typ,
@@ -102,7 +106,8 @@ int tokens_respond(struct idp_req *r, const struct token_grant *g)
 
 	/* RFC 9068 §2.2 */
 	ac = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", iss, "sub",
-		       g->user != NULL ? g->user->id : g->app->id, "aud", g->app->client_id,
+		       g->user != NULL ? g->user->id : g->app->id, "aud",
+		       g->resource != NULL && *g->resource ? g->resource : g->app->client_id,
 		       "client_id", g->app->client_id, "iat", (json_int_t)r->now, "nbf",
 		       (json_int_t)r->now, "exp", (json_int_t)(r->now + cfg->access_ttl), "jti",
 		       jti, "tid", r->tenant.id);

@@ -21,6 +21,7 @@ struct token_grant {
 	const char *grant_id; /* NULL for client_credentials */
 	int id_token;         /* also mint an id token */
 	const char *refresh_token; /* include this refresh token in the response, or NULL */
+	const char *resource; /* RFC 8707: the access token's audience instead of the app */
 };
 
 /*

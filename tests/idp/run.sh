@@ -94,6 +94,32 @@ for u in carol dave erin frank; do
 done
 "$ctl" user create acme mallory@acme.test --mfa-required --password-file "$dir/pw" >/dev/null
 "$ctl" user create acme disabled@acme.test --password-file "$dir/pw" >/dev/null
+
+# Admin API callers: apps with roles at the tenant root, and users.
+for t in acme globex; do
+	"$ctl" --json app create "$t" "Admin Tool" --grant client_credentials >"$dir/$t-admin.json"
+	"$ctl" --json app create "$t" "Reader Tool" --grant client_credentials >"$dir/$t-reader.json"
+	"$ctl" --json app create "$t" "Authz App" --grant client_credentials >"$dir/$t-authz.json"
+	cid() { sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$1"; }
+	"$ctl" assignment create "$t" --role Owner --app "$(cid "$dir/$t-admin.json")" --scope / >/dev/null
+	"$ctl" assignment create "$t" --role Reader --app "$(cid "$dir/$t-reader.json")" --scope / >/dev/null
+	# App A may read for its users; alice may do anything; bob only read
+	"$ctl" assignment create "$t" --role Reader --app "$(cid "$dir/$t-a.json")" --scope / >/dev/null
+	"$ctl" assignment create "$t" --role Owner --user "alice@$t.test" --scope / >/dev/null
+	"$ctl" assignment create "$t" --role Reader --user "bob@$t.test" --scope / >/dev/null
+done
+
+# A tenant with objects synced from LDAP (made through an import, as a sync
+# would leave them), to show they are read-only through the APIs.
+cat >"$dir/initech.json" <<'JSON'
+{"format":"idp-tenant-export","schema_version":5,
+ "tenant":{"id":"6d0c6f6e-0000-4000-8000-000000000001","name":"initech","display_name":"Initech","mfa_required":0,"created_at":1,"updated_at":1},
+ "users":[{"id":"6d0c6f6e-0000-4000-8000-000000000002","upn":"peter@initech.test","display_name":"Peter Gibbons","given_name":"Peter","surname":"Gibbons","mail":"","enabled":1,"mfa_required":0,"source":"ldap","source_anchor":"1f3e8a52-7c31-103f-9c2a-2b5d5e0f6a11","source_dn":"uid=peter,ou=people,dc=initech,dc=test","password_hash":null,"created_at":1,"updated_at":1,"deleted_at":null}],
+ "groups":[{"id":"6d0c6f6e-0000-4000-8000-000000000003","name":"tps","description":"","source":"ldap","source_anchor":"1f3e8a52-7c31-103f-9c2a-2b5d5e0f6a12","source_dn":"cn=tps,ou=groups,dc=initech,dc=test","created_at":1,"updated_at":1,"deleted_at":null}]}
+JSON
+"$ctl" import "$dir/initech.json" >/dev/null
+"$ctl" --json app create initech "Admin Tool" --grant client_credentials >"$dir/initech-admin.json"
+"$ctl" assignment create initech --role Owner --app "$(cid "$dir/initech-admin.json")" --scope / >/dev/null
 "$ctl" user disable acme disabled@acme.test >/dev/null
 
 start() { # CONF PORT LOG

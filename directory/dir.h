@@ -220,6 +220,13 @@ int dir_user_restore(struct dir *d, const char *tenant_id, const char *id, struc
  */
 int dir_user_purge(struct dir *d, const char *tenant_id, const char *id, struct err *err);
 
+/*
+ * Purge every user and group, of every tenant, soft-deleted before
+ * older_than (their retention has passed).  *purged (may be NULL) gets the
+ * count.  For the daemons' housekeeping.
+ */
+int dir_purge_deleted(struct dir *d, int64_t older_than, int *purged, struct err *err);
+
 struct dir_user_query {
 	const char *after_upn; /* keyset cursor: start after this UPN (any case) */
 	int limit;             /* 0 = no limit */

@@ -43,6 +43,8 @@ static int idp_check_url(const char *v, char *why, size_t n)
 static const struct cfg_key idp_config_keys[] = {
 	{"store", "path", CFG_STRING, F(store_path), NULL, CFG_REQUIRED, 0, 0, NULL, NULL},
 	{"store", "busy_timeout", CFG_INT, F(busy_timeout_ms), "5000", 0, 1, 600000, NULL, NULL},
+	{"store", "soft_delete_retention", CFG_DURATION, F(soft_delete_retention), "30d", 0, 60,
+	 3650LL * 86400, NULL, NULL},
 	{"passwords", "argon2_passes", CFG_INT, F(argon2_t_cost), "2", 0, 1, 100, NULL, NULL},
 	{"passwords", "argon2_memory", CFG_SIZE, F(argon2_m_cost_kib), "19M", 0, 8 * 1024,
 	 4LL * 1024 * 1024 * 1024, NULL, NULL},

@@ -11,6 +11,7 @@ struct idp_config {
 	/* [store] */
 	char *store_path;
 	long long busy_timeout_ms;
+	long long soft_delete_retention; /* seconds a soft-deleted user stays recoverable */
 	/* [passwords] */
 	long long argon2_t_cost;
 	long long argon2_m_cost_kib;

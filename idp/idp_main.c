@@ -199,8 +199,16 @@ int main(int argc, char **argv)
 			break;
 		/* housekeeping once a minute, on the main thread's own connection */
 		struct dir *d = idp_dir(&idp, &err);
-		if (d != NULL && dir_tokens_expire(d, clock_now(&idp.clock), &err) != 0)
+		int64_t now = clock_now(&idp.clock);
+		int purged = 0;
+		if (d != NULL && dir_tokens_expire(d, now, &err) != 0)
 			log_warnx("expire tokens: %s", err.msg);
+		/* deleted objects past their retention are erased for good */
+		if (d != NULL &&
+		    dir_purge_deleted(d, now - cfg.soft_delete_retention, &purged, &err) != 0)
+			log_warnx("purge deleted objects: %s", err.msg);
+		else if (purged > 0)
+			log_info("purged %d deleted objects past their retention", purged);
 	}
 	rc = 0;
 out:

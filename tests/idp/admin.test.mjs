@@ -2,7 +2,9 @@
 // every call, hostile JSON, and tenant isolation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IDP, PASSWORD, Agent, app, authorizeUrl, pkce, redeem, signIn, tokenRequest } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { IDP, DIR, PASSWORD, Agent, app, authorizeUrl, pkce, redeem, signIn, tokenRequest } from './lib.mjs';
 
 const admin = (t) => `${IDP}/${t}/admin`;
 const tokens = new Map();
@@ -346,4 +348,27 @@ test('isolation: tenant A cannot read, change or use tenant B by id, by name or 
   }
   const gAfter = await call(globex, 'GET', `${admin('globex')}/users/${gAlice.id}`);
   assert.equal(gAfter.json.displayName, 'Alice Liddell', 'untouched');
+});
+
+test('idpctl remote: the same operations against the running idp', async () => {
+  const a = app('acme', 'admin');
+  const secretFile = `${DIR}/admin-secret`;
+  writeFileSync(secretFile, a.client_secret + '\n', { mode: 0o600 });
+  const run = (...args) => {
+    try {
+      return { code: 0, out: execFileSync(`${process.env.IDP_BUILD}/idp/idpctl`, ['remote', '--url', `${IDP}/acme`, '--client-id', a.client_id, '--client-secret-file', secretFile, '--ca', `${DIR}/tls.crt`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (e) { return { code: e.status, out: e.stdout, err: e.stderr }; }
+  };
+  const made = run('POST', 'users', '--data', JSON.stringify({ userPrincipalName: 'remote.user@acme.test', displayName: 'Remote' }));
+  assert.equal(made.code, 0, made.err);
+  const id = JSON.parse(made.out).id;
+  const list = run('GET', 'users?startsWith=remote.');
+  assert.deepEqual(JSON.parse(list.out).value.map((u) => u.id), [id]);
+  assert.equal(run('POST', 'users', '--data', JSON.stringify({ userPrincipalName: 'remote.user@acme.test' })).code, 4, 'exists');
+  assert.equal(run('DELETE', `users/${id}`).code, 0);
+  assert.equal(run('GET', `users/${id}`).code, 3, 'not found');
+  const audit = JSON.parse(run('GET', 'auditLogs?limit=1000').out);
+  assert.ok(audit.value.some((r) => r.action === 'user.purge' && r.targetId === id));
+  writeFileSync(secretFile, 'wrong\n', { mode: 0o600 });
+  assert.equal(run('GET', 'users').code, 5, 'a wrong secret is refused');
 });

@@ -283,11 +283,17 @@ static int tslapd_ready(struct tslapd *s)
 /* Start slapd on s->port; 0 when it answers, -1 when it exited (port taken?). */
 static int tslapd_try_start(struct tslapd *s)
 {
-	char url[64], conf[600], log[600];
+	char url[160], conf[600], log[600];
 	char *argv[] = {SLAPD, "-d", "0", "-h", url, "-F", conf, NULL};
 	long long end = tnow_ms() + 20000;
 
-	snprintf(url, sizeof(url), "ldap://127.0.0.1:%d/", s->port);
+	if (s->tls_port > 0) {
+		snprintf(url, sizeof(url), "ldap://127.0.0.1:%d/ ldaps://127.0.0.1:%d/", s->port,
+			 s->tls_port);
+		snprintf(s->ldaps_uri, sizeof(s->ldaps_uri), "ldaps://127.0.0.1:%d", s->tls_port);
+	} else {
+		snprintf(url, sizeof(url), "ldap://127.0.0.1:%d/", s->port);
+	}
 	snprintf(s->uri, sizeof(s->uri), "ldap://127.0.0.1:%d", s->port);
 	snprintf(conf, sizeof(conf), "%s/slapd.d", s->dir);
 	snprintf(log, sizeof(log), "%s/slapd.log", s->dir);
@@ -333,7 +339,39 @@ static const char tbase_ldif[] =
 	"dn: " TGROUPS "\nobjectClass: organizationalUnit\nou: groups\n\n"
 	"dn: ou=contractors," TSUFFIX "\nobjectClass: organizationalUnit\nou: contractors\n\n";
 
+/* A CA and a server certificate for 127.0.0.1 in dir (P-256 keys: quick to make). */
+static void tmake_certs(const char *dir)
+{
+	char cmd[4096], log[600];
+
+	snprintf(log, sizeof(log), "%s/openssl.log", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && exec >>'%s' 2>&1 && "
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-keyout ca.key -out ca.pem -days 2 -subj '/CN=idp test CA' && "
+		 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-keyout server.key -out server.csr -subj '/CN=127.0.0.1' && "
+		 "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' "
+		 ">ext.cnf && "
+		 "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+		 "-out server.pem -days 2 -extfile ext.cnf",
+		 dir, log);
+	ck_assert_msg(system(cmd) == 0, "making certificates failed (see %s)", log);
+}
+
+static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls);
+
 void tslapd_create(struct tslapd *s, const char *ldif)
+{
+	tslapd_create_opts(s, ldif, 0);
+}
+
+void tslapd_create_tls(struct tslapd *s, const char *ldif)
+{
+	tslapd_create_opts(s, ldif, 1);
+}
+
+static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls)
 {
 	char path[700], conf_dir[600], data_dir[600], log[600];
 	char *tmpl, *config, *base;
@@ -357,6 +395,21 @@ void tslapd_create(struct tslapd *s, const char *ldif)
 	vars[4] = "@ROOTPW@", vars[5] = s->admin_pw, vars[6] = "@SYNCDN@", vars[7] = TSYNC_DN;
 	vars[8] = "@SYNCPW@", vars[9] = s->sync_pw, vars[10] = NULL;
 	config = tsubst(tmpl, vars);
+	if (tls) {
+		/* The certificate settings belong to the cn=config entry itself. */
+		const char *at = strstr(config, "olcLogLevel: none\n");
+		char *with = NULL;
+		ck_assert(at != NULL);
+		tmake_certs(s->dir);
+		snprintf(s->ca_file, sizeof(s->ca_file), "%s/ca.pem", s->dir);
+		ck_assert(asprintf(&with,
+				   "%.*solcTLSCACertificateFile: %s/ca.pem\n"
+				   "olcTLSCertificateFile: %s/server.pem\n"
+				   "olcTLSCertificateKeyFile: %s/server.key\n%s",
+				   (int)(at - config), config, s->dir, s->dir, s->dir, at) > 0);
+		free(config);
+		config = with;
+	}
 	snprintf(path, sizeof(path), "%s/config.ldif", s->dir);
 	twrite(path, config, 0600);
 	{
@@ -381,10 +434,12 @@ void tslapd_create(struct tslapd *s, const char *ldif)
 	free(config);
 	free(base);
 	s->port = tfree_port();
+	s->tls_port = tls ? tfree_port() : 0;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		if (tslapd_try_start(s) == 0)
 			return;
 		s->port = tfree_port(); /* someone took it meanwhile */
+		s->tls_port = tls ? tfree_port() : 0;
 	}
 	ck_abort_msg("slapd would not start (see %s/slapd.log)", s->dir);
 }
@@ -685,14 +740,28 @@ static void tread_ldap(LDAP *ld, const char *base, const char *filter, struct ts
 	ldap_msgfree(res);
 }
 
+static int tobj_by_dn(const void *a, const void *b)
+{
+	return strcmp(((const struct tobj *)a)->dn, ((const struct tobj *)b)->dn);
+}
+
+/* Sets are sorted by DN (tsort) for lookups; uids are looked up by a scan. */
+static void tsort(struct tset *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), tobj_by_dn);
+}
+
 static const struct tobj *tfind(const struct tset *s, const char *dn, const char *uid)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		if (dn != NULL && strcmp(s->v[i].dn, dn) == 0)
-			return &s->v[i];
-		if (uid != NULL && strcasecmp(s->v[i].uid, uid) == 0)
-			return &s->v[i];
+	if (dn != NULL) {
+		struct tobj key;
+		snprintf(key.dn, sizeof(key.dn), "%s", dn);
+		return bsearch(&key, s->v, s->n, sizeof(*s->v), tobj_by_dn);
 	}
+	for (size_t i = 0; uid != NULL && i < s->n; i++)
+		if (strcasecmp(s->v[i].uid, uid) == 0)
+			return &s->v[i];
 	return NULL;
 }
 
@@ -752,6 +821,8 @@ int tcompare(struct tslapd *s, struct dir *d, const char *tenant_id, const char 
 		   "(objectClass=posixGroup))",
 		   &groups);
 	ldap_unbind_ext_s(ld, NULL, NULL);
+	tsort(&users);
+	tsort(&groups);
 
 	if (tstore_count_users(d, tenant_id) != (int)users.n) {
 		snprintf(why, whylen, "%d live synced users, the server has %zu in scope",

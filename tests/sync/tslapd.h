@@ -33,6 +33,9 @@ struct tslapd {
 	char sync_pw[64];   /* the idp-sync account's password */
 	char sync_pw_file[600];
 	char admin_pw_file[600];
+	int tls_port;       /* > 0: also ldaps:// on this port (tslapd_create_tls) */
+	char ldaps_uri[64]; /* ldaps://127.0.0.1:TLS_PORT */
+	char ca_file[600];  /* the CA that signed the server's certificate */
 };
 
 /*
@@ -42,6 +45,12 @@ struct tslapd {
  * Aborts the test on failure.
  */
 void tslapd_create(struct tslapd *s, const char *ldif);
+
+/*
+ * The same with TLS: a fresh CA (s->ca_file) signs the server's certificate
+ * (for 127.0.0.1), which serves StartTLS on s->uri and ldaps on s->ldaps_uri.
+ */
+void tslapd_create_tls(struct tslapd *s, const char *ldif);
 
 /* Start again (same directory, same port), and wait until it answers. */
 void tslapd_start(struct tslapd *s);

@@ -487,6 +487,17 @@ int dir_sync_cycle_save(struct dir *d, const char *tenant_id, const struct dir_s
 int dir_sync_cycle_interrupted(struct dir *d, const char *tenant_id, const char *connector,
 			       struct err *err);
 
+/*
+ * Settings for the connection that applies a sync: a page cache of
+ * cache_kib, marks kept in memory, and commits that are atomic and ordered
+ * but not each flushed to the disk (SQLite's synchronous=NORMAL with WAL).
+ * That is safe for the sync because every batch stores its own cookie: a
+ * power loss that takes the last batches with it leaves the store as it
+ * was after an earlier batch, with that batch's cookie, and the next run
+ * replays the rest from the server.
+ */
+int dir_sync_tune(struct dir *d, int cache_kib, struct err *err);
+
 /* Call cb for the connector's last limit cycles (0 = all), newest first. */
 int dir_sync_cycle_list(struct dir *d, const char *tenant_id, const char *connector, int limit,
 			int (*cb)(void *ctx, const struct dir_sync_cycle *c), void *ctx,

@@ -17,9 +17,11 @@
  *
  * So the order in which LDAP delivers entries does not matter: a member
  * that arrives after its group, or a group nested in one that arrives
- * later, ends linked all the same.  A key names one live object: an object
- * taking a key another object still holds (a DN reused after a delete the
- * sync has not seen yet) takes it over, and the other object is unlinked.
+ * later, ends linked all the same.  Two live objects hold one key only
+ * while the sync has not yet applied a change it will apply in the same
+ * cycle (a DN reused after a delete or move not seen yet: the sweep of a
+ * full sync, the deletes of a refresh, or the move itself); both are
+ * linked meanwhile, and the stale one is unlinked when it loses the key.
  *
  * Every statement here filters on the tenant and on source = 'ldap', and
  * every write is inside one savepoint per call, so a put that fails leaves
@@ -27,10 +29,16 @@
  */
 #include "dir_internal.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static const char sql_sync_user_insert[] =
+	"INSERT INTO users (tenant_id, id, upn, upn_key, display_name, given_name, surname, mail, "
+	"enabled, mfa_required, source, source_anchor, source_dn, source_dn_key, source_uid_key, "
+	"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 'ldap', ?10, ?11, "
+	"?12, ?13, ?14, ?14)";
 static const char sql_sync_user_keys[] =
 	"SELECT source_dn_key, source_uid_key FROM users WHERE tenant_id = ?1 AND id = ?2";
 static const char sql_sync_group_key[] =
@@ -41,11 +49,10 @@ static const char sql_sync_user_set_keys[] =
 static const char sql_sync_group_set_keys[] =
 	"UPDATE groups SET source_dn_key = ?3 WHERE tenant_id = ?1 AND id = ?2 AND "
 	"source = 'ldap'";
-/* Holders of a key: users by DN or uid key, groups by DN key. */
-static const char sql_sync_key_holders[] =
-	"SELECT 0, id FROM users WHERE tenant_id = ?1 AND source_dn_key = ?2 "
-	"UNION ALL SELECT 0, id FROM users WHERE tenant_id = ?1 AND source_uid_key = ?2 "
-	"UNION ALL SELECT 1, id FROM groups WHERE tenant_id = ?1 AND source_dn_key = ?2";
+/* Savepoints as prepared statements: one per put adds up over a full sync. */
+static const char sql_sync_savepoint[] = "SAVEPOINT dir_sync";
+static const char sql_sync_release[] = "RELEASE dir_sync";
+static const char sql_sync_rollback_to[] = "ROLLBACK TO dir_sync";
 static const char sql_sync_resolve_user_dn[] =
 	"SELECT id, source_dn_key, source_uid_key FROM users WHERE tenant_id = ?1 AND "
 	"source_dn_key = ?2 AND deleted_at IS NULL";
@@ -55,12 +62,37 @@ static const char sql_sync_resolve_user_uid[] =
 static const char sql_sync_resolve_group_dn[] =
 	"SELECT id, source_dn_key, NULL FROM groups WHERE tenant_id = ?1 AND "
 	"source_dn_key = ?2 AND deleted_at IS NULL";
-static const char sql_sync_refs_by_key[] =
-	"SELECT group_id FROM sync_member_refs WHERE tenant_id = ?1 AND member_key = ?2";
+static const char sql_sync_refs_by_keys[] = "SELECT DISTINCT group_id FROM sync_member_refs "
+					    "WHERE tenant_id = ?1 AND member_key IN (?2, ?3)";
+/*
+ * Link every live object a group's references name, in three statements
+ * (CROSS JOIN and "+": the group's references first, by primary key).
+ */
+static const char sql_sync_link_users_dn[] =
+	"INSERT OR IGNORE INTO group_member_users (tenant_id, group_id, user_id) "
+	"SELECT ?1, ?2, u.id FROM sync_member_refs r CROSS JOIN users u ON u.tenant_id = ?1 AND "
+	"u.source_dn_key = +r.member_key AND u.deleted_at IS NULL "
+	"WHERE r.group_id = ?2 AND r.member_key >= 'dn:' AND r.member_key < 'dn;' AND "
+	"+r.tenant_id = ?1";
+static const char sql_sync_link_users_uid[] =
+	"INSERT OR IGNORE INTO group_member_users (tenant_id, group_id, user_id) "
+	"SELECT ?1, ?2, u.id FROM sync_member_refs r CROSS JOIN users u ON u.tenant_id = ?1 AND "
+	"u.source_uid_key = +r.member_key AND u.deleted_at IS NULL "
+	"WHERE r.group_id = ?2 AND r.member_key >= 'uid:' AND r.member_key < 'uid;' AND "
+	"+r.tenant_id = ?1";
+static const char sql_sync_link_groups[] =
+	"INSERT OR IGNORE INTO group_member_groups (tenant_id, group_id, member_id) "
+	"SELECT ?1, ?2, g.id FROM sync_member_refs r CROSS JOIN groups g ON g.tenant_id = ?1 AND "
+	"g.source_dn_key = +r.member_key AND g.deleted_at IS NULL AND g.id <> ?2 "
+	"WHERE r.group_id = ?2 AND r.member_key >= 'dn:' AND r.member_key < 'dn;' AND "
+	"+r.tenant_id = ?1";
+/* "+tenant_id": the primary key (group_id, ...) is the index to use, not the key index. */
 static const char sql_sync_refs_of_group[] = "SELECT member_key FROM sync_member_refs WHERE "
-					     "tenant_id = ?1 AND group_id = ?2 ORDER BY member_key";
-static const char sql_sync_ref_add[] =
-	"INSERT INTO sync_member_refs (tenant_id, group_id, member_key) VALUES (?1, ?2, ?3)";
+					     "+tenant_id = ?1 AND group_id = ?2 ORDER BY member_key";
+/* The added references of a group in one statement, from a JSON array of keys. */
+static const char sql_sync_refs_add[] =
+	"INSERT OR IGNORE INTO sync_member_refs (tenant_id, group_id, member_key) "
+	"SELECT ?1, ?2, value FROM json_each(?3)";
 static const char sql_sync_ref_del[] = "DELETE FROM sync_member_refs WHERE tenant_id = ?1 AND "
 				       "group_id = ?2 AND member_key = ?3";
 static const char sql_sync_ref_any[] =
@@ -271,57 +303,27 @@ static int dir_sync_rekey(struct dir *d, const char *tenant_id, enum dir_member_
 			  const struct dir_sync_keys *new, struct err *err);
 
 /*
- * Take key away from whichever other object holds it: that object is stale
- * (its entry is gone or moved and the sync has not been told yet).
+ * Link object id to every group naming k1 or k2 (gained), or unlink it from
+ * them unless the group still names it by one of its keys k (lost).
  */
-static int dir_sync_steal(struct dir *d, const char *tenant_id, const char *id,
-			  const char *key, struct err *err)
+static int dir_sync_follow_keys(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
+				const char *id, const char *k1, const char *k2, int gained,
+				const struct dir_sync_keys *k, struct err *err)
 {
-	sqlite3_stmt *st = dir_stmt(d, sql_sync_key_holders, err);
-	struct dir_sync_strs holders = {0};
+	sqlite3_stmt *st = dir_stmt(d, sql_sync_refs_by_keys, err);
+	struct dir_sync_strs groups = {0};
 	int rc = 0, step = SQLITE_DONE;
 
 	if (st == NULL)
 		return err->code;
 	dir_bind_text(st, 1, tenant_id);
-	dir_bind_text(st, 2, key);
-	/* Each entry is "K:ID", K the kind. */
-	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		char buf[DIR_ID_MAX + 4];
-		snprintf(buf, sizeof(buf), "%d:%s", sqlite3_column_int(st, 0),
-			 (const char *)sqlite3_column_text(st, 1));
-		if (strcmp(buf + 2, id) != 0)
-			rc = dir_sync_strs_add(&holders, buf, err);
-	}
+	dir_bind_text_or_null(st, 2, k1);
+	dir_bind_text_or_null(st, 3, k2);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = dir_sync_strs_add(&groups, (const char *)sqlite3_column_text(st, 0), err);
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = dir_fail(d, err, "read sync keys");
+		rc = dir_fail(d, err, "read sync references");
 	dir_stmt_done(st);
-	for (size_t i = 0; rc == 0 && i < holders.n; i++) {
-		enum dir_member_kind k = holders.v[i][0] == '1' ? DIR_MEMBER_GROUP : DIR_MEMBER_USER;
-		struct dir_sync_keys before, after;
-		if ((rc = dir_sync_get_keys(d, tenant_id, k, holders.v[i] + 2, &before, err)) != 0)
-			break;
-		after = before;
-		if (strcmp(after.dn, key) == 0)
-			after.dn[0] = '\0';
-		if (strcmp(after.uid, key) == 0)
-			after.uid[0] = '\0';
-		rc = dir_sync_rekey(d, tenant_id, k, holders.v[i] + 2, &before, &after, err);
-	}
-	dir_sync_strs_free(&holders);
-	return rc;
-}
-
-/* Link or unlink object id to every group naming key, as its keys k now say. */
-static int dir_sync_follow_key(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
-			       const char *id, const char *key, int gained,
-			       const struct dir_sync_keys *k, struct err *err)
-{
-	struct dir_sync_strs groups = {0};
-	int rc;
-
-	if ((rc = dir_sync_collect(d, sql_sync_refs_by_key, tenant_id, key, &groups, err)) != 0)
-		goto out;
 	for (size_t i = 0; rc == 0 && i < groups.n; i++) {
 		int on = gained;
 		if (!gained && (on = dir_sync_refs_any(d, tenant_id, groups.v[i], k, err)) < 0) {
@@ -330,41 +332,70 @@ static int dir_sync_follow_key(struct dir *d, const char *tenant_id, enum dir_me
 		}
 		rc = dir_sync_link(d, tenant_id, groups.v[i], kind, id, on, err);
 	}
-out:
 	dir_sync_strs_free(&groups);
 	return rc;
 }
 
-/*
- * Move object id from keys old to keys new: take over keys others hold,
- * store them, then follow every group naming a key lost or gained.
- */
+/* Move object id from keys old to keys new, and follow every group naming a key lost or gained. */
 static int dir_sync_rekey(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
 			  const char *id, const struct dir_sync_keys *old,
 			  const struct dir_sync_keys *new, struct err *err)
 {
-	const char *olds[2] = {old->dn, old->uid}, *news[2] = {new->dn, new->uid};
-	int rc = 0;
+	const char *gain[2] = {"", ""}, *lose[2] = {"", ""};
+	int rc;
 
-	for (int i = 0; rc == 0 && i < 2; i++)
-		if (news[i][0] != '\0' && !dir_sync_has_key(old, news[i]))
-			rc = dir_sync_steal(d, tenant_id, id, news[i], err);
-	if (rc == 0) {
-		if (kind == DIR_MEMBER_USER)
-			rc = dir_sync_run(d, sql_sync_user_set_keys, tenant_id, id, new->dn,
-					  new->uid, "store sync keys", err);
-		else
-			rc = dir_sync_run(d, sql_sync_group_set_keys, tenant_id, id, new->dn, NULL,
-					  "store sync keys", err);
-		rc = rc < 0 ? rc : 0;
-	}
-	for (int i = 0; rc == 0 && i < 2; i++)
-		if (olds[i][0] != '\0' && !dir_sync_has_key(new, olds[i]))
-			rc = dir_sync_follow_key(d, tenant_id, kind, id, olds[i], 0, new, err);
-	for (int i = 0; rc == 0 && i < 2; i++)
-		if (news[i][0] != '\0' && !dir_sync_has_key(old, news[i]))
-			rc = dir_sync_follow_key(d, tenant_id, kind, id, news[i], 1, new, err);
+	if (new->dn[0] != '\0' && !dir_sync_has_key(old, new->dn))
+		gain[0] = new->dn;
+	if (new->uid[0] != '\0' && !dir_sync_has_key(old, new->uid))
+		gain[1] = new->uid;
+	if (old->dn[0] != '\0' && !dir_sync_has_key(new, old->dn))
+		lose[0] = old->dn;
+	if (old->uid[0] != '\0' && !dir_sync_has_key(new, old->uid))
+		lose[1] = old->uid;
+	if (kind == DIR_MEMBER_USER)
+		rc = dir_sync_run(d, sql_sync_user_set_keys, tenant_id, id, new->dn, new->uid,
+				  "store sync keys", err);
+	else
+		rc = dir_sync_run(d, sql_sync_group_set_keys, tenant_id, id, new->dn, NULL,
+				  "store sync keys", err);
+	if (rc < 0)
+		return rc;
+	if ((lose[0][0] || lose[1][0]) &&
+	    (rc = dir_sync_follow_keys(d, tenant_id, kind, id, lose[0], lose[1], 0, new, err)))
+		return rc;
+	if (gain[0][0] || gain[1][0])
+		return dir_sync_follow_keys(d, tenant_id, kind, id, gain[0], gain[1], 1, new, err);
+	return 0;
+}
+
+/* Run one cached statement without results. */
+static int dir_sync_exec(struct dir *d, const char *sql, struct err *err)
+{
+	sqlite3_stmt *st = dir_stmt(d, sql, err);
+	int rc;
+
+	if (st == NULL)
+		return err->code;
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dir_fail(d, err, sql);
+	dir_stmt_done(st);
 	return rc;
+}
+
+/* dir_tx_begin()/dir_tx_end(), with the savepoint statements prepared once. */
+static int dir_sync_tx_begin(struct dir *d, struct err *err)
+{
+	if (sqlite3_get_autocommit(d->db))
+		return dir_tx_begin(d, err);
+	return dir_sync_exec(d, sql_sync_savepoint, err) == 0 ? DIR_TX_NESTED : err->code;
+}
+
+static int dir_sync_tx_end(struct dir *d, int tx, int ok, struct err *err)
+{
+	if (tx == DIR_TX_OUTER)
+		return dir_tx_end(d, tx, ok, err);
+	if (!ok)
+		(void)dir_sync_exec(d, sql_sync_rollback_to, NULL);
+	return dir_sync_exec(d, sql_sync_release, err);
 }
 
 static int dir_sync_check_key(const char *what, const char *key, struct err *err)
@@ -418,6 +449,74 @@ int dir_sync_marks_reset(struct dir *d, struct err *err)
 	return dir_exec(d, sql_sync_marks_reset, err);
 }
 
+/*
+ * The checks of dir_user_create(), for the insert below that also writes
+ * the keys (a full sync inserts every user: one statement instead of two).
+ */
+static int dir_sync_user_check(const struct dir_user *u, struct err *err)
+{
+	const char *at = strchr(u->upn, '@');
+
+	if (dir_check_text("user principal name", u->upn, DIR_UPN_MAX, 1, err) ||
+	    dir_check_text("display name", u->display_name, sizeof(u->display_name), 0, err) ||
+	    dir_check_text("given name", u->given_name, sizeof(u->given_name), 0, err) ||
+	    dir_check_text("surname", u->surname, sizeof(u->surname), 0, err) ||
+	    dir_check_text("mail", u->mail, sizeof(u->mail), 0, err) ||
+	    dir_check_text("source DN", u->source_dn, sizeof(u->source_dn), 0, err))
+		return err->code;
+	if (at == NULL || at == u->upn || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+	    strpbrk(u->upn, " \t") != NULL)
+		return err_set(err, ERR_INVALID,
+			       "user principal name must look like name@domain, without spaces");
+	if (u->mail[0] != '\0' && (strchr(u->mail, '@') == NULL || strpbrk(u->mail, " \t")))
+		return err_set(err, ERR_INVALID, "mail must look like name@domain");
+	return 0;
+}
+
+/* Insert a new synced user with its keys; ERR_EXISTS if the UPN is taken. */
+static int dir_sync_user_insert(struct dir *d, const char *tenant_id, struct dir_user *u,
+				const struct dir_sync_keys *k, struct err *err)
+{
+	char key[DIR_UPN_MAX * 2];
+	sqlite3_stmt *st;
+	int rc;
+
+	if (dir_sync_user_check(u, err) != 0 ||
+	    dir_fold_key("user principal name", u->upn, key, sizeof(key), err) != 0 ||
+	    dir_new_id(u->id, err) != 0)
+		return err->code;
+	if ((st = dir_stmt(d, sql_sync_user_insert, err)) == NULL)
+		return err->code;
+	snprintf(u->tenant_id, sizeof(u->tenant_id), "%s", tenant_id);
+	u->created_at = u->updated_at = dir_now(d);
+	u->deleted_at = 0;
+	u->has_password = 0;
+	u->mfa_required = 0;
+	dir_bind_text(st, 1, tenant_id);
+	dir_bind_text(st, 2, u->id);
+	dir_bind_text(st, 3, u->upn);
+	dir_bind_text(st, 4, key);
+	dir_bind_text(st, 5, u->display_name);
+	dir_bind_text(st, 6, u->given_name);
+	dir_bind_text(st, 7, u->surname);
+	dir_bind_text(st, 8, u->mail);
+	sqlite3_bind_int(st, 9, u->enabled != 0);
+	dir_bind_text(st, 10, u->source_anchor);
+	dir_bind_text_or_null(st, 11, u->source_dn);
+	dir_bind_text_or_null(st, 12, k->dn);
+	dir_bind_text_or_null(st, 13, k->uid);
+	sqlite3_bind_int64(st, 14, u->created_at);
+	rc = dir_step_change(d, st, "create user", err);
+	dir_stmt_done(st);
+	if (rc == ERR_EXISTS)
+		return err_set(err, ERR_EXISTS,
+			       "a user with principal name '%s' or this source anchor exists",
+			       u->upn);
+	if (rc == ERR_NOT_FOUND)
+		return err_set(err, ERR_NOT_FOUND, "no tenant '%.80s'", tenant_id);
+	return rc < 0 ? rc : 0;
+}
+
 int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 		      const char *dn_key, const char *uid_key, int mark, struct err *err)
 {
@@ -431,17 +530,30 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 		return err->code;
 	dir_sync_set_keys(&new, dn_key, uid_key);
 	u->source = DIR_SOURCE_LDAP;
-	if ((tx = dir_tx_begin(d, err)) < 0)
-		return tx;
+	/*
+	 * A savepoint makes the put atomic.  A new user needs none: its one
+	 * fallible step (the insert) comes first; what follows fails only
+	 * when the store does, which ends the whole batch.
+	 */
 	rc = dir_user_get_by_anchor(d, tenant_id, u->source_anchor, &cur, err);
 	if (rc == ERR_NOT_FOUND) {
-		u->mfa_required = 0;
-		if ((rc = dir_user_create(d, tenant_id, u, NULL, err)) == 0)
-			rc = dir_sync_rekey(d, tenant_id, DIR_MEMBER_USER, u->id, &old, &new, err);
-		change = DIR_SYNC_ADDED;
-	} else if (rc == 0 && cur.source != DIR_SOURCE_LDAP) {
+		/* inserted with its keys; then the groups already naming it */
+		if ((rc = dir_sync_user_insert(d, tenant_id, u, &new, err)) == 0 &&
+		    (new.dn[0] || new.uid[0]))
+			rc = dir_sync_follow_keys(d, tenant_id, DIR_MEMBER_USER, u->id, new.dn,
+						  new.uid, 1, &new, err);
+		if (rc == 0 && mark)
+			rc = dir_sync_mark(d, DIR_SYNC_SEEN, DIR_MEMBER_USER, u->source_anchor,
+					   err);
+		return rc < 0 ? rc : DIR_SYNC_ADDED;
+	}
+	if (rc != 0)
+		return rc;
+	if ((tx = dir_sync_tx_begin(d, err)) < 0)
+		return tx;
+	if (cur.source != DIR_SOURCE_LDAP) {
 		rc = err_set(err, ERR_INVALID, "the anchor belongs to a cloud user");
-	} else if (rc == 0) {
+	} else {
 		int same_fields, restore = cur.deleted_at != 0;
 		memcpy(u->id, cur.id, sizeof(u->id));
 		u->mfa_required = cur.mfa_required;
@@ -467,7 +579,7 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 	}
 	if (rc == 0 && mark)
 		rc = dir_sync_mark(d, DIR_SYNC_SEEN, DIR_MEMBER_USER, u->source_anchor, err);
-	if (dir_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
+	if (dir_sync_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
 		rc = err->code;
 	return rc < 0 ? rc : change;
 }
@@ -523,9 +635,12 @@ static int dir_sync_refs_replace(struct dir *d, const char *tenant_id, const cha
 				 const char *own_key, char **keys, size_t n, struct err *err)
 {
 	struct dir_sync_strs old = {0}, removed = {0};
+	json_t *added = json_array();
 	size_t i = 0, j = 0;
 	int rc, changed = 0;
 
+	if (added == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), dir_sync_cmp);
 	if ((rc = dir_sync_collect(d, sql_sync_refs_of_group, tenant_id, group_id, &old, err)))
@@ -545,18 +660,11 @@ static int dir_sync_refs_replace(struct dir *d, const char *tenant_id, const cha
 		}
 		changed = 1;
 		if (cmp < 0) {
-			enum dir_member_kind kind;
-			char id[DIR_ID_MAX];
-			struct dir_sync_keys k;
+			/* stored and linked below, all at once */
 			if ((rc = dir_sync_check_key("member", keys[i], err)) != 0)
 				break;
-			rc = dir_sync_run(d, sql_sync_ref_add, tenant_id, group_id, keys[i], NULL,
-					  "add member reference", err);
-			if (rc >= 0 &&
-			    (rc = dir_sync_resolve(d, tenant_id, keys[i], &kind, id, &k, err)) == 0)
-				rc = dir_sync_link(d, tenant_id, group_id, kind, id, 1, err);
-			else if (rc == ERR_NOT_FOUND)
-				rc = 0; /* not (yet) synced: linked when it comes */
+			if (json_array_append_new(added, json_string(keys[i])) != 0)
+				rc = err_set(err, ERR_INTERNAL, "out of memory");
 			i++;
 		} else {
 			rc = dir_sync_run(d, sql_sync_ref_del, tenant_id, group_id, old.v[j], NULL,
@@ -566,9 +674,27 @@ static int dir_sync_refs_replace(struct dir *d, const char *tenant_id, const cha
 			j++;
 		}
 	}
+	if (rc == 0 && json_array_size(added) > 0) {
+		/* Linked in three statements; a key not (yet) synced is linked when it comes. */
+		static const char *const link[] = {sql_sync_link_users_dn, sql_sync_link_users_uid,
+						   sql_sync_link_groups};
+		char *text = json_dumps(added, JSON_COMPACT);
+		if (text == NULL)
+			rc = err_set(err, ERR_INTERNAL, "out of memory");
+		else
+			rc = dir_sync_run(d, sql_sync_refs_add, tenant_id, group_id, text, NULL,
+					  "add member references", err);
+		free(text);
+		rc = rc < 0 ? rc : 0;
+		for (size_t l = 0; rc == 0 && l < 3; l++) {
+			rc = dir_sync_run(d, link[l], tenant_id, group_id, NULL, NULL,
+					  "add members", err);
+			rc = rc < 0 ? rc : 0;
+		}
+	}
 	/* Unlink only once every reference is in place: another may still name it. */
 	for (size_t r = 0; rc == 0 && r < removed.n; r++) {
-		enum dir_member_kind kind;
+		enum dir_member_kind kind = DIR_MEMBER_USER;
 		char id[DIR_ID_MAX];
 		struct dir_sync_keys k;
 		int still;
@@ -583,6 +709,7 @@ static int dir_sync_refs_replace(struct dir *d, const char *tenant_id, const cha
 			rc = still;
 	}
 out:
+	json_decref(added);
 	dir_sync_strs_free(&old);
 	dir_sync_strs_free(&removed);
 	return rc < 0 ? rc : changed;
@@ -602,7 +729,7 @@ int dir_sync_group_put(struct dir *d, const char *tenant_id, struct dir_group *g
 		return err->code;
 	dir_sync_set_keys(&new, dn_key, NULL);
 	g->source = DIR_SOURCE_LDAP;
-	if ((tx = dir_tx_begin(d, err)) < 0)
+	if ((tx = dir_sync_tx_begin(d, err)) < 0)
 		return tx;
 	rc = dir_group_get_by_anchor(d, tenant_id, g->source_anchor, &cur, err);
 	if (rc == ERR_NOT_FOUND) {
@@ -637,7 +764,7 @@ int dir_sync_group_put(struct dir *d, const char *tenant_id, struct dir_group *g
 	}
 	if (rc == 0 && mark)
 		rc = dir_sync_mark(d, DIR_SYNC_SEEN, DIR_MEMBER_GROUP, g->source_anchor, err);
-	if (dir_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
+	if (dir_sync_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
 		rc = err->code;
 	return rc < 0 ? rc : change;
 }
@@ -647,7 +774,7 @@ static int dir_sync_remove(struct dir *d, const char *tenant_id, enum dir_member
 			   const char *id, struct err *err)
 {
 	struct dir_sync_keys old, none = {"", ""};
-	int tx = dir_tx_begin(d, err), rc;
+	int tx = dir_sync_tx_begin(d, err), rc;
 
 	if (tx < 0)
 		return tx;
@@ -657,7 +784,7 @@ static int dir_sync_remove(struct dir *d, const char *tenant_id, enum dir_member
 	if (rc == 0)
 		rc = kind == DIR_MEMBER_USER ? dir_user_soft_delete(d, tenant_id, id, err)
 					     : dir_group_soft_delete(d, tenant_id, id, err);
-	if (dir_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
+	if (dir_sync_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
 		rc = err->code;
 	return rc;
 }
@@ -934,4 +1061,14 @@ int dir_sync_cycle_list(struct dir *d, const char *tenant_id, const char *connec
 		stop = dir_fail(d, err, "list sync cycles");
 	dir_stmt_done(st);
 	return stop;
+}
+
+int dir_sync_tune(struct dir *d, int cache_kib, struct err *err)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA cache_size = -%d; PRAGMA temp_store = MEMORY; PRAGMA synchronous = NORMAL",
+		 cache_kib > 0 ? cache_kib : 2000);
+	return dir_exec(d, sql, err);
 }

@@ -156,7 +156,7 @@ static const struct cfg_key sync_config_keys[] = {
 	{"sync", "poll_interval", CFG_DURATION, F(poll_interval), "5m", 0, 1, 86400, NULL, NULL},
 	{"sync", "delete_threshold", CFG_INT, F(delete_threshold), "500", 0, 0, 100000000, NULL,
 	 NULL},
-	{"sync", "batch_size", CFG_INT, F(batch_size), "1000", 0, 1, 100000, NULL, NULL},
+	{"sync", "batch_size", CFG_INT, F(batch_size), "10000", 0, 1, 100000, NULL, NULL},
 	{"sync", "retry_max", CFG_DURATION, F(retry_max), "60s", 0, 1, 3600, NULL, NULL},
 	{"sync", "cycle_window", CFG_DURATION, F(cycle_window), "1h", 0, 1, 86400, NULL, NULL},
 	{"log", "level", CFG_ENUM, F(log_level), "info", 0, 0, 0, sync_log_levels, NULL},

@@ -340,7 +340,8 @@ int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *e
 		return err_set(err, ERR_INVALID, "a DN that is not UTF-8 text");
 	if ((copy = strndup(dn, len)) == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
-	rc = ldap_dn_normalize(copy, LDAP_DN_FORMAT_LDAP, &norm, LDAP_DN_FORMAT_LDAPV3);
+	rc = ldap_dn_normalize(copy, LDAP_DN_FORMAT_LDAP, &norm,
+			       LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY);
 	free(copy);
 	if (rc != LDAP_SUCCESS || norm == NULL) {
 		if (norm != NULL)

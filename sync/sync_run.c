@@ -33,6 +33,7 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_ERRORS_LOGGED  100 /* per cycle; the rest are counted */
 #define ENG_PROBE_UUID     "00000000-0000-0000-0000-000000000000"
 #define ENG_COOKIE_MAGIC   "idp-sync-cookie 1"
+#define ENG_CACHE_KIB      (24 * 1024) /* the store's page cache: most of the memory budget */
 
 struct sync_search {
 	enum dir_member_kind kind;
@@ -487,65 +488,109 @@ static int eng_probe_cookie(struct sync_engine *e, struct sync_search *s, struct
 	return 0;
 }
 
-/* Read every page of search s, applying each entry; ENG_STOPPED on a signal. */
+/*
+ * Read one page of search s (sent already) into buf: its entries, then the
+ * result, whose cookie names the next page.  Returns 0 or an err code.
+ */
+static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sync_msg **buf,
+			 size_t *n, size_t *cap, struct berval *next, struct err *err)
+{
+	for (;;) {
+		int rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
+		if (rc == 1)
+			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
+		if (rc < 0)
+			return rc;
+		if (e->msg.msgid != s->msgid)
+			continue;
+		if (e->msg.type == SYNC_MSG_ENTRY) {
+			if (*n == *cap) {
+				size_t c = *cap ? *cap * 2 : 256;
+				struct sync_msg *v = realloc(*buf, c * sizeof(*v));
+				if (v == NULL)
+					return err_set(err, ERR_INTERNAL, "out of memory");
+				*buf = v;
+				*cap = c;
+			}
+			/* the buffer takes over what the message owns */
+			(*buf)[(*n)++] = e->msg;
+			memset(&e->msg, 0, sizeof(e->msg));
+			continue;
+		}
+		if (e->msg.type != SYNC_MSG_RESULT)
+			continue;
+		s->msgid = -1;
+		if (e->msg.result != LDAP_SUCCESS) {
+			err_set(err, e->msg.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
+				"%s: %s%s%s", s->base, ldap_err2string(e->msg.result),
+				e->msg.diag[0] ? ": " : "", e->msg.diag);
+			if (e->msg.result == LDAP_SIZELIMIT_EXCEEDED)
+				err_prefix(err, "the sync account needs an unlimited size limit "
+						"(olcLimits)");
+			return err->code;
+		}
+		if (sync_bv_set(next, &e->msg.page_cookie) != 0)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		return 0;
+	}
+}
+
+/*
+ * Read every page of search s, applying each entry; ENG_STOPPED on a
+ * signal.  One page is read ahead: as soon as a page has arrived the next
+ * is asked for, so the server prepares it while this one is applied.  At
+ * most one page is held in memory.
+ */
 static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *err)
 {
 	struct berval page = {0, NULL};
 	struct sync_search_req req = {0};
-	int rc = 0;
+	struct sync_msg *buf = NULL;
+	size_t n = 0, cap = 0;
+	int rc, more;
 
 	req.base = s->base;
 	req.filter = s->filter;
 	req.attrs = s->attrs;
+	/* A group can be large (every member is a value): smaller pages of them. */
 	req.page_size = (int)e->cfg->page_size;
-	do {
-		int done = 0;
-		req.page_cookie = page.bv_len > 0 ? &page : NULL;
-		if ((rc = sync_conn_search(e->conn, &req, &s->msgid, err)) != 0)
+	if (s->kind == DIR_MEMBER_GROUP)
+		req.page_size = req.page_size / 20 > 10 ? req.page_size / 20 : 10;
+	rc = sync_conn_search(e->conn, &req, &s->msgid, err);
+	if (rc == 0)
+		rc = eng_batch_begin(e, err);
+	for (more = rc == 0; more;) {
+		if ((rc = eng_page_read(e, s, &buf, &n, &cap, &page, err)) != 0)
 			break;
-		if ((rc = eng_batch_begin(e, err)) != 0)
+		more = page.bv_len > 0;
+		req.page_cookie = &page;
+		if (more && (rc = sync_conn_search(e->conn, &req, &s->msgid, err)) != 0)
 			break;
-		while (rc == 0 && !done) {
-			rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
-			if (rc == 1) {
-				rc = err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",
-					     e->cfg->timeout);
-				break;
-			}
-			if (rc < 0 || e->msg.msgid != s->msgid)
-				continue;
-			if (e->msg.type == SYNC_MSG_ENTRY) {
-				if (e->msg.bad)
-					eng_entry_error(e, e->msg.entry.dn, e->msg.diag);
-				else
-					rc = eng_entry(e, s->kind, &e->msg.entry, 1, err);
-				if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
-				    (rc = eng_batch_commit(e, err)) == 0)
-					rc = eng_batch_begin(e, err);
-			} else if (e->msg.type == SYNC_MSG_RESULT) {
-				done = 1;
-				if (e->msg.result != LDAP_SUCCESS) {
-					rc = err_set(err,
-						     e->msg.result == LDAP_NO_SUCH_OBJECT
-							     ? ERR_NOT_FOUND
-							     : ERR_INVALID,
-						     "%s: %s%s%s", s->base,
-						     ldap_err2string(e->msg.result),
-						     e->msg.diag[0] ? ": " : "", e->msg.diag);
-					if (e->msg.result == LDAP_SIZELIMIT_EXCEEDED)
-						err_prefix(err, "the sync account needs an unlimited "
-								"size limit (olcLimits)");
-				} else if (sync_bv_set(&page, &e->msg.page_cookie) != 0) {
-					rc = err_set(err, ERR_INTERNAL, "out of memory");
-				}
-			}
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			if (buf[i].bad)
+				eng_entry_error(e, buf[i].entry.dn, buf[i].diag);
+			else
+				rc = eng_entry(e, s->kind, &buf[i].entry, 1, err);
+			/* A batch spans pages: big transactions write each index page once. */
+			if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
+			    (rc = eng_batch_commit(e, err)) == 0)
+				rc = eng_batch_begin(e, err);
 		}
-		s->msgid = -1;
-		if (rc == 0)
-			rc = eng_batch_commit(e, err);
-		if (rc == 0 && eng_stopping(e))
+		for (size_t i = 0; i < n; i++)
+			sync_msg_clear(&buf[i]);
+		n = 0;
+		if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
 			rc = ENG_STOPPED;
-	} while (rc == 0 && page.bv_len > 0);
+		if (rc != 0)
+			break;
+	}
+	if (rc != 0 && s->msgid >= 0) {
+		sync_conn_abandon(e->conn, s->msgid);
+		s->msgid = -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		sync_msg_clear(&buf[i]);
+	free(buf);
 	sync_bv_free(&page);
 	return rc;
 }
@@ -972,7 +1017,7 @@ static int eng_init(struct sync_engine *e, const struct sync_config *cfg,
 		return err->code;
 	}
 	memcpy(e->tenant_id, t.id, sizeof(e->tenant_id));
-	return 0;
+	return dir_sync_tune(e->d, ENG_CACHE_KIB, err);
 }
 
 static void eng_free(struct sync_engine *e)

@@ -549,30 +549,30 @@ START_TEST(store_rename_and_uid)
 }
 END_TEST
 
-START_TEST(store_key_taken_over_and_delete)
+START_TEST(store_key_reused_and_delete)
 {
 	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
 	char g[DIR_ID_MAX], old[DIR_ID_MAX];
-	struct dir_user u;
+	struct dir_user u, nu;
 	struct err err = {0};
+	char dk[DIR_SYNC_KEY_MAX];
 
 	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, old);
 	put_group(tid, "g", "cn=g,dc=x", refs, g);
 	ck_assert_str_eq(members(tid, g), "ann@x.example");
-	/* A new entry at the same DN (the old one's delete not seen yet) takes the name. */
-	{
-		struct dir_user nu;
-		char dk[DIR_SYNC_KEY_MAX];
-		memset(&nu, 0, sizeof(nu));
-		strcpy(nu.upn, "ann2@x.example");
-		strcpy(nu.source_anchor, "a-ann-new");
-		strcpy(nu.source_dn, "uid=ann,ou=p,dc=x");
-		nu.enabled = 1;
-		ck_assert(sync_dn_key(nu.source_dn, strlen(nu.source_dn), dk, sizeof(dk), &err) ==
-			  0);
-		ck_assert(dir_sync_user_put(d, tid, &nu, dk, "uid:ann", 0, &err) ==
-			  DIR_SYNC_ADDED);
-	}
+	/*
+	 * A new entry at the same DN, the old one's delete not applied yet:
+	 * both are named by the group until the old one is.
+	 */
+	memset(&nu, 0, sizeof(nu));
+	strcpy(nu.upn, "ann2@x.example");
+	strcpy(nu.source_anchor, "a-ann-new");
+	strcpy(nu.source_dn, "uid=ann,ou=p,dc=x");
+	nu.enabled = 1;
+	ck_assert(sync_dn_key(nu.source_dn, strlen(nu.source_dn), dk, sizeof(dk), &err) == 0);
+	ck_assert(dir_sync_user_put(d, tid, &nu, dk, "uid:ann", 0, &err) == DIR_SYNC_ADDED);
+	ck_assert_str_eq(members(tid, g), "ann2@x.example,ann@x.example");
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
 	ck_assert_str_eq(members(tid, g), "ann2@x.example");
 	/* deleting: soft, unlinked, counted once */
 	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", &err), 1);
@@ -581,8 +581,8 @@ START_TEST(store_key_taken_over_and_delete)
 	ck_assert_str_eq(members(tid, g), "");
 	ck_assert(dir_user_get_by_anchor(d, tid, "a-ann-new", &u, &err) == 0);
 	ck_assert(u.deleted_at != 0);
-	/* the old entry seen again at that DN takes its names back */
-	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, u.id), DIR_SYNC_UPDATED);
+	/* the old entry back at that DN: restored, the same object, linked again */
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, u.id), DIR_SYNC_ADDED);
 	ck_assert_str_eq(u.id, old);
 	ck_assert_str_eq(members(tid, g), "ann@x.example");
 }
@@ -729,7 +729,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);
 	tcase_add_test(tc, store_members_in_any_order);
 	tcase_add_test(tc, store_rename_and_uid);
-	tcase_add_test(tc, store_key_taken_over_and_delete);
+	tcase_add_test(tc, store_key_reused_and_delete);
 	tcase_add_test(tc, store_restore_keeps_id);
 	tcase_add_test(tc, store_sweep_and_marks);
 	tcase_add_test(tc, store_state_and_cycles);

@@ -233,6 +233,9 @@ static int sync_config_check(const char *name, struct sync_config *cfg, struct e
 			       name);
 	if (cfg->tenant[0] == '\0' || !dir_tenant_name_valid(cfg->tenant))
 		return err_set(err, ERR_INVALID, "%s: [store] tenant: not a tenant name", name);
+	if (cfg->user_bases.n + cfg->group_bases.n > SYNC_MAX_BASES)
+		return err_set(err, ERR_INVALID, "%s: more than %d bases of users and groups", name,
+			       SYNC_MAX_BASES);
 	if (sync_config_bases("users", &cfg->user_bases, err) != 0 ||
 	    sync_config_bases("groups", &cfg->group_bases, err) != 0) {
 		err_prefix(err, "%s", name);

@@ -11,6 +11,9 @@ struct err;
 
 enum sync_mode { SYNC_MODE_PERSIST = 0, SYNC_MODE_POLL = 1 };
 
+/* Bases of users and groups together, at most. */
+#define SYNC_MAX_BASES 64
+
 struct sync_config {
 	/* [ldap] */
 	char *uri;                /* ldap://HOST:PORT or ldaps://HOST:PORT */

@@ -11,12 +11,12 @@
  */
 #include "sync_run.h"
 
-#include "b64.h"
 #include "clock.h"
 #include "dir.h"
 #include "err.h"
 #include "log.h"
 #include "sync_config.h"
+#include "sync_cookie.h"
 #include "sync_ldap.h"
 #include "sync_map.h"
 
@@ -32,7 +32,7 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_TICK_MS        200 /* how often an idle session looks at the stop flag */
 #define ENG_ERRORS_LOGGED  100 /* per cycle; the rest are counted */
 #define ENG_PROBE_UUID     "00000000-0000-0000-0000-000000000000"
-#define ENG_COOKIE_MAGIC   "idp-sync-cookie 1"
+#define ENG_MAX_SEARCHES   SYNC_MAX_BASES
 #define ENG_CACHE_KIB      (24 * 1024) /* the store's page cache: most of the memory budget */
 
 struct sync_search {
@@ -75,74 +75,14 @@ static int eng_stopping(const struct sync_engine *e)
 	return e->opts->stop != NULL && *e->opts->stop;
 }
 
-/* ---- cookies: one text in the store for all searches ---- */
+/* ---- cookies: one text in the store for all searches (sync_cookie.h) ---- */
 
-/*
- * "idp-sync-cookie 1 SCOPE\n" then one line per search: its cookie in
- * base64url, or "-".  A text of another scope or search count is ignored.
- */
-static char *eng_cookie_encode(const struct sync_engine *e)
+/* The searches' cookies as the array sync_cookie.c works on (at most ENG_MAX_SEARCHES). */
+static size_t eng_cookie_ptrs(struct sync_engine *e, struct berval **v)
 {
-	size_t cap = 128, len;
-	char *out;
-
 	for (size_t i = 0; i < e->ns; i++)
-		cap += b64url_encoded_len(e->s[i].cookie.bv_len) + 2;
-	if ((out = malloc(cap)) == NULL)
-		return NULL;
-	len = (size_t)snprintf(out, cap, "%s %s\n", ENG_COOKIE_MAGIC, e->scope);
-	for (size_t i = 0; i < e->ns; i++) {
-		if (e->s[i].cookie.bv_len == 0) {
-			out[len++] = '-';
-		} else {
-			ssize_t n = b64url_encode(e->s[i].cookie.bv_val, e->s[i].cookie.bv_len,
-						  out + len, cap - len);
-			if (n < 0) {
-				free(out);
-				return NULL;
-			}
-			len += (size_t)n;
-		}
-		out[len++] = '\n';
-	}
-	out[len] = '\0';
-	return out;
-}
-
-/* Load the searches' cookies from text; 0 if it fits this configuration, else -1. */
-static int eng_cookie_decode(struct sync_engine *e, const char *text)
-{
-	char head[128];
-	const char *p;
-	size_t i;
-
-	snprintf(head, sizeof(head), "%s %s\n", ENG_COOKIE_MAGIC, e->scope);
-	if (text == NULL || strncmp(text, head, strlen(head)) != 0)
-		return -1;
-	p = text + strlen(head);
-	for (i = 0; i < e->ns && *p != '\0'; i++) {
-		size_t n = strcspn(p, "\n");
-		sync_bv_free(&e->s[i].cookie);
-		if (!(n == 1 && *p == '-')) {
-			struct berval bv;
-			char *buf = malloc(n + 1);
-			ssize_t got;
-			if (buf == NULL)
-				return -1;
-			got = b64url_decode(p, n, buf, n + 1);
-			if (got <= 0) {
-				free(buf);
-				return -1;
-			}
-			bv.bv_val = buf;
-			bv.bv_len = (ber_len_t)got;
-			e->s[i].cookie = bv;
-		}
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	return i == e->ns && *p == '\0' ? 0 : -1;
+		v[i] = &e->s[i].cookie;
+	return e->ns;
 }
 
 static void eng_cookies_clear(struct sync_engine *e)
@@ -162,7 +102,9 @@ static int eng_cookies_complete(const struct sync_engine *e)
 
 static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 {
-	char *text = eng_cookie_encode(e);
+	struct berval *v[ENG_MAX_SEARCHES];
+	size_t n = eng_cookie_ptrs(e, v);
+	char *text = sync_cookie_encode(e->scope, v, n);
 	int rc;
 
 	if (text == NULL)
@@ -937,7 +879,12 @@ static int eng_session(struct sync_engine *e, struct err *err)
 	if (rc != 0 && rc != ERR_NOT_FOUND)
 		goto out;
 	had = text != NULL;
-	full = e->opts->force_full || eng_cookie_decode(e, text) != 0 || !eng_cookies_complete(e);
+	{
+		struct berval *v[ENG_MAX_SEARCHES];
+		size_t n = eng_cookie_ptrs(e, v);
+		full = e->opts->force_full || sync_cookie_decode(text, e->scope, v, n) != 0 ||
+		       !eng_cookies_complete(e);
+	}
 	free(text);
 	if (full && had && !e->opts->force_full)
 		log_info("the stored cookie is for another configuration: full sync");

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "dir.h"
 #include "sync_config.h"
+#include "sync_cookie.h"
 #include "sync_map.h"
 #include "testutil.h"
 
@@ -374,6 +375,48 @@ START_TEST(templates)
 }
 END_TEST
 
+/* ---- the stored cookie text ---- */
+
+START_TEST(cookie_text)
+{
+	char bin[] = {'r', 'i', 'd', '\0', '\n', '\xff'};
+	struct berval a = {3, strdup("abc")}, b = {0, NULL}, c = {sizeof(bin), NULL};
+	struct berval *v[3] = {&a, &b, &c};
+	char *text;
+	static const char *const bad[] = {
+		NULL,
+		"",
+		"idp-sync-cookie 1 other\nYWJj\n-\n-\n",
+		"idp-sync-cookie 1 S\nYWJj\n-\n",           /* too few */
+		"idp-sync-cookie 1 S\nYWJj\n-\n-\n-\n",    /* too many */
+		"idp-sync-cookie 1 S\nYW=j\n-\n-\n",        /* not base64url */
+		"idp-sync-cookie 1 S\nYWJj\n-\n-",           /* cut */
+		"idp-sync-cookie 2 S\nYWJj\n-\n-\n",        /* another version */
+	};
+
+	c.bv_val = malloc(sizeof(bin));
+	memcpy(c.bv_val, bin, sizeof(bin));
+	text = sync_cookie_encode("S", v, 3);
+	ck_assert_ptr_nonnull(text);
+	free(a.bv_val);
+	free(c.bv_val);
+	a.bv_val = c.bv_val = NULL;
+	a.bv_len = c.bv_len = 0;
+	ck_assert_int_eq(sync_cookie_decode(text, "S", v, 3), 0);
+	ck_assert(a.bv_len == 3 && memcmp(a.bv_val, "abc", 3) == 0);
+	ck_assert_uint_eq(b.bv_len, 0);
+	ck_assert(c.bv_len == sizeof(bin) && memcmp(c.bv_val, bin, sizeof(bin)) == 0);
+	ck_assert_int_eq(sync_cookie_decode(text, "T", v, 3), -1);
+	ck_assert_int_eq(sync_cookie_decode(text, "S", v, 2), -1);
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sync_cookie_decode(bad[i], "S", v, 3) == -1, "case %zu accepted", i);
+	free(a.bv_val);
+	free(b.bv_val);
+	free(c.bv_val);
+}
+END_TEST
+
 /* ---- the store side: dir_sync.c ---- */
 
 static const char *tmp;
@@ -724,6 +767,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, map_group);
 	tcase_add_test(tc, dn_keys);
 	tcase_add_test(tc, templates);
+	tcase_add_test(tc, cookie_text);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);

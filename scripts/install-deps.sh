@@ -16,6 +16,7 @@ run_pkgs=(
 )
 test_pkgs=(
 	oathtool clang libclang-rt-14-dev wrk sqlite3 chromium
+	openssl
 )
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -74,6 +74,8 @@ static const struct cfg_key idp_config_keys[] = {
 	{"session", "max_lifetime", CFG_DURATION, F(session_max), "12h", 0, 60, 90LL * 86400,
 	 NULL, NULL},
 	{"secrets", "key_file", CFG_STRING, F(key_file), NULL, 0, 0, 0, NULL, NULL},
+	{"passthrough", "sync_config", CFG_LIST, F(passthrough_sync_configs), NULL, 0, 0, 0, NULL,
+	 NULL},
 	{"log", "level", CFG_ENUM, F(log_level), "info", 0, 0, 0, idp_log_levels, NULL},
 	{"mfa", "issuer", CFG_STRING, F(mfa_issuer), "idp", 0, 0, 0, NULL, idp_check_issuer},
 	{"mfa", "algorithm", CFG_ENUM, F(mfa_algorithm), "SHA1", 0, 0, 0, idp_mfa_algorithms, NULL},

@@ -5,6 +5,8 @@
 #ifndef IDP_IDP_CONFIG_H
 #define IDP_IDP_CONFIG_H
 
+#include "config.h"
+
 struct err;
 
 struct idp_config {
@@ -38,6 +40,8 @@ struct idp_config {
 	long long session_max;
 	/* [secrets] */
 	char *key_file;         /* the master key sealing private keys and secrets */
+	/* [passthrough] */
+	struct cfg_list passthrough_sync_configs; /* idp-sync configs naming LDAP per tenant */
 	/* [log] */
 	int log_level; /* enum log_level */
 	/* [mfa] */

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mfa.h"
+#include "passthru_glue.h"
 #include "rekey.h"
 #include "pages.h"
 #include "secret.h"
@@ -145,6 +146,10 @@ int main(int argc, char **argv)
 	}
 	if ((idp.authz = authz_cache_new()) == NULL)
 		goto out;
+	if ((idp.passthru = passthru_glue_load(&cfg.passthrough_sync_configs, &err)) == NULL) {
+		log_error("%s", err.msg);
+		goto out;
+	}
 	if (check_only) {
 		printf("%s: configuration ok\n", config);
 		rc = 0;
@@ -217,6 +222,7 @@ out:
 	keys_free(idp.keys);
 	mfa_free(idp.mfa);
 	authz_cache_free(idp.authz);
+	passthru_glue_free(idp.passthru);
 	secretbox_free(idp.box);
 	if (key != NULL) {
 		secret_wipe(key, strlen(key));

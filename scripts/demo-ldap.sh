@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 
 port=${DEMO_LDAP_PORT:-3389}
 suffix="dc=demo,dc=example"
-dir="$(pwd)/var/demo/ldap"
+# DEMO_LDAP_DIR puts it elsewhere (the idp's integration tests do)
+dir=${DEMO_LDAP_DIR:-"$(pwd)/var/demo/ldap"}
 pidfile="$dir/slapd.pid"
 
 running() {
@@ -29,7 +30,8 @@ create() {
 	echo "demo-ldap: creating the demo directory in $dir"
 	rm -rf "$dir"
 	mkdir -p "$dir/slapd.d" "$dir/data"
-	chmod 700 var var/demo "$dir"
+	chmod 700 "$dir"
+	[ -z "${DEMO_LDAP_DIR:-}" ] && chmod 700 var var/demo
 	umask 077
 	for f in sync admin user; do
 		head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' >"$dir/$f.password"

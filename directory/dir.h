@@ -586,13 +586,22 @@ enum dir_sync_change { DIR_SYNC_UNCHANGED = 0, DIR_SYNC_ADDED = 1, DIR_SYNC_UPDA
  * Create, update or restore the synced user whose source anchor is
  * u->source_anchor, from u's upn, names, mail, enabled and source_dn (its
  * mfa_required and password are the store's and are kept), with the keys
- * dn_key and uid_key (either may be NULL or "").  mark non-zero also marks
- * it seen.  Fills u->id.  Returns enum dir_sync_change, or a negative err
- * code: ERR_EXISTS when another live user has the UPN, ERR_INVALID for a
- * field that does not fit.  Atomic: on failure nothing of it was written.
+ * dn_key and uid_key (either may be NULL or "").  flags: DIR_SYNC_PUT_*.
+ * Fills u->id.  Returns enum dir_sync_change, or a negative err code:
+ * ERR_EXISTS when another live user has the UPN, ERR_INVALID for a field
+ * that does not fit.  Atomic: on failure nothing of it was written.
  */
+enum {
+	DIR_SYNC_PUT_MARK = 1, /* also mark it seen */
+	/*
+	 * A first full sync (dir_sync_first()) before any group was put: the
+	 * object is new and no member reference can name it, so it is inserted
+	 * without looking first (it is looked for if the insert clashes).
+	 */
+	DIR_SYNC_PUT_FIRST = 2,
+};
 int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
-		      const char *dn_key, const char *uid_key, int mark, struct err *err);
+		      const char *dn_key, const char *uid_key, int flags, struct err *err);
 
 /*
  * The same for a group, from g's name, description and source_dn, with its
@@ -600,8 +609,15 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
  * strings, is sorted in place), which replace the group's previous ones.
  */
 int dir_sync_group_put(struct dir *d, const char *tenant_id, struct dir_group *g,
-		       const char *dn_key, char **member_keys, size_t n, int mark,
+		       const char *dn_key, char **member_keys, size_t n, int flags,
 		       struct err *err);
+
+/*
+ * 1 if the tenant holds no synced user or group (live or deleted) and no
+ * member reference, 0 if it does, or a negative err code.  A full sync
+ * into such a tenant has nothing to sweep: it need not mark what it sees.
+ */
+int dir_sync_first(struct dir *d, const char *tenant_id, struct err *err);
 
 /*
  * Soft-delete the live synced user or group with this anchor (a user's

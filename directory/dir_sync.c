@@ -99,6 +99,11 @@ static const char sql_sync_ref_del[] = "DELETE FROM sync_member_refs WHERE tenan
 static const char sql_sync_ref_any[] =
 	"SELECT 1 FROM sync_member_refs WHERE tenant_id = ?1 AND group_id = ?2 AND "
 	"member_key IN (?3, ?4)";
+/* Index-backed probes: the anchor indexes are partial on source_anchor IS NOT NULL. */
+static const char sql_sync_first[] =
+	"SELECT NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND source_anchor IS NOT "
+	"NULL) AND NOT EXISTS (SELECT 1 FROM groups WHERE tenant_id = ?1 AND source_anchor IS "
+	"NOT NULL) AND NOT EXISTS (SELECT 1 FROM sync_member_refs WHERE tenant_id = ?1)";
 static const char sql_sync_marks_create[] =
 	"CREATE TEMP TABLE IF NOT EXISTS sync_marks (mark INTEGER NOT NULL, kind INTEGER NOT "
 	"NULL, anchor TEXT NOT NULL, PRIMARY KEY (mark, kind, anchor)) WITHOUT ROWID";
@@ -418,6 +423,20 @@ int dir_sync_mark(struct dir *d, enum dir_sync_mark mark, enum dir_member_kind k
 	return rc < 0 ? rc : 0;
 }
 
+int dir_sync_first(struct dir *d, const char *tenant_id, struct err *err)
+{
+	sqlite3_stmt *st = dir_stmt(d, sql_sync_first, err);
+	int rc;
+
+	if (st == NULL)
+		return err->code;
+	dir_bind_text(st, 1, tenant_id);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : dir_fail(d, err, "probe sync");
+	dir_stmt_done(st);
+	return rc;
+}
+
 int dir_sync_marks_reset(struct dir *d, struct err *err)
 {
 	if (dir_exec(d, sql_sync_marks_create, err) != 0)
@@ -494,8 +513,9 @@ static int dir_sync_user_insert(struct dir *d, const char *tenant_id, struct dir
 }
 
 int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
-		      const char *dn_key, const char *uid_key, int mark, struct err *err)
+		      const char *dn_key, const char *uid_key, int flags, struct err *err)
 {
+	int mark = (flags & DIR_SYNC_PUT_MARK) != 0;
 	struct dir_user cur;
 	struct dir_sync_keys old = {"", ""}, new;
 	int tx, rc, change = DIR_SYNC_UNCHANGED;
@@ -511,6 +531,15 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 	 * fallible step (the insert) comes first; what follows fails only
 	 * when the store does, which ends the whole batch.
 	 */
+	if (flags & DIR_SYNC_PUT_FIRST) {
+		/* Nothing to follow: no reference exists yet.  A clash: look, as usual. */
+		if ((rc = dir_sync_user_insert(d, tenant_id, u, &new, err)) == 0 && mark)
+			rc = dir_sync_mark(d, DIR_SYNC_SEEN, DIR_MEMBER_USER, u->source_anchor,
+					   err);
+		if (rc != ERR_EXISTS)
+			return rc < 0 ? rc : DIR_SYNC_ADDED;
+		*err = (struct err){0};
+	}
 	rc = dir_user_get_by_anchor(d, tenant_id, u->source_anchor, &cur, err);
 	if (rc == ERR_NOT_FOUND) {
 		/* inserted with its keys; then the groups already naming it */
@@ -692,9 +721,10 @@ out:
 }
 
 int dir_sync_group_put(struct dir *d, const char *tenant_id, struct dir_group *g,
-		       const char *dn_key, char **member_keys, size_t n, int mark,
+		       const char *dn_key, char **member_keys, size_t n, int flags,
 		       struct err *err)
 {
+	int mark = (flags & DIR_SYNC_PUT_MARK) != 0;
 	struct dir_group cur;
 	struct dir_sync_keys old = {"", ""}, new;
 	int tx, rc, change = DIR_SYNC_UNCHANGED;

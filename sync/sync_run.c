@@ -21,6 +21,8 @@
 #include "sync_map.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,8 @@ struct sync_engine {
 	int64_t cycle_t0;            /* monotonic ms at its start */
 	int in_tx, batch_n;
 	int persisting;    /* deletes apply at once, cookies go with each batch */
+	int first;         /* a full sync into a tenant without synced objects */
+	int first_groups;  /* ... that has begun putting groups */
 	int progressed;    /* this session completed a refresh: reconnect quickly */
 	int cookies_dirty; /* a cookie arrived since the last batch stored them */
 	int confirm;       /* the delete confirmation is still unused */
@@ -256,17 +260,23 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 	struct err why = {0};
 	int rc;
 
+	/* A first full sync sweeps nothing, so it marks nothing. */
+	mark = mark && !e->first;
 	if (kind == DIR_MEMBER_USER) {
 		struct dir_user u;
+		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
+			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
 		rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
 		if (rc == 0)
-			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, mark, &why);
+			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, flags,
+					       &why);
 	} else {
 		struct dir_group g;
+		e->first_groups = 1;
 		rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
 			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
-						e->members.n, mark, &why);
+						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);
 		if (rc >= 0 && e->members.unparsable > 0)
 			log_debug("%s: %zu member values are not DNs or uids: ignored", ent->dn,
 				  e->members.unparsable);
@@ -478,62 +488,161 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 }
 
 /*
- * Read every page of search s, applying each entry; ENG_STOPPED on a
- * signal.  One page is read ahead: as soon as a page has arrived the next
- * is asked for, so the server prepares it while this one is applied.  At
- * most one page is held in memory.
+ * The pages of a paged search, read by a thread of their own while the
+ * engine applies the previous page: parsing LDAP and writing the store
+ * take turns on two cores instead of one.  Two pages at most are held:
+ * the one being applied and the one being read.  The reader uses only
+ * the connection, e->msg and s->msgid, which nothing else touches until
+ * it is joined.
  */
+struct eng_page {
+	struct sync_msg *buf;
+	size_t n, cap;
+};
+
+struct eng_pager {
+	struct sync_engine *e;
+	struct sync_search *s;
+	struct sync_search_req req;
+	struct berval cookie; /* the next page's */
+	struct eng_page page[2];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ready; /* the page handed over, -1 while none is */
+	int done;  /* the reader has ended: rc and err say how */
+	int quit;  /* the engine stops reading */
+	int rc;
+	struct err err;
+};
+
+static void eng_page_clear(struct eng_page *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		sync_msg_clear(&p->buf[i]);
+	p->n = 0;
+}
+
+static void *eng_pager_main(void *arg)
+{
+	struct eng_pager *pg = arg;
+	struct err err = {0};
+	int k = 0, rc = 0, more = 1;
+
+	while (more) {
+		struct eng_page *p = &pg->page[k];
+		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie, &err);
+		more = rc == 0 && pg->cookie.bv_len > 0;
+		/* ask for the next page before handing this one over */
+		pg->req.page_cookie = &pg->cookie;
+		if (more && (rc = sync_conn_search(pg->e->conn, &pg->req, &pg->s->msgid, &err)))
+			more = 0;
+		pthread_mutex_lock(&pg->mu);
+		while (pg->ready >= 0 && !pg->quit)
+			pthread_cond_wait(&pg->cv, &pg->mu);
+		if (pg->quit) {
+			pthread_mutex_unlock(&pg->mu);
+			break;
+		}
+		if (rc == 0)
+			pg->ready = k; /* a failed page is not applied */
+		pthread_cond_broadcast(&pg->cv);
+		pthread_mutex_unlock(&pg->mu);
+		k ^= 1;
+	}
+	pthread_mutex_lock(&pg->mu);
+	pg->rc = rc;
+	pg->err = err;
+	pg->done = 1;
+	pthread_cond_broadcast(&pg->cv);
+	pthread_mutex_unlock(&pg->mu);
+	return NULL;
+}
+
+/* Apply one page; 0, ENG_STOPPED, or an err code. */
+static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct eng_page *p,
+			  struct err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < p->n; i++) {
+		if (p->buf[i].bad)
+			eng_entry_error(e, p->buf[i].entry.dn, p->buf[i].diag);
+		else
+			rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
+		/* A batch spans pages: big transactions write each index page once. */
+		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
+		    (rc = eng_batch_commit(e, err)) == 0)
+			rc = eng_batch_begin(e, err);
+	}
+	eng_page_clear(p);
+	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
+		rc = ENG_STOPPED;
+	return rc;
+}
+
+/* Read every page of search s, applying each entry; ENG_STOPPED on a signal. */
 static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *err)
 {
-	struct berval page = {0, NULL};
-	struct sync_search_req req = {0};
-	struct sync_msg *buf = NULL;
-	size_t n = 0, cap = 0;
-	int rc, more;
+	struct eng_pager pg = {.e = e, .s = s, .ready = -1};
+	pthread_t reader;
+	sigset_t all, old;
+	int rc;
 
-	req.base = s->base;
-	req.filter = s->filter;
-	req.attrs = s->attrs;
+	pg.req.base = s->base;
+	pg.req.filter = s->filter;
+	pg.req.attrs = s->attrs;
 	/* A group can be large (every member is a value): smaller pages of them. */
-	req.page_size = (int)e->cfg->page_size;
+	pg.req.page_size = (int)e->cfg->page_size;
 	if (s->kind == DIR_MEMBER_GROUP)
-		req.page_size = req.page_size / 20 > 10 ? req.page_size / 20 : 10;
-	rc = sync_conn_search(e->conn, &req, &s->msgid, err);
-	if (rc == 0)
-		rc = eng_batch_begin(e, err);
-	for (more = rc == 0; more;) {
-		if ((rc = eng_page_read(e, s, &buf, &n, &cap, &page, err)) != 0)
-			break;
-		more = page.bv_len > 0;
-		req.page_cookie = &page;
-		if (more && (rc = sync_conn_search(e->conn, &req, &s->msgid, err)) != 0)
-			break;
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			if (buf[i].bad)
-				eng_entry_error(e, buf[i].entry.dn, buf[i].diag);
-			else
-				rc = eng_entry(e, s->kind, &buf[i].entry, 1, err);
-			/* A batch spans pages: big transactions write each index page once. */
-			if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
-			    (rc = eng_batch_commit(e, err)) == 0)
-				rc = eng_batch_begin(e, err);
+		pg.req.page_size = pg.req.page_size / 20 > 10 ? pg.req.page_size / 20 : 10;
+	if ((rc = sync_conn_search(e->conn, &pg.req, &s->msgid, err)) != 0 ||
+	    (rc = eng_batch_begin(e, err)) != 0)
+		goto out;
+	pthread_mutex_init(&pg.mu, NULL);
+	pthread_cond_init(&pg.cv, NULL);
+	/* Signals stay with this thread, which looks at the stop flag. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&reader, NULL, eng_pager_main, &pg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		rc = err_set(err, ERR_INTERNAL, "cannot start the page reader: %s", strerror(rc));
+	} else {
+		for (;;) {
+			int k;
+			pthread_mutex_lock(&pg.mu);
+			while (pg.ready < 0 && !pg.done)
+				pthread_cond_wait(&pg.cv, &pg.mu);
+			k = pg.ready;
+			pthread_mutex_unlock(&pg.mu);
+			if (k < 0) {
+				rc = pg.rc;
+				*err = pg.err;
+				break;
+			}
+			rc = eng_page_apply(e, s, &pg.page[k], err);
+			pthread_mutex_lock(&pg.mu);
+			pg.ready = -1;
+			pg.quit = rc != 0;
+			pthread_cond_broadcast(&pg.cv);
+			pthread_mutex_unlock(&pg.mu);
+			if (rc != 0)
+				break;
 		}
-		for (size_t i = 0; i < n; i++)
-			sync_msg_clear(&buf[i]);
-		n = 0;
-		if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
-			rc = ENG_STOPPED;
-		if (rc != 0)
-			break;
+		pthread_join(reader, NULL);
 	}
+	pthread_cond_destroy(&pg.cv);
+	pthread_mutex_destroy(&pg.mu);
+out:
 	if (rc != 0 && s->msgid >= 0) {
 		sync_conn_abandon(e->conn, s->msgid);
 		s->msgid = -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		sync_msg_clear(&buf[i]);
-	free(buf);
-	sync_bv_free(&page);
+	for (int k = 0; k < 2; k++) {
+		eng_page_clear(&pg.page[k]);
+		free(pg.page[k].buf);
+	}
+	sync_bv_free(&pg.cookie);
 	return rc;
 }
 
@@ -547,6 +656,11 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	log_info("full sync of %zu searches starts", e->ns);
 	if ((rc = dir_sync_marks_reset(e->d, err)) != 0)
 		goto fail;
+	if ((rc = dir_sync_first(e->d, e->tenant_id, err)) < 0)
+		goto fail;
+	e->first = rc;
+	e->first_groups = 0;
+	rc = 0;
 	for (size_t i = 0; i < e->ns; i++)
 		if ((rc = eng_probe_cookie(e, &e->s[i], err)) != 0)
 			goto fail;
@@ -558,7 +672,10 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	/* Every search completed: what was not seen is gone. */
 	if ((rc = eng_batch_begin(e, err)) != 0)
 		goto fail;
-	{
+	if (e->first) {
+		/* nothing synced before this cycle: everything synced was seen */
+		would = 0;
+	} else {
 		int u = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 1, err);
 		int g = u < 0 ? 0 : dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 1,
 						   err);
@@ -572,16 +689,20 @@ static int eng_full(struct sync_engine *e, struct err *err)
 		/* keep what was added and updated; delete nothing, store no cookie */
 		if ((rc = eng_batch_commit(e, err)) != 0)
 			goto fail;
+		e->first = 0;
 		eng_threshold_stop(e, would);
 		eng_cookies_clear(e);
 		return ENG_THRESHOLD;
 	}
-	if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 0, err)) < 0)
-		goto fail;
-	e->cycle.deleted += rc;
-	if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 0, err)) < 0)
-		goto fail;
-	e->cycle.deleted += rc;
+	if (!e->first) {
+		if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 0, err)) < 0)
+			goto fail;
+		e->cycle.deleted += rc;
+		if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 0, err)) < 0)
+			goto fail;
+		e->cycle.deleted += rc;
+	}
+	e->first = 0;
 	snprintf(e->cycle.status, sizeof(e->cycle.status), "ok");
 	e->cycle.finished_at = (int64_t)time(NULL);
 	if ((rc = eng_cookies_store(e, 1, err)) != 0 || (rc = eng_batch_commit(e, err)) != 0)
@@ -589,6 +710,7 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	eng_cycle_end(e, "ok", NULL);
 	return 0;
 fail:
+	e->first = 0;
 	eng_batch_rollback(e);
 	if (rc == ENG_STOPPED) {
 		eng_cookies_clear(e);

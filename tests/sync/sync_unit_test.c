@@ -631,6 +631,38 @@ START_TEST(store_key_reused_and_delete)
 }
 END_TEST
 
+/* A first full sync: the probe, and the insert-first put falling back when the anchor exists. */
+START_TEST(store_first_sync)
+{
+	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
+	char id[DIR_ID_MAX], again[DIR_ID_MAX], g[DIR_ID_MAX];
+	struct dir_user cloud;
+	struct err err = {0};
+
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	/* cloud users are not synced ones */
+	memset(&cloud, 0, sizeof(cloud));
+	strcpy(cloud.upn, "cloud@x.example");
+	cloud.enabled = 1;
+	ck_assert(dir_user_create(d, tid, &cloud, NULL, &err) == 0);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", DIR_SYNC_PUT_FIRST, id),
+			 DIR_SYNC_ADDED);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 0);
+	/* the same anchor again with the flag: found and left as it is */
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", DIR_SYNC_PUT_FIRST, again),
+			 DIR_SYNC_UNCHANGED);
+	ck_assert_str_eq(again, id);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert_str_eq(members(tid, g), "ann@x.example");
+	/* a deleted synced user still counts: a full sync must sweep */
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 0);
+	/* another tenant is not this one */
+	ck_assert_int_eq(dir_sync_first(d, other, &err), 1);
+}
+END_TEST
+
 START_TEST(store_restore_keeps_id)
 {
 	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
@@ -775,6 +807,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, store_rename_and_uid);
 	tcase_add_test(tc, store_key_reused_and_delete);
 	tcase_add_test(tc, store_restore_keeps_id);
+	tcase_add_test(tc, store_first_sync);
 	tcase_add_test(tc, store_sweep_and_marks);
 	tcase_add_test(tc, store_state_and_cycles);
 	suite_add_tcase(s, tc);

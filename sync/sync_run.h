@@ -5,7 +5,11 @@
  *  full     paged searches (RFC 2696) under every base, each object created,
  *           updated or restored by its anchor and marked seen; once every
  *           search completed, the synced objects left unmarked are
- *           soft-deleted.  Before reading, an empty Content Sync search
+ *           soft-deleted (the first full sync of a tenant without synced
+ *           objects has nothing to sweep, so it marks nothing and inserts
+ *           without looking first).  Pages are parsed on a reader thread
+ *           while the previous page is applied.  Before reading, an empty
+ *           Content Sync search
  *           fetches the cookie of "now", stored when the cycle ends, so the
  *           next delta replays whatever changed during the read.
  *  delta    RFC 4533 with the stored cookie: refreshOnly (mode poll, --once)

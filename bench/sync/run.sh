@@ -122,6 +122,8 @@ upn = {uid}@bench.example
 [store]
 path = $dir/store.db
 tenant = bench
+[sync]
+batch_size = ${SYNC_BENCH_BATCH:-10000}
 [log]
 level = warn
 EOF

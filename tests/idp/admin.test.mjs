@@ -247,6 +247,17 @@ test('role definitions, assignments and deny assignments through the API', async
   const perms = await call(at, 'POST', `${IDP}/acme/authz/permissions`, { principalType: 'user', principalId: dave.id, scope: '/projects/p1/secret' });
   assert.equal(perms.json.grants[0].roleName, 'Project Reader');
   assert.equal(perms.json.denies[0].name, 'No secrets');
+  // an app without idp/authz/check/action may not ask (Reader reads, it does not ask)
+  const readerApp = app('acme', 'reader');
+  const rt = (await tokenRequest(IDP, 'acme', { grant_type: 'client_credentials' }, [readerApp.client_id, readerApp.client_secret])).body.access_token;
+  const refused = await call(rt, 'POST', `${IDP}/acme/authz/check`, { principalId: dave.id, action: 'proj/docs/read', scope: '/projects/p1' });
+  assert.equal(refused.status, 403, refused.text);
+  assert.match(refused.json.error.message, /idp\/authz\/check\/action/);
+  assert.equal((await call(rt, 'POST', `${IDP}/acme/authz/permissions`, { principalId: dave.id })).status, 403);
+  // the asking app's token for another audience (the admin API) is not its own token
+  const adminAud = (await tokenRequest(IDP, 'acme', { grant_type: 'client_credentials', resource: admin('acme') }, [authzApp.client_id, authzApp.client_secret])).body.access_token;
+  assert.ok(adminAud);
+  assert.equal((await call(adminAud, 'POST', `${IDP}/acme/authz/check`, { principalId: dave.id, action: 'a/b/c', scope: '/' })).status, 401);
   // a user's token is not for checks
   const r = await signIn(new Agent(), IDP, 'acme', app('acme', 'a'), 'dave@acme.test', PASSWORD);
   const ut = (await redeem(IDP, 'acme', app('acme', 'a'), r.code, r.verifier)).body.access_token;

@@ -108,6 +108,9 @@ for t in acme globex; do
 	cid() { sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$1"; }
 	"$ctl" assignment create "$t" --role Owner --app "$(cid "$dir/$t-admin.json")" --scope / >/dev/null
 	"$ctl" assignment create "$t" --role Reader --app "$(cid "$dir/$t-reader.json")" --scope / >/dev/null
+	# the authz app may ask for decisions; the reader app may not
+	"$ctl" role create "$t" "Decision Asker" --action idp/authz/check/action >/dev/null
+	"$ctl" assignment create "$t" --role "Decision Asker" --app "$(cid "$dir/$t-authz.json")" --scope / >/dev/null
 	# App A may read for its users; alice may do anything; bob only read
 	"$ctl" assignment create "$t" --role Reader --app "$(cid "$dir/$t-a.json")" --scope / >/dev/null
 	"$ctl" assignment create "$t" --role Owner --user "alice@$t.test" --scope / >/dev/null

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/token/run.sh BUILD_DIR: the token service over loopback HTTP, with
+# bench/token/run.sh BUILD_DIR [--smoke]: the token service over loopback HTTP, with
 # the references it is judged against measured in the same run, as one table.
 #
 #  - client_credentials grants/s, RS256 and ES256, with wrk (keep-alive, 16
@@ -20,7 +20,7 @@
 # per core); TOKEN_BENCH_CONNECTIONS (default 16); TOKEN_BENCH_NO_PEERS=1
 # skips glewlwyd and oidc-provider; KEEP_BENCH_DIR=1 keeps the temp dir.
 #
-# TOKEN_BENCH_SMOKE=1 is the benchmark's own test (meson test
+# --smoke (or TOKEN_BENCH_SMOKE=1) is the benchmark's own test (meson test
 # bench-token-smoke): 1-second runs on a smaller tenant, no peers, and it
 # fails when a figure of the idp is missing, a request failed, a tampered
 # token validated, or the daemon did not stop cleanly (sanitizer builds).
@@ -29,6 +29,7 @@ set -euo pipefail
 build=$(cd "${1:?usage: bench/token/run.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 smoke=${TOKEN_BENCH_SMOKE:-}
+if [ "${2:-}" = --smoke ]; then smoke=1; fi
 secs=${TOKEN_BENCH_SECONDS:-10}
 world_size=()
 if [ -n "$smoke" ]; then

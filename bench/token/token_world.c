@@ -9,8 +9,9 @@
  * --seed: users, groups nested four to a parent with every user in two of
  * them, six custom roles over customer actions, role assignments at every
  * depth of a /projects/pN/envs/E/resources/rN scope tree (most of them to
- * groups, as admins assign), and deny assignments on production
- * environments.  Then writes the request bodies the wrk scripts send:
+ * groups, as admins assign), and deny assignments: everyone but one group
+ * kept from a project's secrets, departments kept off production.  Then writes the request bodies
+ * the wrk scripts send:
  *
  *   OUTDIR/checks.txt   one /authz/check body per line (one check)
  *   OUTDIR/batch.txt    one body per line, {"checks": [--batch checks]}
@@ -169,15 +170,26 @@ static void world_fill(struct dir *d, const char *tid, const struct world_cfg *c
 			world_die("assignment", &err);
 	}
 	for (long i = 0; i < c->denies; i++) {
+		long p = world_rnd(c->projects), top = c->groups > 20 ? 20 : c->groups - 1;
 		memset(x, 0, sizeof(x[0]));
 		snprintf(x->name, sizeof(x->name), "deny%ld", i);
-		snprintf(x->scope, sizeof(x->scope), "/projects/p%ld/envs/prod",
-		         world_rnd(c->projects));
-		snprintf(x->principals, sizeof(x->principals),
-		         "[{\"type\":\"group\",\"id\":\"%s\"}]", gid[world_rnd(c->groups)]);
-		snprintf(x->excluded_principals, sizeof(x->excluded_principals), "[]");
-		snprintf(x->actions, sizeof(x->actions), "%s",
-		         i % 2 ? "[\"kv/*\"]" : "[\"docs/files/delete\",\"net/*/write\"]");
+		if (i % 2 == 0) {
+			/* nobody writes secrets in this project, but one group of admins */
+			snprintf(x->scope, sizeof(x->scope), "/projects/p%ld", p);
+			snprintf(x->principals, sizeof(x->principals), "[{\"type\":\"everyone\"}]");
+			snprintf(x->excluded_principals, sizeof(x->excluded_principals),
+			         "[{\"type\":\"group\",\"id\":\"%s\"}]", gid[world_rnd(c->groups)]);
+			snprintf(x->actions, sizeof(x->actions), "[\"kv/*\"]");
+		} else {
+			/* a department (a group near the top of the tree) keeps off production */
+			snprintf(x->scope, sizeof(x->scope), "/projects/p%ld/envs/prod", p);
+			snprintf(x->principals, sizeof(x->principals),
+			         "[{\"type\":\"group\",\"id\":\"%s\"}]",
+			         gid[top > 0 ? 1 + world_rnd(top) : 0]);
+			snprintf(x->excluded_principals, sizeof(x->excluded_principals), "[]");
+			snprintf(x->actions, sizeof(x->actions),
+			         "[\"docs/files/delete\",\"net/*/write\"]");
+		}
 		if (dir_deny_create(d, tid, x, &err) != 0)
 			world_die("deny", &err);
 	}

@@ -188,6 +188,10 @@ export IDP_CONFIG="$work/idp.conf"
 "$ctl" --json app create "$tenant" "Service ES256" --grant client_credentials --alg ES256 \
 	>"$work/app-es.json"
 "$ctl" --json app create "$tenant" "Authz caller" --grant client_credentials >"$work/app-authz.json"
+# the caller needs idp/authz/check/action at its /apps/{id}
+"$ctl" role create "$tenant" "Decision Asker" --action idp/authz/check/action >/dev/null
+"$ctl" assignment create "$tenant" --role "Decision Asker" --scope / --app \
+	"$(sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$work/app-authz.json")" >/dev/null
 mkdir -p "$work/authz"
 world=$("$build/bench/token/token_world" "$work/store.db" "$tenant" "$work/authz" --batch "$batch" \
 	"${world_size[@]}")

@@ -33,7 +33,10 @@ int tokens_respond(struct idp_req *r, const struct token_grant *g);
 /*
  * Verify an access token of this tenant: signature by one of the tenant's
  * published keys, typ at+jwt, issuer, expiry, and not revoked.  0 and p
- * filled (release with jws_parsed_clear), or ERR_DENIED with err saying why.
+ * filled (release with jws_parsed_clear; its JSON is shared with the
+ * thread's token cache: read it, never change it), or ERR_DENIED with err
+ * saying why.  A token this thread verified lately skips the signature
+ * check, nothing else (token_cache.h).
  */
 int tokens_check_access(struct idp_req *r, const char *token, struct jws_parsed *p,
 			struct err *err) __attribute__((warn_unused_result));

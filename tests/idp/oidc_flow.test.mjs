@@ -216,12 +216,16 @@ test('revocation (RFC 7009) and introspection (RFC 7662)', async () => {
   const rt = await introspect(IDP, 'acme', acmeA, t.refresh_token);
   assert.equal(rt.body.active, true);
   assert.equal(rt.body.token_type, 'refresh_token');
+  // used a few times first, so every server thread has verified (and cached) it
+  const userinfo = () => fetch(`${IDP}/acme/oidc/userinfo`, { headers: { authorization: `Bearer ${t.access_token}` } });
+  for (let i = 0; i < 8; i++) assert.equal((await userinfo()).status, 200);
   const rev = await fetch(`${IDP}/acme/oauth2/revoke`, {
     method: 'POST', body: new URLSearchParams({ token: t.access_token }),
     headers: { authorization: 'Basic ' + Buffer.from(`${acmeA.client_id}:${acmeA.client_secret}`).toString('base64') },
   });
   assert.equal(rev.status, 200);
   assert.equal((await introspect(IDP, 'acme', acmeA, t.access_token)).body.active, false);
+  for (let i = 0; i < 8; i++) assert.equal((await userinfo()).status, 401, 'revoked at once, cached or not');
   const junk = await fetch(`${IDP}/acme/oauth2/revoke`, {
     method: 'POST', body: new URLSearchParams({ token: 'junk' }),
     headers: { authorization: 'Basic ' + Buffer.from(`${acmeA.client_id}:${acmeA.client_secret}`).toString('base64') },

@@ -114,6 +114,12 @@ int geo_lookup(const struct geo *g, const char *ip, struct geo_place *out)
 	if (inet_pton(AF_INET, ip, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		sa = (const struct sockaddr *)&a4;
+	} else if (inet_pton(AF_INET6, ip, &a6.sin6_addr) == 1 &&
+		   IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
+		/* ::ffff:a.b.c.d is an IPv4 client seen through an IPv6 socket */
+		a4.sin_family = AF_INET;
+		memcpy(&a4.sin_addr, &a6.sin6_addr.s6_addr[12], 4);
+		sa = (const struct sockaddr *)&a4;
 	} else if (inet_pton(AF_INET6, ip, &a6.sin6_addr) == 1) {
 		a6.sin6_family = AF_INET6;
 		if (g->mmdb.metadata.ip_version == 4)

@@ -51,7 +51,7 @@ static int risk_ip_bits(const char *s, unsigned char out[16])
 	}
 	if (inet_pton(AF_INET6, s, &a6) == 1) {
 		memcpy(out, &a6, 16);
-		return 6;
+		return IN6_IS_ADDR_V4MAPPED(&a6) ? 4 : 6;
 	}
 	return 0;
 }

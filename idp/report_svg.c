@@ -120,7 +120,7 @@ void report_svg_columns(struct buf *b, const struct report_columns *c)
 void report_svg_bars(struct buf *b, const char *title, const char *const *labels,
 		     const int64_t *values, int n, const char *color)
 {
-	const int row = 24, label_w = 250, bar_max = 400;
+	const int row = 22, label_w = 200, bar_max = 250;
 	int h = 12 + row * (n > 0 ? n : 1);
 	int64_t max = 1;
 
@@ -131,7 +131,7 @@ void report_svg_bars(struct buf *b, const char *title, const char *const *labels
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" "
 		   "class=\"chart bars\" font-family=\"system-ui,sans-serif\" font-size=\"12\">"
 		   "<title>",
-		   label_w + bar_max + 70, h);
+		   label_w + bar_max + 50, h);
 	buf_html(b, title);
 	buf_puts(b, "</title>");
 	if (n == 0)
@@ -142,8 +142,8 @@ void report_svg_bars(struct buf *b, const char *title, const char *const *labels
 		char label[48];
 		size_t len = strlen(labels[i]);
 		/* long labels are cut (at a character boundary); the tooltip has them whole */
-		if (len > 36) {
-			size_t cut = 34;
+		if (len > 30) {
+			size_t cut = 28;
 			while (cut > 0 && ((unsigned char)labels[i][cut] & 0xc0) == 0x80)
 				cut--;
 			snprintf(label, sizeof(label), "%.*s…", (int)cut, labels[i]);

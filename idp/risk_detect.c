@@ -186,10 +186,14 @@ static int risk_travel(struct risk *rk, struct dir *d, const struct risk_attempt
 		snprintf(reason, sizeof(reason),
 			 "%s then %s: %.0f km in %.1f h needs %.0f km/h, over %.0f km/h", from, to,
 			 km, hours, speed, c->travel_kmh);
-	else
+	else if (hours * 60 >= 1)
 		snprintf(reason, sizeof(reason),
 			 "%s then %s: %.0f km in %.0f min needs %.0f km/h, over %.0f km/h", from,
 			 to, km, hours * 60, speed, c->travel_kmh);
+	else
+		snprintf(reason, sizeof(reason),
+			 "%s then %s: %.0f km in %.0f s needs %.0f km/h, over %.0f km/h", from, to,
+			 km, hours * 3600, speed, c->travel_kmh);
 	risk_addj(v, "impossible_travel", DIR_RISK_MEDIUM,
 		  json_pack("{s:o, s:o, s:i, s:f, s:i, s:i, s:i}", "from",
 			    risk_place_json(prev.id, prev.time, prev.ip, prev.country, prev.city,

@@ -981,6 +981,14 @@ int dir_signin_purge(struct dir *d, int64_t before, int max_rows, int64_t *delet
 		     struct err *err);
 
 /*
+ * Bulk loading of the log (an import of an old log, the benchmark): with
+ * on, this connection keeps up to 2 GiB of the store in its page cache, so
+ * that the indexes of a big log are updated in memory; with off, back to
+ * the default.  Durability is unchanged.
+ */
+int dir_signin_bulk(struct dir *d, int on, struct err *err);
+
+/*
  * Brute-force counters and lockouts, per tenant and case-folded name.
  * The failure count is one atomic statement, so it holds across processes
  * and idp nodes sharing the store.

@@ -422,6 +422,11 @@ int dir_signin_purge(struct dir *d, int64_t before, int max_rows, int64_t *delet
 	return 0;
 }
 
+int dir_signin_bulk(struct dir *d, int on, struct err *err)
+{
+	return dir_exec(d, on ? "PRAGMA cache_size = -2097152" : "PRAGMA cache_size = -2000", err);
+}
+
 /* ---- lockouts ---------------------------------------------------------- */
 
 static void dir_lockout_row(sqlite3_stmt *st, struct dir_lockout *l)

@@ -15,61 +15,61 @@
 #include <string.h>
 
 #define SIGNIN_COLS                                                                                \
-	"id, time, user_id, username, app_id, step, result, reason, ip, user_agent, country, "    \
+	"id, time, user_id, username, app_id, step, result, reason, ip, user_agent, country, "     \
 	"city, lat, lon, factors, risk, detections"
 
 /* The filters every search shares, after the index's own terms. */
 #define SIGNIN_FILTERS                                                                             \
-	" AND time >= ?2 AND time < ?3 AND (?4 IS NULL OR user_id = ?4) AND (?5 IS NULL OR "      \
+	" AND time >= ?2 AND time < ?3 AND (?4 IS NULL OR user_id = ?4) AND (?5 IS NULL OR "       \
 	"app_id = ?5) AND (?6 IS NULL OR result = ?6) AND (?7 IS NULL OR ip = ?7) AND (?8 IS "     \
 	"NULL OR step = ?8) AND (?9 = 0 OR (CASE risk WHEN 'low' THEN 1 WHEN 'medium' THEN 2 "     \
 	"WHEN 'high' THEN 3 ELSE 0 END) >= ?9) AND time <= ?10 AND (time < ?10 OR id < ?11) "      \
 	"ORDER BY time DESC, id DESC LIMIT ?12"
 
 static const char sql_search_time[] = "SELECT " SIGNIN_COLS " FROM signins INDEXED BY "
-				      "signins_time WHERE tenant_id = ?1" SIGNIN_FILTERS;
-static const char sql_search_user[] = "SELECT " SIGNIN_COLS " FROM signins INDEXED BY "
-				      "signins_user WHERE tenant_id = ?1 AND user_id = ?4"
-				      SIGNIN_FILTERS;
+                                      "signins_time WHERE tenant_id = ?1" SIGNIN_FILTERS;
+static const char sql_search_user[] =
+        "SELECT " SIGNIN_COLS " FROM signins INDEXED BY "
+        "signins_user WHERE tenant_id = ?1 AND user_id = ?4" SIGNIN_FILTERS;
 static const char sql_search_ip[] = "SELECT " SIGNIN_COLS " FROM signins INDEXED BY signins_ip "
-				    "WHERE tenant_id = ?1 AND ip = ?7" SIGNIN_FILTERS;
-static const char sql_search_risky[] = "SELECT " SIGNIN_COLS " FROM signins INDEXED BY "
-				       "signins_risky WHERE tenant_id = ?1 AND risk <> 'none'"
-				       SIGNIN_FILTERS;
+                                    "WHERE tenant_id = ?1 AND ip = ?7" SIGNIN_FILTERS;
+static const char sql_search_risky[] =
+        "SELECT " SIGNIN_COLS " FROM signins INDEXED BY "
+        "signins_risky WHERE tenant_id = ?1 AND risk <> 'none'" SIGNIN_FILTERS;
 
 static const char sql_counts[] =
-	"SELECT (time / ?4) * ?4 AS b, result, count(*) FROM signins WHERE tenant_id = ?1 AND "
-	"time >= ?2 AND time < ?3 GROUP BY b, result ORDER BY b, result";
+        "SELECT (time / ?4) * ?4 AS b, result, count(*) FROM signins WHERE tenant_id = ?1 AND "
+        "time >= ?2 AND time < ?3 GROUP BY b, result ORDER BY b, result";
 static const char sql_top_reason[] =
-	"SELECT reason, count(*) AS n, 0 FROM signins WHERE tenant_id = ?1 AND time >= ?2 AND "
-	"time < ?3 AND result <> 'success' GROUP BY reason ORDER BY n DESC, reason LIMIT ?4";
+        "SELECT reason, count(*) AS n, 0 FROM signins WHERE tenant_id = ?1 AND time >= ?2 AND "
+        "time < ?3 AND result <> 'success' GROUP BY reason ORDER BY n DESC, reason LIMIT ?4";
 static const char sql_top_source[] =
-	"SELECT ip, count(*) AS n, count(DISTINCT idp_fold(username)) FROM signins WHERE "
-	"tenant_id = ?1 AND time >= ?2 AND time < ?3 AND result <> 'success' AND ip <> '' "
-	"GROUP BY ip ORDER BY n DESC, ip LIMIT ?4";
+        "SELECT ip, count(*) AS n, count(DISTINCT idp_fold(username)) FROM signins WHERE "
+        "tenant_id = ?1 AND time >= ?2 AND time < ?3 AND result <> 'success' AND ip <> '' "
+        "GROUP BY ip ORDER BY n DESC, ip LIMIT ?4";
 static const char sql_top_detection[] =
-	"SELECT json_extract(j.value, '$.name') AS name, count(*) AS n, 0 FROM signins INDEXED BY "
-	"signins_risky, json_each(signins.detections) AS j WHERE tenant_id = ?1 AND risk <> "
-	"'none' AND time >= ?2 AND time < ?3 AND json_valid(signins.detections) GROUP BY name "
-	"ORDER BY n DESC, name LIMIT ?4";
+        "SELECT json_extract(j.value, '$.name') AS name, count(*) AS n, 0 FROM signins INDEXED BY "
+        "signins_risky, json_each(signins.detections) AS j WHERE tenant_id = ?1 AND risk <> "
+        "'none' AND time >= ?2 AND time < ?3 AND json_valid(signins.detections) GROUP BY name "
+        "ORDER BY n DESC, name LIMIT ?4";
 
 static const char sql_source_stats[] =
-	"SELECT count(DISTINCT CASE WHEN result <> 'success' THEN k END), count(DISTINCT CASE "
-	"WHEN result = 'success' THEN u END) FROM (SELECT idp_fold(username) AS k, user_id AS u, "
-	"result FROM signins INDEXED BY signins_ip WHERE tenant_id = ?1 AND ip = ?2 AND time >= "
-	"?3 AND step = 'password' UNION ALL SELECT idp_fold(?4), NULL, 'failure' WHERE ?4 IS NOT "
-	"NULL)";
+        "SELECT count(DISTINCT CASE WHEN result <> 'success' THEN k END), count(DISTINCT CASE "
+        "WHEN result = 'success' THEN u END) FROM (SELECT idp_fold(username) AS k, user_id AS u, "
+        "result FROM signins INDEXED BY signins_ip WHERE tenant_id = ?1 AND ip = ?2 AND time >= "
+        "?3 AND step = 'password' UNION ALL SELECT idp_fold(?4), NULL, 'failure' WHERE ?4 IS NOT "
+        "NULL)";
 static const char sql_last_trusted[] =
-	"SELECT " SIGNIN_COLS " FROM signins INDEXED BY signins_trusted WHERE tenant_id = ?1 AND "
-	"user_id = ?2 AND time < ?3 AND result = 'success' AND step IN ('password', 'sso', 'mfa', "
-	"'recovery') AND risk IN ('none', 'low') ORDER BY time DESC, id DESC LIMIT 1";
+        "SELECT " SIGNIN_COLS " FROM signins INDEXED BY signins_trusted WHERE tenant_id = ?1 AND "
+        "user_id = ?2 AND time < ?3 AND result = 'success' AND step IN ('password', 'sso', 'mfa', "
+        "'recovery') AND risk IN ('none', 'low') ORDER BY time DESC, id DESC LIMIT 1";
 static const char sql_count_steps[] =
-	"SELECT count(*) FROM signins INDEXED BY signins_user WHERE tenant_id = ?1 AND user_id = "
-	"?2 AND time >= ?3 AND instr(' ' || ?4 || ' ', ' ' || step || ' ') > 0 AND (CASE WHEN ?5 "
-	"IS NULL THEN result <> 'success' ELSE result = ?5 END)";
+        "SELECT count(*) FROM signins INDEXED BY signins_user WHERE tenant_id = ?1 AND user_id = "
+        "?2 AND time >= ?3 AND instr(' ' || ?4 || ' ', ' ' || step || ' ') > 0 AND (CASE WHEN ?5 "
+        "IS NULL THEN result <> 'success' ELSE result = ?5 END)";
 static const char sql_purge[] =
-	"DELETE FROM signins WHERE id IN (SELECT id FROM signins WHERE time < ?1 ORDER BY id "
-	"LIMIT ?2)";
+        "DELETE FROM signins WHERE id IN (SELECT id FROM signins WHERE time < ?1 ORDER BY id "
+        "LIMIT ?2)";
 
 #define LOCKOUT_COLS                                                                               \
 	"username, failures, window_start, locked_at, locked_until, last_ip, updated_at"
@@ -80,93 +80,94 @@ static const char sql_purge[] =
  * after the window (or after a lock ended) starts a new window at 1.
  */
 static const char sql_lockout_fail[] =
-	"INSERT INTO risk_lockouts (tenant_id, name_key, username, failures, window_start, "
-	"locked_at, locked_until, last_ip, updated_at) VALUES (?1, ?2, ?3, 1, ?4, CASE WHEN ?5 <= "
-	"1 THEN ?4 ELSE 0 END, CASE WHEN ?5 <= 1 THEN ?4 + ?7 ELSE 0 END, ?8, ?4) "
-	"ON CONFLICT (tenant_id, name_key) DO UPDATE SET "
-	"failures = CASE WHEN locked_until > ?4 THEN failures WHEN locked_until > 0 OR "
-	"window_start + ?6 < ?4 THEN 1 ELSE failures + 1 END, "
-	"window_start = CASE WHEN locked_until > ?4 THEN window_start WHEN locked_until > 0 OR "
-	"window_start + ?6 < ?4 THEN ?4 ELSE window_start END, "
-	"locked_at = CASE WHEN locked_until > ?4 THEN locked_at WHEN locked_until = 0 AND "
-	"window_start + ?6 >= ?4 AND failures + 1 >= ?5 THEN ?4 WHEN ?5 <= 1 THEN ?4 ELSE 0 END, "
-	"locked_until = CASE WHEN locked_until > ?4 THEN locked_until WHEN locked_until = 0 AND "
-	"window_start + ?6 >= ?4 AND failures + 1 >= ?5 THEN ?4 + ?7 WHEN ?5 <= 1 THEN ?4 + ?7 "
-	"ELSE 0 END, "
-	"username = CASE WHEN locked_until > ?4 THEN username ELSE excluded.username END, "
-	"last_ip = CASE WHEN locked_until > ?4 THEN last_ip ELSE excluded.last_ip END, "
-	"updated_at = ?4";
+        "INSERT INTO risk_lockouts (tenant_id, name_key, username, failures, window_start, "
+        "locked_at, locked_until, last_ip, updated_at) VALUES (?1, ?2, ?3, 1, ?4, CASE WHEN ?5 <= "
+        "1 THEN ?4 ELSE 0 END, CASE WHEN ?5 <= 1 THEN ?4 + ?7 ELSE 0 END, ?8, ?4) "
+        "ON CONFLICT (tenant_id, name_key) DO UPDATE SET "
+        "failures = CASE WHEN locked_until > ?4 THEN failures WHEN locked_until > 0 OR "
+        "window_start + ?6 < ?4 THEN 1 ELSE failures + 1 END, "
+        "window_start = CASE WHEN locked_until > ?4 THEN window_start WHEN locked_until > 0 OR "
+        "window_start + ?6 < ?4 THEN ?4 ELSE window_start END, "
+        "locked_at = CASE WHEN locked_until > ?4 THEN locked_at WHEN locked_until = 0 AND "
+        "window_start + ?6 >= ?4 AND failures + 1 >= ?5 THEN ?4 WHEN ?5 <= 1 THEN ?4 ELSE 0 END, "
+        "locked_until = CASE WHEN locked_until > ?4 THEN locked_until WHEN locked_until = 0 AND "
+        "window_start + ?6 >= ?4 AND failures + 1 >= ?5 THEN ?4 + ?7 WHEN ?5 <= 1 THEN ?4 + ?7 "
+        "ELSE 0 END, "
+        "username = CASE WHEN locked_until > ?4 THEN username ELSE excluded.username END, "
+        "last_ip = CASE WHEN locked_until > ?4 THEN last_ip ELSE excluded.last_ip END, "
+        "updated_at = ?4";
 static const char sql_lockout_get[] =
-	"SELECT " LOCKOUT_COLS " FROM risk_lockouts WHERE tenant_id = ?1 AND name_key = ?2";
+        "SELECT " LOCKOUT_COLS " FROM risk_lockouts WHERE tenant_id = ?1 AND name_key = ?2";
 static const char sql_lockout_clear[] =
-	"DELETE FROM risk_lockouts WHERE tenant_id = ?1 AND name_key = ?2";
+        "DELETE FROM risk_lockouts WHERE tenant_id = ?1 AND name_key = ?2";
 static const char sql_lockout_list[] =
-	"SELECT " LOCKOUT_COLS " FROM risk_lockouts WHERE tenant_id = ?1 AND locked_until > ?2 "
-	"ORDER BY locked_at DESC";
+        "SELECT " LOCKOUT_COLS " FROM risk_lockouts WHERE tenant_id = ?1 AND locked_until > ?2 "
+        "ORDER BY locked_at DESC";
 static const char sql_lockout_expire[] =
-	"DELETE FROM risk_lockouts WHERE locked_until <= ?1 AND (locked_until > 0 OR "
-	"window_start < ?1 - 86400)";
+        "DELETE FROM risk_lockouts WHERE locked_until <= ?1 AND (locked_until > 0 OR "
+        "window_start < ?1 - 86400)";
 
 static const char sql_profile_seen[] =
-	"SELECT seen FROM risk_profiles WHERE tenant_id = ?1 AND user_id = ?2 AND kind = ?3 AND "
-	"value = ?4";
+        "SELECT seen FROM risk_profiles WHERE tenant_id = ?1 AND user_id = ?2 AND kind = ?3 AND "
+        "value = ?4";
 static const char sql_profile_learn[] =
-	"INSERT INTO risk_profiles (tenant_id, user_id, kind, value, first_seen, last_seen, seen) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT DO UPDATE SET seen = seen + 1, "
-	"last_seen = max(last_seen, excluded.last_seen)";
+        "INSERT INTO risk_profiles (tenant_id, user_id, kind, value, first_seen, last_seen, seen) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT DO UPDATE SET seen = seen + 1, "
+        "last_seen = max(last_seen, excluded.last_seen)";
 static const char sql_profile_expire[] = "DELETE FROM risk_profiles WHERE last_seen < ?1";
 
 #define RISKY_COLS                                                                                 \
-	"r.user_id, coalesce(u.upn, ''), r.level, r.state, r.detections, r.signin_id, r.first_at, " \
+	"r.user_id, coalesce(u.upn, ''), r.level, r.state, r.detections, r.signin_id, "            \
+	"r.first_at, "                                                                             \
 	"r.last_at, r.updated_at, r.updated_by"
 
 static const char sql_risky_raise[] =
-	"INSERT INTO risky_users (tenant_id, user_id, level, state, detections, signin_id, "
-	"first_at, last_at, updated_at) VALUES (?1, ?2, ?3, 'at_risk', ?4, ?5, ?6, ?6, ?6) "
-	"ON CONFLICT DO UPDATE SET "
-	"level = CASE WHEN state = 'dismissed' OR (CASE excluded.level WHEN 'high' THEN 3 WHEN "
-	"'medium' THEN 2 ELSE 1 END) > (CASE level WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 "
-	"END) THEN excluded.level ELSE level END, "
-	"state = CASE WHEN state = 'dismissed' THEN 'at_risk' ELSE state END, "
-	"first_at = CASE WHEN state = 'dismissed' THEN excluded.first_at ELSE first_at END, "
-	"detections = excluded.detections, signin_id = excluded.signin_id, "
-	"last_at = excluded.last_at, updated_at = excluded.updated_at";
+        "INSERT INTO risky_users (tenant_id, user_id, level, state, detections, signin_id, "
+        "first_at, last_at, updated_at) VALUES (?1, ?2, ?3, 'at_risk', ?4, ?5, ?6, ?6, ?6) "
+        "ON CONFLICT DO UPDATE SET "
+        "level = CASE WHEN state = 'dismissed' OR (CASE excluded.level WHEN 'high' THEN 3 WHEN "
+        "'medium' THEN 2 ELSE 1 END) > (CASE level WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 "
+        "END) THEN excluded.level ELSE level END, "
+        "state = CASE WHEN state = 'dismissed' THEN 'at_risk' ELSE state END, "
+        "first_at = CASE WHEN state = 'dismissed' THEN excluded.first_at ELSE first_at END, "
+        "detections = excluded.detections, signin_id = excluded.signin_id, "
+        "last_at = excluded.last_at, updated_at = excluded.updated_at";
 static const char sql_risky_get[] =
-	"SELECT " RISKY_COLS " FROM risky_users r LEFT JOIN users u ON u.tenant_id = r.tenant_id "
-	"AND u.id = r.user_id WHERE r.tenant_id = ?1 AND r.user_id = ?2";
+        "SELECT " RISKY_COLS " FROM risky_users r LEFT JOIN users u ON u.tenant_id = r.tenant_id "
+        "AND u.id = r.user_id WHERE r.tenant_id = ?1 AND r.user_id = ?2";
 static const char sql_risky_state[] =
-	"UPDATE risky_users SET state = ?3, updated_by = ?4, updated_at = ?5 WHERE tenant_id = ?1 "
-	"AND user_id = ?2";
+        "UPDATE risky_users SET state = ?3, updated_by = ?4, updated_at = ?5 WHERE tenant_id = ?1 "
+        "AND user_id = ?2";
 static const char sql_risky_list[] =
-	"SELECT " RISKY_COLS " FROM risky_users r LEFT JOIN users u ON u.tenant_id = r.tenant_id "
-	"AND u.id = r.user_id WHERE r.tenant_id = ?1 AND (?2 IS NULL OR r.state = ?2) ORDER BY "
-	"r.last_at DESC, r.user_id";
+        "SELECT " RISKY_COLS " FROM risky_users r LEFT JOIN users u ON u.tenant_id = r.tenant_id "
+        "AND u.id = r.user_id WHERE r.tenant_id = ?1 AND (?2 IS NULL OR r.state = ?2) ORDER BY "
+        "r.last_at DESC, r.user_id";
 
 static const char sql_revoke_families[] =
-	"INSERT INTO revoked_tokens (tenant_id, kind, value, expires_at) SELECT DISTINCT ?1, "
-	"'grant', family_id, ?3 FROM (SELECT family_id FROM refresh_tokens WHERE tenant_id = ?1 "
-	"AND user_id = ?2 UNION SELECT family_id FROM auth_codes WHERE tenant_id = ?1 AND "
-	"user_id = ?2) WHERE true ON CONFLICT DO UPDATE SET expires_at = max(expires_at, "
-	"excluded.expires_at)";
+        "INSERT INTO revoked_tokens (tenant_id, kind, value, expires_at) SELECT DISTINCT ?1, "
+        "'grant', family_id, ?3 FROM (SELECT family_id FROM refresh_tokens WHERE tenant_id = ?1 "
+        "AND user_id = ?2 UNION SELECT family_id FROM auth_codes WHERE tenant_id = ?1 AND "
+        "user_id = ?2) WHERE true ON CONFLICT DO UPDATE SET expires_at = max(expires_at, "
+        "excluded.expires_at)";
 static const char sql_revoke_refresh[] =
-	"UPDATE refresh_tokens SET revoked_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND "
-	"revoked_at IS NULL";
+        "UPDATE refresh_tokens SET revoked_at = ?3 WHERE tenant_id = ?1 AND user_id = ?2 AND "
+        "revoked_at IS NULL";
 static const char sql_revoke_sessions[] =
-	"DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2";
+        "DELETE FROM sessions WHERE tenant_id = ?1 AND user_id = ?2";
 
 static const char sql_stepup_set[] =
-	"INSERT INTO risk_stepups (session_hash, tenant_id, level, created_at) SELECT ?2, ?1, ?3, "
-	"?4 FROM sessions WHERE tenant_id = ?1 AND id_hash = ?2 ON CONFLICT DO UPDATE SET level = "
-	"excluded.level, created_at = excluded.created_at";
+        "INSERT INTO risk_stepups (session_hash, tenant_id, level, created_at) SELECT ?2, ?1, ?3, "
+        "?4 FROM sessions WHERE tenant_id = ?1 AND id_hash = ?2 ON CONFLICT DO UPDATE SET level = "
+        "excluded.level, created_at = excluded.created_at";
 static const char sql_stepup_get[] =
-	"SELECT level FROM risk_stepups WHERE tenant_id = ?1 AND session_hash = ?2";
+        "SELECT level FROM risk_stepups WHERE tenant_id = ?1 AND session_hash = ?2";
 
 static const char sql_policy_get[] = "SELECT mfa_at, block_at, updated_at, updated_by FROM "
-				     "risk_policies WHERE tenant_id = ?1";
+                                     "risk_policies WHERE tenant_id = ?1";
 static const char sql_policy_put[] =
-	"INSERT INTO risk_policies (tenant_id, mfa_at, block_at, updated_at, updated_by) VALUES "
-	"(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET mfa_at = excluded.mfa_at, block_at = "
-	"excluded.block_at, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+        "INSERT INTO risk_policies (tenant_id, mfa_at, block_at, updated_at, updated_by) VALUES "
+        "(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET mfa_at = excluded.mfa_at, block_at = "
+        "excluded.block_at, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
 static const char sql_policy_delete[] = "DELETE FROM risk_policies WHERE tenant_id = ?1";
 
 static const char *const dir_risk_levels[] = {"none", "low", "medium", "high", "never"};
@@ -212,8 +213,8 @@ static void dir_signin_row(sqlite3_stmt *st, struct dir_signin *s)
 
 /* Walk st's rows into cb; the statement is done afterwards. */
 static int dir_signin_walk(struct dir *d, sqlite3_stmt *st,
-			   int (*cb)(void *ctx, const struct dir_signin *s), void *ctx,
-			   const char *what, struct err *err)
+                           int (*cb)(void *ctx, const struct dir_signin *s), void *ctx,
+                           const char *what, struct err *err)
 {
 	struct dir_signin s;
 	int rc = SQLITE_DONE, stop = 0;
@@ -229,7 +230,7 @@ static int dir_signin_walk(struct dir *d, sqlite3_stmt *st,
 }
 
 int dir_signin_search(struct dir *d, const char *tenant_id, const struct dir_signin_search *q,
-		      int (*cb)(void *ctx, const struct dir_signin *s), void *ctx, struct err *err)
+                      int (*cb)(void *ctx, const struct dir_signin *s), void *ctx, struct err *err)
 {
 	const char *sql = sql_search_time;
 	sqlite3_stmt *st;
@@ -266,9 +267,9 @@ int dir_signin_search(struct dir *d, const char *tenant_id, const struct dir_sig
 }
 
 int dir_signin_counts(struct dir *d, const char *tenant_id, int64_t from, int64_t to,
-		      int64_t bucket,
-		      int (*cb)(void *ctx, int64_t start, const char *result, int64_t n), void *ctx,
-		      struct err *err)
+                      int64_t bucket,
+                      int (*cb)(void *ctx, int64_t start, const char *result, int64_t n), void *ctx,
+                      struct err *err)
 {
 	sqlite3_stmt *st;
 	char result[16];
@@ -293,9 +294,9 @@ int dir_signin_counts(struct dir *d, const char *tenant_id, int64_t from, int64_
 }
 
 int dir_signin_top(struct dir *d, const char *tenant_id, int64_t from, int64_t to,
-		   enum dir_signin_top what, int limit,
-		   int (*cb)(void *ctx, const char *value, int64_t n, int64_t names), void *ctx,
-		   struct err *err)
+                   enum dir_signin_top what, int limit,
+                   int (*cb)(void *ctx, const char *value, int64_t n, int64_t names), void *ctx,
+                   struct err *err)
 {
 	static const char *const sqls[] = {sql_top_reason, sql_top_source, sql_top_detection};
 	sqlite3_stmt *st;
@@ -320,9 +321,8 @@ int dir_signin_top(struct dir *d, const char *tenant_id, int64_t from, int64_t t
 	return stop;
 }
 
-int dir_signin_source_stats(struct dir *d, const char *tenant_id, const char *ip,
-			    int64_t since, const char *name, int *failed_names, int *ok_users,
-			    struct err *err)
+int dir_signin_source_stats(struct dir *d, const char *tenant_id, const char *ip, int64_t since,
+                            const char *name, int *failed_names, int *ok_users, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_source_stats, err);
 	int rc;
@@ -347,8 +347,8 @@ int dir_signin_source_stats(struct dir *d, const char *tenant_id, const char *ip
 }
 
 /* A statement that yields at most one sign-in row into out. */
-static int dir_signin_one(struct dir *d, sqlite3_stmt *st, struct dir_signin *out,
-			  const char *what, struct err *err)
+static int dir_signin_one(struct dir *d, sqlite3_stmt *st, struct dir_signin *out, const char *what,
+                          struct err *err)
 {
 	int rc = sqlite3_step(st);
 
@@ -365,7 +365,7 @@ static int dir_signin_one(struct dir *d, sqlite3_stmt *st, struct dir_signin *ou
 }
 
 int dir_signin_last_trusted(struct dir *d, const char *tenant_id, const char *user_id,
-			    int64_t before, struct dir_signin *out, struct err *err)
+                            int64_t before, struct dir_signin *out, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_last_trusted, err);
 
@@ -377,9 +377,8 @@ int dir_signin_last_trusted(struct dir *d, const char *tenant_id, const char *us
 	return dir_signin_one(d, st, out, "read the last good sign-in", err);
 }
 
-int dir_signin_count(struct dir *d, const char *tenant_id, const char *user_id,
-		     const char *steps, const char *result, int64_t since, int *n,
-		     struct err *err)
+int dir_signin_count(struct dir *d, const char *tenant_id, const char *user_id, const char *steps,
+                     const char *result, int64_t since, int *n, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_count_steps, err);
 	int rc;
@@ -403,8 +402,7 @@ int dir_signin_count(struct dir *d, const char *tenant_id, const char *user_id,
 	return rc;
 }
 
-int dir_signin_purge(struct dir *d, int64_t before, int max_rows, int64_t *deleted,
-		     struct err *err)
+int dir_signin_purge(struct dir *d, int64_t before, int max_rows, int64_t *deleted, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_purge, err);
 	int rc;
@@ -449,7 +447,7 @@ static int dir_lockout_key(const char *username, char *key, size_t cap, struct e
 }
 
 int dir_lockout_get(struct dir *d, const char *tenant_id, const char *username,
-		    struct dir_lockout *out, struct err *err)
+                    struct dir_lockout *out, struct err *err)
 {
 	char key[DIR_UPN_MAX * 2];
 	sqlite3_stmt *st;
@@ -474,9 +472,9 @@ int dir_lockout_get(struct dir *d, const char *tenant_id, const char *username,
 	return rc;
 }
 
-int dir_lockout_fail(struct dir *d, const char *tenant_id, const char *username,
-		     const char *ip, int64_t now, const struct dir_lockout_limits *lim,
-		     struct dir_lockout *out, int *locked_now, struct err *err)
+int dir_lockout_fail(struct dir *d, const char *tenant_id, const char *username, const char *ip,
+                     int64_t now, const struct dir_lockout_limits *lim, struct dir_lockout *out,
+                     int *locked_now, struct err *err)
 {
 	struct dir_lockout before, after;
 	char key[DIR_UPN_MAX * 2];
@@ -519,15 +517,13 @@ int dir_lockout_fail(struct dir *d, const char *tenant_id, const char *username,
 	if (rc != 0)
 		return rc;
 	if (locked_now != NULL)
-		*locked_now = after.locked_until > now &&
-			      !(had && before.locked_until > now);
+		*locked_now = after.locked_until > now && !(had && before.locked_until > now);
 	if (out != NULL)
 		*out = after;
 	return 0;
 }
 
-int dir_lockout_clear(struct dir *d, const char *tenant_id, const char *username,
-		      struct err *err)
+int dir_lockout_clear(struct dir *d, const char *tenant_id, const char *username, struct err *err)
 {
 	char key[DIR_UPN_MAX * 2];
 	sqlite3_stmt *st;
@@ -547,8 +543,7 @@ int dir_lockout_clear(struct dir *d, const char *tenant_id, const char *username
 }
 
 int dir_lockout_list(struct dir *d, const char *tenant_id, int64_t now,
-		     int (*cb)(void *ctx, const struct dir_lockout *l), void *ctx,
-		     struct err *err)
+                     int (*cb)(void *ctx, const struct dir_lockout *l), void *ctx, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_lockout_list, err);
 	struct dir_lockout l;
@@ -578,8 +573,7 @@ static int dir_profile_check(enum dir_profile_kind kind, const char *value, stru
 }
 
 int dir_profile_seen(struct dir *d, const char *tenant_id, const char *user_id,
-		     enum dir_profile_kind kind, const char *value, int64_t *seen,
-		     struct err *err)
+                     enum dir_profile_kind kind, const char *value, int64_t *seen, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -605,8 +599,7 @@ int dir_profile_seen(struct dir *d, const char *tenant_id, const char *user_id,
 }
 
 int dir_profile_learn(struct dir *d, const char *tenant_id, const char *user_id,
-		      enum dir_profile_kind kind, const char *value, int64_t now,
-		      struct err *err)
+                      enum dir_profile_kind kind, const char *value, int64_t now, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -648,8 +641,7 @@ static void dir_risky_row(sqlite3_stmt *st, struct dir_risky_user *u)
 }
 
 int dir_risky_user_raise(struct dir *d, const char *tenant_id, const char *user_id, int level,
-			 const char *detections, int64_t signin_id, int64_t now,
-			 struct err *err)
+                         const char *detections, int64_t signin_id, int64_t now, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -674,7 +666,7 @@ int dir_risky_user_raise(struct dir *d, const char *tenant_id, const char *user_
 }
 
 int dir_risky_user_get(struct dir *d, const char *tenant_id, const char *user_id,
-		       struct dir_risky_user *out, struct err *err)
+                       struct dir_risky_user *out, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_risky_get, err);
 	int rc;
@@ -697,7 +689,7 @@ int dir_risky_user_get(struct dir *d, const char *tenant_id, const char *user_id
 }
 
 int dir_risky_user_set_state(struct dir *d, const char *tenant_id, const char *user_id,
-			     const char *state, const char *by, int64_t now, struct err *err)
+                             const char *state, const char *by, int64_t now, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -722,8 +714,8 @@ int dir_risky_user_set_state(struct dir *d, const char *tenant_id, const char *u
 }
 
 int dir_risky_user_list(struct dir *d, const char *tenant_id, const char *state,
-			int (*cb)(void *ctx, const struct dir_risky_user *u), void *ctx,
-			struct err *err)
+                        int (*cb)(void *ctx, const struct dir_risky_user *u), void *ctx,
+                        struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_risky_list, err);
 	struct dir_risky_user u;
@@ -746,7 +738,7 @@ int dir_risky_user_list(struct dir *d, const char *tenant_id, const char *state,
 
 /* Run one of the revocation statements for the user. */
 static int dir_revoke_run(struct dir *d, const char *sql, const char *tenant_id,
-			  const char *user_id, int64_t arg, struct err *err)
+                          const char *user_id, int64_t arg, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql, err);
 	int rc;
@@ -762,8 +754,8 @@ static int dir_revoke_run(struct dir *d, const char *sql, const char *tenant_id,
 	return rc;
 }
 
-int dir_user_revoke_all(struct dir *d, const char *tenant_id, const char *user_id,
-			int64_t until, int *grants, struct err *err)
+int dir_user_revoke_all(struct dir *d, const char *tenant_id, const char *user_id, int64_t until,
+                        int *grants, struct err *err)
 {
 	int tx = dir_tx_begin(d, err), n = 0, rc;
 
@@ -787,7 +779,7 @@ int dir_user_revoke_all(struct dir *d, const char *tenant_id, const char *user_i
 /* ---- step-up marks and policy ----------------------------------------- */
 
 int dir_session_stepup_set(struct dir *d, const char *tenant_id, const char *session_hash,
-			   int level, int64_t now, struct err *err)
+                           int level, int64_t now, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -808,7 +800,7 @@ int dir_session_stepup_set(struct dir *d, const char *tenant_id, const char *ses
 }
 
 int dir_session_stepup_get(struct dir *d, const char *tenant_id, const char *session_hash,
-			   int *level, struct err *err)
+                           int *level, struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_stepup_get, err);
 	char word[16];
@@ -832,7 +824,7 @@ int dir_session_stepup_get(struct dir *d, const char *tenant_id, const char *ses
 }
 
 int dir_risk_policy_get(struct dir *d, const char *tenant_id, struct dir_risk_policy *out,
-			struct err *err)
+                        struct err *err)
 {
 	sqlite3_stmt *st = dir_stmt(d, sql_policy_get, err);
 	char w[16];
@@ -861,7 +853,7 @@ int dir_risk_policy_get(struct dir *d, const char *tenant_id, struct dir_risk_po
 }
 
 int dir_risk_policy_put(struct dir *d, const char *tenant_id, const struct dir_risk_policy *p,
-			struct err *err)
+                        struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;

@@ -35,13 +35,13 @@ struct geo *geo_open(const char *path, struct err *err)
 	rc = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);
 	if (rc != MMDB_SUCCESS) {
 		err_set(err, rc == MMDB_FILE_OPEN_ERROR ? ERR_IO : ERR_CORRUPT,
-			"%s: not a usable GeoIP database: %s", path, MMDB_strerror(rc));
+		        "%s: not a usable GeoIP database: %s", path, MMDB_strerror(rc));
 		free(g);
 		return NULL;
 	}
 	if (g->mmdb.metadata.ip_version != 4 && g->mmdb.metadata.ip_version != 6) {
 		err_set(err, ERR_CORRUPT, "%s: ip_version %u is neither 4 nor 6", path,
-			(unsigned)g->mmdb.metadata.ip_version);
+		        (unsigned)g->mmdb.metadata.ip_version);
 		MMDB_close(&g->mmdb);
 		free(g);
 		return NULL;
@@ -115,7 +115,7 @@ int geo_lookup(const struct geo *g, const char *ip, struct geo_place *out)
 		a4.sin_family = AF_INET;
 		sa = (const struct sockaddr *)&a4;
 	} else if (inet_pton(AF_INET6, ip, &a6.sin6_addr) == 1 &&
-		   IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
+	           IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
 		/* ::ffff:a.b.c.d is an IPv4 client seen through an IPv6 socket */
 		a4.sin_family = AF_INET;
 		memcpy(&a4.sin_addr, &a6.sin6_addr.s6_addr[12], 4);
@@ -131,14 +131,13 @@ int geo_lookup(const struct geo *g, const char *ip, struct geo_place *out)
 	res = MMDB_lookup_sockaddr(&g->mmdb, sa, &mmdb_err);
 	if (mmdb_err != MMDB_SUCCESS)
 		return mmdb_err == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR ? ERR_NOT_FOUND
-									   : ERR_CORRUPT;
+		                                                           : ERR_CORRUPT;
 	if (!res.found_entry)
 		return ERR_NOT_FOUND;
 	if (MMDB_get_value(&res.entry, &v, "country", "iso_code", NULL) == MMDB_SUCCESS)
 		geo_text(&v, out->country, sizeof(out->country));
 	if (out->country[0] == '\0' &&
-	    MMDB_get_value(&res.entry, &v, "registered_country", "iso_code", NULL) ==
-		    MMDB_SUCCESS)
+	    MMDB_get_value(&res.entry, &v, "registered_country", "iso_code", NULL) == MMDB_SUCCESS)
 		geo_text(&v, out->country, sizeof(out->country));
 	if (MMDB_get_value(&res.entry, &v, "city", "names", "en", NULL) == MMDB_SUCCESS)
 		geo_text(&v, out->city, sizeof(out->city));
@@ -171,8 +170,8 @@ const char *geo_describe(const struct geo *g, char *buf, size_t cap)
 	if (gmtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
 	snprintf(buf, cap, "%.64s built %s",
-		 g->mmdb.metadata.database_type != NULL ? g->mmdb.metadata.database_type : "?",
-		 when);
+	         g->mmdb.metadata.database_type != NULL ? g->mmdb.metadata.database_type : "?",
+	         when);
 	return buf;
 }
 
@@ -181,7 +180,7 @@ double geo_distance_km(double lat1, double lon1, double lat2, double lon2)
 	const double r = 6371.0088, rad = M_PI / 180.0; /* mean Earth radius */
 	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
 	double a = sin(dlat / 2) * sin(dlat / 2) +
-		   cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+	           cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
 
 	if (a > 1)
 		a = 1;

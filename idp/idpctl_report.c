@@ -73,9 +73,10 @@ static int report_time_opt(struct ctl *c, const char *name, const char *v, int64
 		memset(&tm, 0, sizeof(tm));
 		end = strptime(v, "%Y-%m-%d", &tm);
 		if (end == NULL || *end != '\0')
-			return ctl_usage_error(c, "%s: a time like 2026-11-24T10:00:00Z (UTC), "
-						  "2026-11-24 or epoch seconds",
-					       name);
+			return ctl_usage_error(c,
+			                       "%s: a time like 2026-11-24T10:00:00Z (UTC), "
+			                       "2026-11-24 or epoch seconds",
+			                       name);
 	}
 	*out = (int64_t)timegm(&tm);
 	return CTL_OK;
@@ -83,7 +84,7 @@ static int report_time_opt(struct ctl *c, const char *name, const char *v, int64
 
 /* --since DUR (default def seconds before now), --from and --to into [from, to). */
 static int report_range_opts(struct ctl *c, struct ctl_args *a, int64_t def, int64_t *from,
-			     int64_t *to)
+                             int64_t *to)
 {
 	const char *since = ctl_opt(a, "--since");
 	long long secs = def;
@@ -142,7 +143,7 @@ static void report_why(const struct dir_signin *s, char *out, size_t cap)
 		const char *name = json_string_value(json_object_get(d, "name"));
 		if (name != NULL && used < cap)
 			used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "," : "",
-						 name);
+			                         name);
 	}
 	json_decref(det);
 	if (out[0] == '\0')
@@ -158,15 +159,16 @@ static int report_signin_print(void *ctx, const struct dir_signin *s)
 	if (rr->arr != NULL) {
 		json_t *det = json_loads(s->detections, 0, NULL);
 		json_array_append_new(
-			rr->arr,
-			json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-				  "s:o}",
-				  "id", (json_int_t)s->id, "time", (json_int_t)s->time, "user_id",
-				  s->user_id, "username", s->username, "app_id", s->app_id, "step",
-				  s->step, "result", s->result, "reason", s->reason, "ip", s->ip,
-				  "user_agent", s->user_agent, "country", s->country, "city", s->city,
-				  "risk", s->risk, "detections",
-				  json_is_array(det) ? det : (json_decref(det), json_array())));
+		        rr->arr,
+		        json_pack(
+		                "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+		                "s:o}",
+		                "id", (json_int_t)s->id, "time", (json_int_t)s->time, "user_id",
+		                s->user_id, "username", s->username, "app_id", s->app_id, "step",
+		                s->step, "result", s->result, "reason", s->reason, "ip", s->ip,
+		                "user_agent", s->user_agent, "country", s->country, "city", s->city,
+		                "risk", s->risk, "detections",
+		                json_is_array(det) ? det : (json_decref(det), json_array())));
 		return 0;
 	}
 	if (rr->n == 1) {
@@ -200,8 +202,7 @@ static int report_json_out(json_t *doc)
 	return CTL_OK;
 }
 
-static int report_signins(struct ctl *c, const struct dir_tenant *t, struct ctl_args *a,
-			  int risky)
+static int report_signins(struct ctl *c, const struct dir_tenant *t, struct ctl_args *a, int risky)
 {
 	const char *user = ctl_opt(a, "--user"), *app = ctl_opt(a, "--app");
 	const char *result = ctl_opt(a, "--result"), *risk = ctl_opt(a, "--risk");
@@ -234,7 +235,7 @@ static int report_signins(struct ctl *c, const struct dir_tenant *t, struct ctl_
 		return ctl_usage_error(c, "--result: success, failure, locked or blocked");
 	q.result = result;
 	if (risk != NULL && ((q.min_risk = dir_risk_level_parse(risk)) < DIR_RISK_LOW ||
-			     q.min_risk > DIR_RISK_HIGH))
+	                     q.min_risk > DIR_RISK_HIGH))
 		return ctl_usage_error(c, "--risk: low, medium or high (the least level)");
 	if (risky && q.min_risk == 0)
 		q.min_risk = DIR_RISK_LOW;
@@ -268,13 +269,13 @@ static int report_user_print(void *ctx, const struct dir_risky_user *u)
 	if (rr->arr != NULL) {
 		json_t *names = json_loads(u->detections, 0, NULL);
 		json_array_append_new(
-			rr->arr,
-			json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s}", "user_id", u->user_id,
-				  "upn", u->upn, "level", dir_risk_level_name(u->level), "state",
-				  u->state, "detections",
-				  json_is_array(names) ? names : (json_decref(names), json_array()),
-				  "first_at", (json_int_t)u->first_at, "last_at",
-				  (json_int_t)u->last_at, "updated_by", u->updated_by));
+		        rr->arr,
+		        json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s}", "user_id", u->user_id,
+		                  "upn", u->upn, "level", dir_risk_level_name(u->level), "state",
+		                  u->state, "detections",
+		                  json_is_array(names) ? names : (json_decref(names), json_array()),
+		                  "first_at", (json_int_t)u->first_at, "last_at",
+		                  (json_int_t)u->last_at, "updated_by", u->updated_by));
 		return 0;
 	}
 	if (rr->n == 1) {
@@ -334,8 +335,8 @@ static int report_risky(struct ctl *c, const struct dir_tenant *t, struct ctl_ar
 			json_decref(rs.arr);
 			return ctl_fail(c, &err);
 		}
-		return report_json_out(json_pack("{s:o, s:o}", "risky_users", users,
-						 "risky_signins", rs.arr));
+		return report_json_out(
+		        json_pack("{s:o, s:o}", "risky_users", users, "risky_signins", rs.arr));
 	}
 	return report_signins(c, t, a, 1);
 }
@@ -348,10 +349,10 @@ static int report_lock_print(void *ctx, const struct dir_lockout *l)
 	rr->n++;
 	if (rr->arr != NULL) {
 		json_array_append_new(rr->arr,
-				      json_pack("{s:s, s:i, s:s, s:I, s:I}", "name", l->username,
-						"failures", l->failures, "last_ip", l->last_ip,
-						"locked_at", (json_int_t)l->locked_at,
-						"locked_until", (json_int_t)l->locked_until));
+		                      json_pack("{s:s, s:i, s:s, s:I, s:I}", "name", l->username,
+		                                "failures", l->failures, "last_ip", l->last_ip,
+		                                "locked_at", (json_int_t)l->locked_at,
+		                                "locked_until", (json_int_t)l->locked_until));
 		return 0;
 	}
 	if (rr->n == 1) {
@@ -392,7 +393,7 @@ static int report_lockouts(struct ctl *c, const struct dir_tenant *t, struct ctl
 /* ---- admin actions ------------------------------------------------------- */
 
 static int report_act(struct ctl *c, const struct dir_tenant *t, struct ctl_args *a,
-		      const char *what)
+                      const char *what)
 {
 	const char *note = ctl_opt(a, "--note"), *target = ctl_pos(a, 2);
 	char actor[DIR_UPN_MAX];
@@ -405,7 +406,7 @@ static int report_act(struct ctl *c, const struct dir_tenant *t, struct ctl_args
 		return rc;
 	if (target == NULL)
 		return ctl_usage_error(c, "report %s TENANT %s", what,
-				       what[0] == 'u' ? "NAME" : "UPN|ID");
+		                       what[0] == 'u' ? "NAME" : "UPN|ID");
 	probe = note != NULL ? json_string(note) : NULL;
 	if (note != NULL && (probe == NULL || strlen(note) > 400)) {
 		json_decref(probe);
@@ -417,7 +418,7 @@ static int report_act(struct ctl *c, const struct dir_tenant *t, struct ctl_args
 		if (risk_unlock(c->dir, t->id, target, actor, "", &err) != 0) {
 			if (err.code == ERR_NOT_FOUND)
 				snprintf(err.msg, sizeof(err.msg),
-					 "'%.200s' has no failed sign-ins recorded", target);
+				         "'%.200s' has no failed sign-ins recorded", target);
 			return ctl_fail(c, &err);
 		}
 		printf("unlocked '%s': its failures are forgotten\n", target);
@@ -430,7 +431,7 @@ static int report_act(struct ctl *c, const struct dir_tenant *t, struct ctl_args
 		    0) {
 			if (err.code == ERR_NOT_FOUND)
 				snprintf(err.msg, sizeof(err.msg), "%.200s is not flagged risky",
-					 u.upn);
+				         u.upn);
 			return ctl_fail(c, &err);
 		}
 		printf("dismissed the risk of %s\n", u.upn);
@@ -440,9 +441,9 @@ static int report_act(struct ctl *c, const struct dir_tenant *t, struct ctl_args
 		int64_t longest = 14LL * 86400, now = (int64_t)time(NULL);
 		if (c->cfg != NULL)
 			longest = c->cfg->refresh_ttl > c->cfg->access_ttl ? c->cfg->refresh_ttl
-									   : c->cfg->access_ttl;
+			                                                   : c->cfg->access_ttl;
 		if (risk_confirm(c->dir, t->id, u.id, actor, "", note, now, now + longest, &grants,
-				 &err) != 0)
+		                 &err) != 0)
 			return ctl_fail(c, &err);
 	}
 	printf("confirmed %s compromised: every session and refresh token revoked (%d grant%s)\n",
@@ -465,7 +466,7 @@ static int report_policy(struct ctl *c, const struct dir_tenant *t, struct ctl_a
 		return ctl_usage_error(c, "--reset goes alone");
 	if (reset) {
 		if (risk_set_policy(c->dir, t->id, -1, -1, actor, "", (int64_t)time(NULL), &err) !=
-			    0 &&
+		            0 &&
 		    err.code != ERR_NOT_FOUND)
 			return ctl_fail(c, &err);
 	} else if (mfa != NULL || block != NULL) {
@@ -475,8 +476,8 @@ static int report_policy(struct ctl *c, const struct dir_tenant *t, struct ctl_a
 		block_at = dir_risk_level_parse(block);
 		if (mfa_at < DIR_RISK_LOW || block_at < DIR_RISK_LOW)
 			return ctl_usage_error(c, "levels are low, medium, high or never");
-		if (risk_set_policy(c->dir, t->id, mfa_at, block_at, actor, "",
-				    (int64_t)time(NULL), &err) != 0)
+		if (risk_set_policy(c->dir, t->id, mfa_at, block_at, actor, "", (int64_t)time(NULL),
+		                    &err) != 0)
 			return ctl_fail(c, &err);
 	}
 	if (dir_risk_policy_get(c->dir, t->id, &p, &err) == 0) {
@@ -489,9 +490,9 @@ static int report_policy(struct ctl *c, const struct dir_tenant *t, struct ctl_a
 	}
 	if (c->json)
 		return report_json_out(json_pack("{s:s, s:s, s:s}", "require_mfa_at",
-						 dir_risk_level_name(mfa_at), "block_at",
-						 dir_risk_level_name(block_at), "source",
-						 err.code == 0 ? "tenant" : "configuration"));
+		                                 dir_risk_level_name(mfa_at), "block_at",
+		                                 dir_risk_level_name(block_at), "source",
+		                                 err.code == 0 ? "tenant" : "configuration"));
 	printf("second factor required from: %s\nblocked from:                %s\n(%s)\n",
 	       dir_risk_level_name(mfa_at), dir_risk_level_name(block_at),
 	       err.code == 0 ? "the tenant's own policy" : "the configuration's default");
@@ -520,9 +521,9 @@ static int report_purge(struct ctl *c, struct ctl_args *a)
 }
 
 static const char report_usage[] =
-	"report signins TENANT [--user U] [--app A] [--result R] [--risk L] [--ip IP]\n"
-	"               [--since DUR | --from T] [--to T] [--limit N]\n"
-	"report risky|lockouts|unlock NAME|dismiss UPN|confirm UPN|policy|purge ...";
+        "report signins TENANT [--user U] [--app A] [--result R] [--risk L] [--ip IP]\n"
+        "               [--since DUR | --from T] [--to T] [--limit N]\n"
+        "report risky|lockouts|unlock NAME|dismiss UPN|confirm UPN|policy|purge ...";
 
 int ctl_cmd_report(struct ctl *c, int argc, char **argv)
 {
@@ -556,7 +557,7 @@ int ctl_cmd_report(struct ctl *c, int argc, char **argv)
 	else if (strcmp(sub, "lockouts") == 0)
 		rc = report_lockouts(c, &t, &a);
 	else if (strcmp(sub, "unlock") == 0 || strcmp(sub, "dismiss") == 0 ||
-		 strcmp(sub, "confirm") == 0)
+	         strcmp(sub, "confirm") == 0)
 		rc = report_act(c, &t, &a, sub);
 	else if (strcmp(sub, "policy") == 0)
 		rc = report_policy(c, &t, &a);

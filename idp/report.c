@@ -25,7 +25,7 @@
 
 static const char *const report_results[] = {"success", "failure", "locked", "blocked", NULL};
 static const char *const report_steps[] = {"password", "mfa",   "recovery", "enroll",
-					   "sso",      "token", "logout",   NULL};
+                                           "sso",      "token", "logout",   NULL};
 
 static int report_in(const char *const *list, const char *s)
 {
@@ -87,14 +87,14 @@ int report_range(struct idp_req *r, int64_t span, struct report_range *out)
 	out->from = span > 0 ? out->to - span : 0;
 	if (t != NULL && report_parse_time(t, &out->to) != 0) {
 		api_error(r, 400, "invalid_parameter",
-			  "to: a time like 2026-11-24T10:00:00Z or epoch seconds");
+		          "to: a time like 2026-11-24T10:00:00Z or epoch seconds");
 		return -1;
 	}
 	if (f == NULL && t != NULL && span > 0)
 		out->from = out->to - span;
 	if (f != NULL && report_parse_time(f, &out->from) != 0) {
 		api_error(r, 400, "invalid_parameter",
-			  "from: a time like 2026-11-24T00:00:00Z or epoch seconds");
+		          "from: a time like 2026-11-24T00:00:00Z or epoch seconds");
 		return -1;
 	}
 	if (out->to <= out->from) {
@@ -126,8 +126,7 @@ static void report_page_refusal(struct idp_req *r, int status, const char *messa
 	page_end(r);
 }
 
-int report_authorize(struct idp_req *r, const char *action, int session,
-		     struct admin_caller *who)
+int report_authorize(struct idp_req *r, const char *action, int session, struct admin_caller *who)
 {
 	const struct rbac_index *idx;
 	struct rbac_request q;
@@ -142,8 +141,9 @@ int report_authorize(struct idp_req *r, const char *action, int session,
 	memset(who, 0, sizeof(*who));
 	if (!sso_current(r, &s) || dir_user_get(r->dir, r->tenant.id, s.user_id, &u, &err) != 0 ||
 	    !u.enabled || u.deleted_at != 0) {
-		report_page_refusal(r, 401, "The security reports are for administrators who are "
-					    "signed in.");
+		report_page_refusal(r, 401,
+		                    "The security reports are for administrators who are "
+		                    "signed in.");
 		return -1;
 	}
 	/* a session the risk policy stepped up is not trusted until the factor is proved */
@@ -161,10 +161,11 @@ int report_authorize(struct idp_req *r, const char *action, int session,
 		authz_release(r, idx);
 	}
 	if (!allowed) {
-		log_warnx("tenant %s: report %s refused to %s from %s", r->tenant.name, action, u.upn,
-			  r->http->client_ip);
-		report_page_refusal(r, 403, "Your roles do not include reading the security "
-					    "reports.");
+		log_warnx("tenant %s: report %s refused to %s from %s", r->tenant.name, action,
+		          u.upn, r->http->client_ip);
+		report_page_refusal(r, 403,
+		                    "Your roles do not include reading the security "
+		                    "reports.");
 		return -1;
 	}
 	who->is_user = 1;
@@ -190,15 +191,15 @@ static json_t *report_signin_json(const struct dir_signin *s)
 	}
 	risk_ua_family(s->user_agent, device, sizeof(device));
 	return json_pack("{s:I, s:s, s:I, s:s?, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, "
-			 "s:s, s:o}",
-			 "id", (json_int_t)s->id, "time", report_time(s->time, when, sizeof(when)),
-			 "timestamp", (json_int_t)s->time, "userId",
-			 s->user_id[0] ? s->user_id : NULL, "userName", s->username, "appId",
-			 s->app_id[0] ? s->app_id : NULL, "step", s->step, "result", s->result,
-			 "reason", s->reason, "ip", s->ip, "userAgent", s->user_agent, "device",
-			 device, "location", loc != NULL ? loc : json_null(), "factors", s->factors,
-			 "riskLevel", s->risk, "detections",
-			 json_is_array(det) ? det : (json_decref(det), json_array()));
+	                 "s:s, s:o}",
+	                 "id", (json_int_t)s->id, "time", report_time(s->time, when, sizeof(when)),
+	                 "timestamp", (json_int_t)s->time, "userId",
+	                 s->user_id[0] ? s->user_id : NULL, "userName", s->username, "appId",
+	                 s->app_id[0] ? s->app_id : NULL, "step", s->step, "result", s->result,
+	                 "reason", s->reason, "ip", s->ip, "userAgent", s->user_agent, "device",
+	                 device, "location", loc != NULL ? loc : json_null(), "factors", s->factors,
+	                 "riskLevel", s->risk, "detections",
+	                 json_is_array(det) ? det : (json_decref(det), json_array()));
 }
 
 struct report_page {
@@ -272,17 +273,19 @@ static void report_signins(struct idp_req *r, int risky)
 		return;
 	}
 	if (result != NULL && !report_in(report_results, result)) {
-		api_error(r, 400, "invalid_parameter", "result: success, failure, locked or blocked");
+		api_error(r, 400, "invalid_parameter",
+		          "result: success, failure, locked or blocked");
 		return;
 	}
 	if (step != NULL && !report_in(report_steps, step)) {
 		api_error(r, 400, "invalid_parameter",
-			  "step: password, mfa, recovery, enroll, sso, token or logout");
+		          "step: password, mfa, recovery, enroll, sso, token or logout");
 		return;
 	}
-	if (risk != NULL && ((level = dir_risk_level_parse(risk)) < DIR_RISK_LOW ||
-			     level > DIR_RISK_HIGH)) {
-		api_error(r, 400, "invalid_parameter", "risk: low, medium or high (the least level)");
+	if (risk != NULL &&
+	    ((level = dir_risk_level_parse(risk)) < DIR_RISK_LOW || level > DIR_RISK_HIGH)) {
+		api_error(r, 400, "invalid_parameter",
+		          "risk: low, medium or high (the least level)");
 		return;
 	}
 	if (ip != NULL && inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
@@ -318,9 +321,10 @@ static void report_signins(struct idp_req *r, int risky)
 		return;
 	}
 	snprintf(next, sizeof(next), "%lld.%lld", (long long)page.last_time,
-		 (long long)page.last_id);
-	api_reply(r, 200, json_pack("{s:o, s:s?}", "value", page.arr, "nextCursor",
-				    page.n == limit ? next : NULL));
+	         (long long)page.last_id);
+	api_reply(r, 200,
+	          json_pack("{s:o, s:s?}", "value", page.arr, "nextCursor",
+	                    page.n == limit ? next : NULL));
 }
 
 /* ---- risky users and lockouts ----------------------------------------- */
@@ -330,14 +334,14 @@ static json_t *report_risky_json(const struct dir_risky_user *u)
 	char t1[32], t2[32], t3[32];
 	json_t *names = json_loads(u->detections, 0, NULL);
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, s:s, s:s}", "userId",
-			 u->user_id, "userPrincipalName", u->upn, "riskLevel",
-			 dir_risk_level_name(u->level), "state", u->state, "detections",
-			 json_is_array(names) ? names : (json_decref(names), json_array()),
-			 "lastSignInId", (json_int_t)u->signin_id, "firstDetected",
-			 report_time(u->first_at, t1, sizeof(t1)), "lastDetected",
-			 report_time(u->last_at, t2, sizeof(t2)), "updated",
-			 report_time(u->updated_at, t3, sizeof(t3)), "updatedBy", u->updated_by);
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, s:s, s:s}", "userId", u->user_id,
+	                 "userPrincipalName", u->upn, "riskLevel", dir_risk_level_name(u->level),
+	                 "state", u->state, "detections",
+	                 json_is_array(names) ? names : (json_decref(names), json_array()),
+	                 "lastSignInId", (json_int_t)u->signin_id, "firstDetected",
+	                 report_time(u->first_at, t1, sizeof(t1)), "lastDetected",
+	                 report_time(u->last_at, t2, sizeof(t2)), "updated",
+	                 report_time(u->updated_at, t3, sizeof(t3)), "updatedBy", u->updated_by);
 }
 
 static int report_risky_row(void *ctx, const struct dir_risky_user *u)
@@ -405,9 +409,9 @@ static void report_risky_action(struct idp_req *r, const char *id, const char *w
 		return;
 	}
 	if (report_authorize(r,
-			     confirm ? "idp/riskyUsers/confirmCompromised/action"
-				     : "idp/riskyUsers/dismiss/action",
-			     0, &who) != 0)
+	                     confirm ? "idp/riskyUsers/confirmCompromised/action"
+	                             : "idp/riskyUsers/dismiss/action",
+	                     0, &who) != 0)
 		return;
 	if (report_note(r, note, sizeof(note)) != 0)
 		return;
@@ -418,20 +422,20 @@ static void report_risky_action(struct idp_req *r, const char *id, const char *w
 	}
 	if (confirm) {
 		const struct idp_config *cfg = r->idp->cfg;
-		int64_t longest = cfg->refresh_ttl > cfg->access_ttl ? cfg->refresh_ttl
-								      : cfg->access_ttl;
+		int64_t longest =
+		        cfg->refresh_ttl > cfg->access_ttl ? cfg->refresh_ttl : cfg->access_ttl;
 		rc = risk_confirm(r->dir, r->tenant.id, u.id, who.name, r->http->client_ip, note,
-				  r->now, r->now + longest, &grants, &err);
+		                  r->now, r->now + longest, &grants, &err);
 	} else {
 		rc = risk_dismiss(r->dir, r->tenant.id, u.id, who.name, r->http->client_ip, note,
-				  r->now, &err);
+		                  r->now, &err);
 	}
 	if (rc != 0 || dir_risky_user_get(r->dir, r->tenant.id, u.id, &ru, &err) != 0) {
 		api_store_error(r, &err);
 		return;
 	}
 	log_info("tenant %s: risky user %s %s by %s", r->tenant.name, u.id,
-		 confirm ? "confirmed compromised" : "dismissed", who.name);
+	         confirm ? "confirmed compromised" : "dismissed", who.name);
 	{
 		json_t *doc = report_risky_json(&ru);
 		if (confirm)
@@ -444,12 +448,11 @@ static int report_lockout_row(void *ctx, const struct dir_lockout *l)
 {
 	char t1[32], t2[32];
 
-	json_array_append_new(ctx, json_pack("{s:s, s:i, s:s, s:s, s:s}", "userName", l->username,
-					     "failures", l->failures, "lockedAt",
-					     report_time(l->locked_at, t1, sizeof(t1)),
-					     "lockedUntil",
-					     report_time(l->locked_until, t2, sizeof(t2)), "lastIp",
-					     l->last_ip));
+	json_array_append_new(
+	        ctx, json_pack("{s:s, s:i, s:s, s:s, s:s}", "userName", l->username, "failures",
+	                       l->failures, "lockedAt", report_time(l->locked_at, t1, sizeof(t1)),
+	                       "lockedUntil", report_time(l->locked_until, t2, sizeof(t2)),
+	                       "lastIp", l->last_ip));
 	return 0;
 }
 
@@ -469,7 +472,7 @@ static void report_lockouts(struct idp_req *r)
 static void report_unlock(struct idp_req *r)
 {
 	static const struct api_field fields[] = {{"userName", API_STRING, DIR_UPN_MAX - 1, 1},
-						  {NULL, 0, 0, 0}};
+	                                          {NULL, 0, 0, 0}};
 	struct admin_caller who;
 	struct err err = {0};
 	json_t *body;
@@ -483,7 +486,7 @@ static void report_unlock(struct idp_req *r)
 		return;
 	}
 	if (risk_unlock(r->dir, r->tenant.id, api_str(body, "userName"), who.name,
-			r->http->client_ip, &err) != 0) {
+	                r->http->client_ip, &err) != 0) {
 		json_decref(body);
 		if (err.code == ERR_NOT_FOUND)
 			api_error(r, 404, "not_found", "that name has no failures or lock");
@@ -509,9 +512,9 @@ static int report_count_row(void *ctx, int64_t start, const char *result, int64_
 	json_t *slot = json_array_get(c->arr, (size_t)((start - c->from) / c->step));
 
 	if (slot != NULL && report_in(report_results, result))
-		json_object_set_new(slot, result,
-				    json_integer(json_integer_value(json_object_get(slot, result)) +
-						 n));
+		json_object_set_new(
+		        slot, result,
+		        json_integer(json_integer_value(json_object_get(slot, result)) + n));
 	return 0;
 }
 
@@ -533,11 +536,11 @@ static void report_counts(struct idp_req *r)
 		else if (strcmp(interval, "day") == 0)
 			step = 86400;
 		else if (strspn(interval, "0123456789") != strlen(interval) ||
-			 strlen(interval) > 9 || (step = strtoll(interval, &end, 10), *end != '\0'))
+		         strlen(interval) > 9 || (step = strtoll(interval, &end, 10), *end != '\0'))
 			step = -1;
 		if (step < 60 || step > 31LL * 86400) {
 			api_error(r, 400, "invalid_parameter",
-				  "interval: minute, hour, day, or 60..2678400 seconds");
+			          "interval: minute, hour, day, or 60..2678400 seconds");
 			return;
 		}
 	}
@@ -545,7 +548,8 @@ static void report_counts(struct idp_req *r)
 		return;
 	first = range.from / step * step;
 	if ((range.to - first) / step > 5000) {
-		api_error(r, 400, "invalid_parameter", "more than 5000 intervals: widen the interval");
+		api_error(r, 400, "invalid_parameter",
+		          "more than 5000 intervals: widen the interval");
 		return;
 	}
 	c.arr = json_array();
@@ -553,18 +557,18 @@ static void report_counts(struct idp_req *r)
 	c.step = step;
 	for (int64_t t = first; t < range.to; t += step)
 		json_array_append_new(c.arr, json_pack("{s:s, s:I, s:i, s:i, s:i, s:i}", "time",
-						       report_time(t, when, sizeof(when)),
-						       "timestamp", (json_int_t)t, "success", 0,
-						       "failure", 0, "locked", 0, "blocked", 0));
+		                                       report_time(t, when, sizeof(when)),
+		                                       "timestamp", (json_int_t)t, "success", 0,
+		                                       "failure", 0, "locked", 0, "blocked", 0));
 	if (dir_signin_counts(r->dir, r->tenant.id, range.from, range.to, step, report_count_row,
-			      &c, &err) != 0) {
+	                      &c, &err) != 0) {
 		json_decref(c.arr);
 		api_store_error(r, &err);
 		return;
 	}
-	api_reply(r, 200, json_pack("{s:I, s:I, s:I, s:o}", "from", (json_int_t)range.from, "to",
-				    (json_int_t)range.to, "interval", (json_int_t)step, "value",
-				    c.arr));
+	api_reply(r, 200,
+	          json_pack("{s:I, s:I, s:I, s:o}", "from", (json_int_t)range.from, "to",
+	                    (json_int_t)range.to, "interval", (json_int_t)step, "value", c.arr));
 }
 
 struct report_top {
@@ -588,15 +592,14 @@ static void report_summary(struct idp_req *r)
 {
 	const char *topq = http_param(&r->http->query, "top", NULL);
 	static const char *const keys[] = {"reason", "ip", "name"};
-	static const char *const names[] = {"failuresByReason", "topFailingSources",
-					    "detections"};
+	static const char *const names[] = {"failuresByReason", "topFailingSources", "detections"};
 	struct report_range range;
 	struct err err = {0};
 	json_t *doc;
 	int top = 10;
 
-	if (topq != NULL && ((top = atoi(topq)) < 1 || top > 100 ||
-			     strspn(topq, "0123456789") != strlen(topq))) {
+	if (topq != NULL &&
+	    ((top = atoi(topq)) < 1 || top > 100 || strspn(topq, "0123456789") != strlen(topq))) {
 		api_error(r, 400, "invalid_parameter", "top: 1..100");
 		return;
 	}
@@ -606,7 +609,7 @@ static void report_summary(struct idp_req *r)
 	for (int w = DIR_TOP_REASON; w <= DIR_TOP_DETECTION; w++) {
 		struct report_top t = {json_array(), keys[w], w == DIR_TOP_SOURCE};
 		if (dir_signin_top(r->dir, r->tenant.id, range.from, range.to,
-				   (enum dir_signin_top)w, top, report_top_row, &t, &err) != 0) {
+		                   (enum dir_signin_top)w, top, report_top_row, &t, &err) != 0) {
 			json_decref(t.arr);
 			json_decref(doc);
 			api_store_error(r, &err);
@@ -625,20 +628,18 @@ static json_t *report_policy_json(struct idp_req *r)
 	const struct risk_config *c = risk_config(r->idp->risk);
 
 	if (dir_risk_policy_get(r->dir, r->tenant.id, &p, &err) == 0)
-		return json_pack("{s:s, s:s, s:s, s:s, s:s}", "requireMfaAt",
-				 dir_risk_level_name(p.mfa_at), "blockAt",
-				 dir_risk_level_name(p.block_at), "source", "tenant", "updated",
-				 report_time(p.updated_at, when, sizeof(when)), "updatedBy",
-				 p.updated_by);
+		return json_pack(
+		        "{s:s, s:s, s:s, s:s, s:s}", "requireMfaAt", dir_risk_level_name(p.mfa_at),
+		        "blockAt", dir_risk_level_name(p.block_at), "source", "tenant", "updated",
+		        report_time(p.updated_at, when, sizeof(when)), "updatedBy", p.updated_by);
 	return json_pack("{s:s, s:s, s:s}", "requireMfaAt", dir_risk_level_name(c->mfa_at),
-			 "blockAt", dir_risk_level_name(c->block_at), "source", "configuration");
+	                 "blockAt", dir_risk_level_name(c->block_at), "source", "configuration");
 }
 
 static void report_policy(struct idp_req *r)
 {
-	static const struct api_field fields[] = {{"requireMfaAt", API_STRING, 8, 1},
-						  {"blockAt", API_STRING, 8, 1},
-						  {NULL, 0, 0, 0}};
+	static const struct api_field fields[] = {
+	        {"requireMfaAt", API_STRING, 8, 1}, {"blockAt", API_STRING, 8, 1}, {NULL, 0, 0, 0}};
 	struct admin_caller who;
 	struct err err = {0};
 	json_t *body;
@@ -657,7 +658,7 @@ static void report_policy(struct idp_req *r)
 		return;
 	if (strcmp(r->http->method, "DELETE") == 0) {
 		if (risk_set_policy(r->dir, r->tenant.id, -1, -1, who.name, r->http->client_ip,
-				    r->now, &err) != 0 &&
+		                    r->now, &err) != 0 &&
 		    err.code != ERR_NOT_FOUND) {
 			api_store_error(r, &err);
 			return;
@@ -679,7 +680,7 @@ static void report_policy(struct idp_req *r)
 		return;
 	}
 	if (risk_set_policy(r->dir, r->tenant.id, mfa_at, block_at, who.name, r->http->client_ip,
-			    r->now, &err) != 0) {
+	                    r->now, &err) != 0) {
 		api_store_error(r, &err);
 		return;
 	}

@@ -51,8 +51,8 @@ const char *report_time(int64_t t, char *buf, size_t cap);
  * count).  0 when allowed; else the response is made (JSON, or with
  * `session` an HTML page) and -1 returned.
  */
-int report_authorize(struct idp_req *r, const char *action, int session,
-		     struct admin_caller *who) __attribute__((warn_unused_result));
+int report_authorize(struct idp_req *r, const char *action, int session, struct admin_caller *who)
+        __attribute__((warn_unused_result));
 
 /* The dashboard page (report_dashboard.c), after authorization. */
 void report_dashboard(struct idp_req *r, const struct admin_caller *who);
@@ -77,6 +77,6 @@ void report_svg_columns(struct buf *b, const struct report_columns *c);
 
 /* A horizontal bar chart of n labelled values, largest first (as given). */
 void report_svg_bars(struct buf *b, const char *title, const char *const *labels,
-		     const int64_t *values, int n, const char *color);
+                     const int64_t *values, int n, const char *color);
 
 #endif

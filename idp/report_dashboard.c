@@ -21,36 +21,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DASH_TOP      10
-#define DASH_BUCKETS  400
-#define DASH_RISKY    50
+#define DASH_TOP     10
+#define DASH_BUCKETS 400
+#define DASH_RISKY   50
 
 static const char dash_css[] =
-	":root{color-scheme:light dark;--fg:#1b1f24;--muted:#5b6470;--bg:#f3f5f8;--card:#fff;"
-	"--line:#d5dae1;--accent:#2457c5;--bad:#b3261e}"
-	"@media (prefers-color-scheme:dark){:root{--fg:#e6e9ee;--muted:#9aa4b1;--bg:#15181d;"
-	"--card:#1f232a;--line:#353b45;--accent:#6d9bff;--bad:#ff8a80}}"
-	"*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);"
-	"font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
-	"header{padding:20px 32px 8px}header h1{margin:0;font-size:22px;font-weight:600}"
-	"header p{margin:4px 0 0;color:var(--muted)}nav a{margin-right:12px;color:var(--accent)}"
-	"main{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px;"
-	"padding:16px 32px 32px}"
-	"section{background:var(--card);border:1px solid var(--line);border-radius:10px;"
-	"padding:16px 20px;min-width:0}section.wide{grid-column:1/-1}"
-	"h2{font-size:16px;margin:0 0 12px;font-weight:600}"
-	".tiles{display:flex;flex-wrap:wrap;gap:12px}.tile{flex:1 1 120px;border:1px solid "
-	"var(--line);border-radius:8px;padding:10px 14px}.tile b{display:block;font-size:24px;"
-	"font-variant-numeric:tabular-nums}.tile span{color:var(--muted);font-size:12px}"
-	"svg.chart{width:100%;height:auto;display:block}"
-	"table{width:100%;border-collapse:collapse;font-size:13px}th,td{text-align:left;"
-	"padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}"
-	"th{color:var(--muted);font-weight:600}td.num{font-variant-numeric:tabular-nums;"
-	"white-space:nowrap}"
-	".lvl{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;"
-	"font-weight:600;color:#fff}.lvl-low{background:#7a869a}.lvl-medium{background:#e07000}"
-	".lvl-high{background:#c62828}.det{margin:0;padding-left:16px}.det li{margin:2px 0}"
-	".det b{font-weight:600}.muted{color:var(--muted)}";
+        ":root{color-scheme:light dark;--fg:#1b1f24;--muted:#5b6470;--bg:#f3f5f8;--card:#fff;"
+        "--line:#d5dae1;--accent:#2457c5;--bad:#b3261e}"
+        "@media (prefers-color-scheme:dark){:root{--fg:#e6e9ee;--muted:#9aa4b1;--bg:#15181d;"
+        "--card:#1f232a;--line:#353b45;--accent:#6d9bff;--bad:#ff8a80}}"
+        "*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);"
+        "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+        "header{padding:20px 32px 8px}header h1{margin:0;font-size:22px;font-weight:600}"
+        "header p{margin:4px 0 0;color:var(--muted)}nav a{margin-right:12px;color:var(--accent)}"
+        "main{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px;"
+        "padding:16px 32px 32px}"
+        "section{background:var(--card);border:1px solid var(--line);border-radius:10px;"
+        "padding:16px 20px;min-width:0}section.wide{grid-column:1/-1}"
+        "h2{font-size:16px;margin:0 0 12px;font-weight:600}"
+        ".tiles{display:flex;flex-wrap:wrap;gap:12px}.tile{flex:1 1 120px;border:1px solid "
+        "var(--line);border-radius:8px;padding:10px 14px}.tile b{display:block;font-size:24px;"
+        "font-variant-numeric:tabular-nums}.tile span{color:var(--muted);font-size:12px}"
+        "svg.chart{width:100%;height:auto;display:block}"
+        "table{width:100%;border-collapse:collapse;font-size:13px}th,td{text-align:left;"
+        "padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}"
+        "th{color:var(--muted);font-weight:600}td.num{font-variant-numeric:tabular-nums;"
+        "white-space:nowrap}"
+        ".lvl{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;"
+        "font-weight:600;color:#fff}.lvl-low{background:#7a869a}.lvl-medium{background:#e07000}"
+        ".lvl-high{background:#c62828}.det{margin:0;padding-left:16px}.det li{margin:2px 0}"
+        ".det b{font-weight:600}.muted{color:var(--muted)}";
 
 static char dash_css_hash[64];
 static pthread_once_t dash_once = PTHREAD_ONCE_INIT;
@@ -79,9 +79,9 @@ static int dash_count_row(void *ctx, int64_t start, const char *result, int64_t 
 	struct dash_counts *c = ctx;
 	int64_t i = (start - c->start) / c->step;
 	int s = strcmp(result, "success") == 0   ? DASH_SUCCESS
-		: strcmp(result, "locked") == 0  ? DASH_LOCKED
-		: strcmp(result, "blocked") == 0 ? DASH_BLOCKED
-						 : DASH_FAILURE;
+	        : strcmp(result, "locked") == 0  ? DASH_LOCKED
+	        : strcmp(result, "blocked") == 0 ? DASH_BLOCKED
+	                                         : DASH_FAILURE;
 
 	if (i >= 0 && i < c->n)
 		c->v[i][s] += n;
@@ -105,7 +105,7 @@ static int dash_top_row(void *ctx, const char *value, int64_t n, int64_t names)
 		return 1;
 	if (t->with_names)
 		snprintf(t->labels[t->n], sizeof(t->labels[0]), "%s (%lld name%s)", value,
-			 (long long)names, names == 1 ? "" : "s");
+		         (long long)names, names == 1 ? "" : "s");
 	else
 		snprintf(t->labels[t->n], sizeof(t->labels[0]), "%s", value[0] ? value : "(none)");
 	t->ptrs[t->n] = t->labels[t->n];
@@ -233,8 +233,8 @@ static void dash_tile(struct buf *b, const char *id, int64_t n, const char *what
 	buf_puts(b, "</span></div>");
 }
 
-static void dash_bars_section(struct buf *b, const char *id, const char *title,
-			      struct dash_top *t, const char *color)
+static void dash_bars_section(struct buf *b, const char *id, const char *title, struct dash_top *t,
+                              const char *color)
 {
 	buf_printf(b, "<section id=\"%s\"><h2>", id);
 	buf_html(b, title);
@@ -284,11 +284,11 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	memset(top, 0, sizeof(top));
 	top[1].with_names = 1;
 	ok = dir_signin_counts(r->dir, r->tenant.id, range.from, range.to, c.step, dash_count_row,
-			       &c, &err) == 0;
+	                       &c, &err) == 0;
 	for (int w = 0; ok && w < 3; w++) {
 		int rc = dir_signin_top(r->dir, r->tenant.id, range.from, range.to,
-					(enum dir_signin_top)w, DASH_TOP, dash_top_row, &top[w],
-					&err);
+		                        (enum dir_signin_top)w, DASH_TOP, dash_top_row, &top[w],
+		                        &err);
 		ok = rc == 0 || rc == 1;
 	}
 	if (!ok) {
@@ -298,16 +298,16 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	}
 
 	snprintf(csp, sizeof(csp),
-		 "default-src 'none'; style-src 'sha256-%s'; img-src data:; form-action 'self'; "
-		 "frame-ancestors 'none'; base-uri 'none'",
-		 dash_css_hash);
+	         "default-src 'none'; style-src 'sha256-%s'; img-src data:; form-action 'self'; "
+	         "frame-ancestors 'none'; base-uri 'none'",
+	         dash_css_hash);
 	r->resp->content_type = "text/html; charset=utf-8";
 	http_resp_header(r->resp, "Content-Security-Policy", csp);
 	http_resp_header(r->resp, "Cache-Control", "no-store");
 	b->len = 0;
 	buf_puts(b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta "
-		    "name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>"
-		    "Sign-in security · ");
+	            "name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>"
+	            "Sign-in security · ");
 	buf_html(b, r->tenant.display_name[0] ? r->tenant.display_name : r->tenant.name);
 	buf_puts(b, "</title><style>");
 	buf_puts(b, dash_css);
@@ -319,15 +319,16 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	buf_html(b, report_time(range.to, t2, sizeof(t2)));
 	buf_puts(b, " · signed in as ");
 	buf_html(b, who->name);
-	buf_printf(b, "</p><nav><a href=\"/%s/reports/dashboard?days=1\">last day</a><a "
-		      "href=\"/%s/reports/dashboard?days=7\">last week</a><a "
-		      "href=\"/%s/reports/dashboard?days=30\">last 30 days</a></nav></header><main>",
-		   r->tenant.name, r->tenant.name, r->tenant.name);
+	buf_printf(b,
+	           "</p><nav><a href=\"/%s/reports/dashboard?days=1\">last day</a><a "
+	           "href=\"/%s/reports/dashboard?days=7\">last week</a><a "
+	           "href=\"/%s/reports/dashboard?days=30\">last 30 days</a></nav></header><main>",
+	           r->tenant.name, r->tenant.name, r->tenant.name);
 
 	/* totals */
 	buf_puts(b, "<section class=\"wide\" id=\"totals\"><h2>Totals</h2><div class=\"tiles\">");
-	dash_tile(b, "total-signins",
-		  c.total[0] + c.total[1] + c.total[2] + c.total[3], "attempts");
+	dash_tile(b, "total-signins", c.total[0] + c.total[1] + c.total[2] + c.total[3],
+	          "attempts");
 	dash_tile(b, "total-success", c.total[DASH_SUCCESS], "succeeded");
 	dash_tile(b, "total-failure", c.total[DASH_FAILURE], "failed");
 	dash_tile(b, "total-locked", c.total[DASH_LOCKED], "refused: locked");
@@ -350,9 +351,10 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	col.step = c.step;
 	col.n = c.n;
 	col.v = (const int64_t(*)[REPORT_SERIES_MAX])c.v;
-	buf_printf(b, "<section class=\"wide\" id=\"over-time\"><h2>Sign-in attempts over time "
-		      "(per %s)</h2>",
-		   c.step == 3600 ? "hour" : "day");
+	buf_printf(b,
+	           "<section class=\"wide\" id=\"over-time\"><h2>Sign-in attempts over time "
+	           "(per %s)</h2>",
+	           c.step == 3600 ? "hour" : "day");
 	report_svg_columns(b, &col);
 	buf_puts(b, "</section>");
 	free(c.v);
@@ -365,8 +367,8 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	dr.b = b;
 	dr.n = 0;
 	buf_puts(b, "<section id=\"risky-users\"><h2>Risky users</h2><table><thead><tr><th>User"
-		    "</th><th>Risk</th><th>Detections</th><th>Last detected</th></tr></thead>"
-		    "<tbody>");
+	            "</th><th>Risk</th><th>Detections</th><th>Last detected</th></tr></thead>"
+	            "<tbody>");
 	if (dir_risky_user_list(r->dir, r->tenant.id, "at_risk", dash_user_row, &dr, &err) != 0)
 		buf_puts(b, "<tr><td colspan=\"4\">could not be read</td></tr>");
 	else if (dr.n == 0)
@@ -374,7 +376,7 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	buf_puts(b, "</tbody></table><h2>Locked names</h2>");
 	dr.n = 0;
 	buf_puts(b, "<table id=\"lockouts\"><thead><tr><th>Name</th><th>Failures</th><th>Last "
-		    "address</th><th>Locked until</th></tr></thead><tbody>");
+	            "address</th><th>Locked until</th></tr></thead><tbody>");
 	if (dir_lockout_list(r->dir, r->tenant.id, r->now, dash_lock_row, &dr, &err) != 0)
 		buf_puts(b, "<tr><td colspan=\"4\">could not be read</td></tr>");
 	else if (dr.n == 0)
@@ -388,10 +390,11 @@ void report_dashboard(struct idp_req *r, const struct admin_caller *who)
 	q.min_risk = DIR_RISK_LOW;
 	q.limit = DASH_RISKY;
 	dr.n = 0;
-	buf_printf(b, "<section class=\"wide\" id=\"risky-signins\"><h2>Risky sign-ins (latest "
-		      "%d)</h2><table><thead><tr><th>Time (UTC)</th><th>Name</th><th>Step</th>"
-		      "<th>Address</th><th>Risk</th><th>Detections</th></tr></thead><tbody>",
-		   DASH_RISKY);
+	buf_printf(b,
+	           "<section class=\"wide\" id=\"risky-signins\"><h2>Risky sign-ins (latest "
+	           "%d)</h2><table><thead><tr><th>Time (UTC)</th><th>Name</th><th>Step</th>"
+	           "<th>Address</th><th>Risk</th><th>Detections</th></tr></thead><tbody>",
+	           DASH_RISKY);
 	if (dir_signin_search(r->dir, r->tenant.id, &q, dash_risky_row, &dr, &err) != 0)
 		buf_puts(b, "<tr><td colspan=\"6\">could not be read</td></tr>");
 	else if (dr.n == 0)

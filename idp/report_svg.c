@@ -63,16 +63,17 @@ void report_svg_columns(struct buf *b, const struct report_columns *c)
 	top = svg_nice(max);
 	bw = c->n > 0 ? plot_w / c->n : plot_w;
 	label_every = c->n > 12 ? (c->n + 11) / 12 : 1;
-	buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-		      "role=\"img\" class=\"chart\" font-family=\"system-ui,sans-serif\" "
-		      "font-size=\"11\"><title>",
-		   SVG_W, SVG_H);
+	buf_printf(b,
+	           "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	           "role=\"img\" class=\"chart\" font-family=\"system-ui,sans-serif\" "
+	           "font-size=\"11\"><title>",
+	           SVG_W, SVG_H);
 	buf_html(b, c->title);
 	buf_puts(b, "</title>");
 	/* legend */
 	for (int s = 0, x = SVG_LEFT; s < c->nseries; s++) {
 		buf_printf(b, "<rect x=\"%d\" y=\"8\" width=\"10\" height=\"10\" fill=\"%s\"/>", x,
-			   c->colors[s]);
+		           c->colors[s]);
 		buf_printf(b, "<text x=\"%d\" y=\"17\" fill=\"currentColor\">", x + 14);
 		buf_html(b, c->series[s]);
 		buf_puts(b, "</text>");
@@ -82,11 +83,11 @@ void report_svg_columns(struct buf *b, const struct report_columns *c)
 	for (int k = 0; k <= 2; k++) {
 		double y = SVG_TOP + plot_h - plot_h * k / 2.0;
 		buf_printf(b,
-			   "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#8888\" "
-			   "stroke-width=\"1\"/><text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" "
-			   "fill=\"currentColor\">%lld</text>",
-			   SVG_LEFT, SVG_W - SVG_RIGHT, y, y, SVG_LEFT - 6, y + 4,
-			   (long long)(top * k / 2));
+		           "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#8888\" "
+		           "stroke-width=\"1\"/><text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" "
+		           "fill=\"currentColor\">%lld</text>",
+		           SVG_LEFT, SVG_W - SVG_RIGHT, y, y, SVG_LEFT - 6, y + 4,
+		           (long long)(top * k / 2));
 	}
 	for (int i = 0; i < c->n; i++) {
 		double x = SVG_LEFT + bw * i, y = SVG_TOP + plot_h;
@@ -98,27 +99,27 @@ void report_svg_columns(struct buf *b, const struct report_columns *c)
 				continue;
 			y -= h;
 			buf_printf(b,
-				   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-				   "fill=\"%s\"><title>%s UTC: %lld ",
-				   x + (bw > 4 ? 1 : 0), y, bw > 4 ? bw - 2 : bw, h, c->colors[s],
-				   when, (long long)c->v[i][s]);
+			           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+			           "fill=\"%s\"><title>%s UTC: %lld ",
+			           x + (bw > 4 ? 1 : 0), y, bw > 4 ? bw - 2 : bw, h, c->colors[s],
+			           when, (long long)c->v[i][s]);
 			buf_html(b, c->series[s]);
 			buf_puts(b, "</title></rect>");
 		}
 		if (i % label_every == 0)
 			buf_printf(b,
-				   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" "
-				   "fill=\"currentColor\">%s</text>",
-				   x + bw / 2, SVG_H - SVG_BOTTOM + 16, when);
+			           "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" "
+			           "fill=\"currentColor\">%s</text>",
+			           x + bw / 2, SVG_H - SVG_BOTTOM + 16, when);
 	}
 	buf_printf(b,
-		   "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"currentColor\">time "
-		   "(UTC)</text></svg>",
-		   SVG_W - SVG_RIGHT, SVG_H - 4);
+	           "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"currentColor\">time "
+	           "(UTC)</text></svg>",
+	           SVG_W - SVG_RIGHT, SVG_H - 4);
 }
 
 void report_svg_bars(struct buf *b, const char *title, const char *const *labels,
-		     const int64_t *values, int n, const char *color)
+                     const int64_t *values, int n, const char *color)
 {
 	const int row = 22, label_w = 200, bar_max = 250;
 	int h = 12 + row * (n > 0 ? n : 1);
@@ -128,10 +129,10 @@ void report_svg_bars(struct buf *b, const char *title, const char *const *labels
 		if (values[i] > max)
 			max = values[i];
 	buf_printf(b,
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" "
-		   "class=\"chart bars\" font-family=\"system-ui,sans-serif\" font-size=\"12\">"
-		   "<title>",
-		   label_w + bar_max + 50, h);
+	           "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" "
+	           "class=\"chart bars\" font-family=\"system-ui,sans-serif\" font-size=\"12\">"
+	           "<title>",
+	           label_w + bar_max + 50, h);
 	buf_html(b, title);
 	buf_puts(b, "</title>");
 	if (n == 0)
@@ -152,16 +153,18 @@ void report_svg_bars(struct buf *b, const char *title, const char *const *labels
 		}
 		buf_printf(b, "<g><title>");
 		buf_html(b, labels[i]);
-		buf_printf(b, ": %lld</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\" "
-			      "fill=\"currentColor\">",
-			   (long long)values[i], label_w - 8, y + 15);
-		buf_html(b, label);
 		buf_printf(b,
-			   "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\" "
-			   "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\" fill=\"currentColor\">%lld</text>"
-			   "</g>",
-			   label_w, y + 2, w < 1 ? 1 : w, row - 6, color, label_w + (w < 1 ? 1 : w) + 6,
-			   y + 15, (long long)values[i]);
+		           ": %lld</title><text x=\"%d\" y=\"%d\" text-anchor=\"end\" "
+		           "fill=\"currentColor\">",
+		           (long long)values[i], label_w - 8, y + 15);
+		buf_html(b, label);
+		buf_printf(
+		        b,
+		        "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\" "
+		        "fill=\"%s\"/><text x=\"%.1f\" y=\"%d\" fill=\"currentColor\">%lld</text>"
+		        "</g>",
+		        label_w, y + 2, w < 1 ? 1 : w, row - 6, color,
+		        label_w + (w < 1 ? 1 : w) + 6, y + 15, (long long)values[i]);
 	}
 	buf_puts(b, "</svg>");
 }

@@ -89,7 +89,8 @@ struct risk *risk_new(const struct risk_config *cfg, struct err *err)
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->n_trusted_proxies; i++) {
-		if (risk_nets_add(rk->proxies, cfg->trusted_proxies[i], 0, "proxy", NULL, err) != 0) {
+		if (risk_nets_add(rk->proxies, cfg->trusted_proxies[i], 0, "proxy", NULL, err) !=
+		    0) {
 			err_prefix(err, "[risk] trusted_proxy");
 			goto fail;
 		}
@@ -123,8 +124,7 @@ const struct geo *risk_geo(const struct risk *rk)
 	return rk->geo;
 }
 
-void risk_client_ip(const struct risk *rk, const char *peer, const char *xff, char *out,
-		    size_t cap)
+void risk_client_ip(const struct risk *rk, const char *peer, const char *xff, char *out, size_t cap)
 {
 	risk_nets_client_ip(rk != NULL ? rk->proxies : NULL, peer, xff, out, cap);
 }
@@ -140,7 +140,7 @@ const char *risk_hhmm(int64_t t, char *buf, size_t cap)
 }
 
 void risk_add(struct risk_verdict *v, const char *name, int level, const char *evidence,
-	      const char *fmt, ...)
+              const char *fmt, ...)
 {
 	struct risk_detection *d;
 	va_list ap;
@@ -169,10 +169,13 @@ void risk_combine(struct risk_verdict *v)
 	int points = 0;
 
 	for (int i = 0; i < v->n; i++)
-		points += v->d[i].level == DIR_RISK_HIGH ? 4 : v->d[i].level == DIR_RISK_MEDIUM ? 2 : 1;
-	v->level = points >= 4 ? DIR_RISK_HIGH : points >= 2 ? DIR_RISK_MEDIUM
-				       : points >= 1 ? DIR_RISK_LOW
-						     : DIR_RISK_NONE;
+		points += v->d[i].level == DIR_RISK_HIGH     ? 4
+		          : v->d[i].level == DIR_RISK_MEDIUM ? 2
+		                                             : 1;
+	v->level = points >= 4   ? DIR_RISK_HIGH
+	           : points >= 2 ? DIR_RISK_MEDIUM
+	           : points >= 1 ? DIR_RISK_LOW
+	                         : DIR_RISK_NONE;
 }
 
 void risk_begin(struct risk *rk, const struct risk_attempt *a, struct risk_verdict *v)
@@ -189,10 +192,10 @@ void risk_begin(struct risk *rk, const struct risk_attempt *a, struct risk_verdi
 	if (rk->listed == NULL || a->ip == NULL || !risk_nets_find(rk->listed, a->ip, &m))
 		return;
 	ev = json_pack("{s:s, s:s, s:s, s:s}", "ip", a->ip, "network", m.cidr, "category",
-		       m.category, "label", m.label);
+	               m.category, "label", m.label);
 	text = ev != NULL ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	risk_add(v, "listed_network", m.level, text, "%s is in %s, listed as %s%s%s%s", a->ip,
-		 m.cidr, m.category, m.label[0] ? " (" : "", m.label, m.label[0] ? ")" : "");
+	         m.cidr, m.category, m.label[0] ? " (" : "", m.label, m.label[0] ? ")" : "");
 	free(text);
 	json_decref(ev);
 }
@@ -212,9 +215,9 @@ int risk_detections_json(const struct risk_verdict *v, char *out, size_t cap)
 			const struct risk_detection *d = &v->d[i];
 			json_t *ev = pass == 0 ? json_loads(d->evidence, 0, NULL) : NULL;
 			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:o}", "name", d->name, "level",
-					       dir_risk_level_name(d->level), "reason", d->reason,
-					       "evidence", ev != NULL ? ev : json_object()));
+			        arr, json_pack("{s:s, s:s, s:s, s:o}", "name", d->name, "level",
+			                       dir_risk_level_name(d->level), "reason", d->reason,
+			                       "evidence", ev != NULL ? ev : json_object()));
 		}
 		free(text);
 		text = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -228,8 +231,7 @@ int risk_detections_json(const struct risk_verdict *v, char *out, size_t cap)
 	return rc;
 }
 
-void risk_policy(struct risk *rk, struct dir *d, const char *tenant_id, int *mfa_at,
-		 int *block_at)
+void risk_policy(struct risk *rk, struct dir *d, const char *tenant_id, int *mfa_at, int *block_at)
 {
 	struct dir_risk_policy p;
 	struct err err = {0};
@@ -250,29 +252,29 @@ static void risk_names(const struct risk_verdict *v, char *out, size_t cap)
 
 	for (int i = 0; i < v->n && used < cap; i++)
 		used += (size_t)snprintf(out + used, cap - used, "%s\"%s\"", i ? "," : "",
-					 v->d[i].name);
+		                         v->d[i].name);
 	if (used < cap)
 		snprintf(out + used, cap - used, "]");
 }
 
 /* Teach the user's profile what a good sign-in looked like. */
 static int risk_learn(struct dir *d, const struct risk_attempt *a, const struct risk_verdict *v,
-		      int count, struct err *err)
+                      int count, struct err *err)
 {
 	int rc = 0;
 
 	if (count)
 		rc = dir_profile_learn(d, a->tenant_id, a->user_id, DIR_PROFILE_SIGNIN, "", a->now,
-				       err);
+		                       err);
 	if (rc == 0 && v->has_place && v->place.country[0] != '\0')
 		rc = dir_profile_learn(d, a->tenant_id, a->user_id, DIR_PROFILE_COUNTRY,
-				       v->place.country, a->now, err);
+		                       v->place.country, a->now, err);
 	if (rc == 0)
 		rc = dir_profile_learn(d, a->tenant_id, a->user_id, DIR_PROFILE_DEVICE, v->device,
-				       a->now, err);
+		                       a->now, err);
 	if (rc == 0)
 		rc = dir_profile_learn(d, a->tenant_id, a->user_id, DIR_PROFILE_NETWORK, v->network,
-				       a->now, err);
+		                       a->now, err);
 	return rc;
 }
 
@@ -284,9 +286,8 @@ static void risk_copy_text(char *dst, size_t cap, const char *text)
 		memcpy(dst, text, strlen(text) + 1);
 }
 
-int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a,
-		enum risk_event ev, struct dir_signin *row, struct risk_verdict *v,
-		struct err *err)
+int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a, enum risk_event ev,
+                struct dir_signin *row, struct risk_verdict *v, struct err *err)
 {
 	int has_user = a->user_id != NULL && a->user_id[0] != '\0';
 	int rc, good;
@@ -334,7 +335,7 @@ int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a,
 		char names[DIR_TEXT_MAX];
 		risk_names(v, names, sizeof(names));
 		rc = dir_risky_user_raise(d, a->tenant_id, a->user_id, v->level, names, row->id,
-					  a->now, err);
+		                          a->now, err);
 		if (rc != 0)
 			goto fail;
 	}
@@ -345,10 +346,10 @@ fail:
 }
 
 int risk_mark_session(struct dir *d, const char *tenant_id, const char *session_hash,
-		      const struct risk_verdict *v, int64_t now, struct err *err)
+                      const struct risk_verdict *v, int64_t now, struct err *err)
 {
 	return dir_session_stepup_set(d, tenant_id, session_hash,
-				      v->level > DIR_RISK_NONE ? v->level : DIR_RISK_LOW, now, err);
+	                              v->level > DIR_RISK_NONE ? v->level : DIR_RISK_LOW, now, err);
 }
 
 int risk_session_needs_mfa(struct dir *d, const char *tenant_id, const char *session_hash)
@@ -363,7 +364,7 @@ int risk_session_needs_mfa(struct dir *d, const char *tenant_id, const char *ses
 }
 
 int risk_housekeeping(struct risk *rk, struct dir *d, int64_t now, int64_t *deleted,
-		      struct err *err)
+                      struct err *err)
 {
 	int64_t n = 0, total = 0;
 	int rc;

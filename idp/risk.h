@@ -55,24 +55,24 @@ struct risk;
 struct risk_nets;
 
 struct risk_config {
-	const char *geo_database;      /* GeoLite2-City-format file, or NULL */
-	const char *listed_networks;   /* CIDR file, or NULL */
+	const char *geo_database;           /* GeoLite2-City-format file, or NULL */
+	const char *listed_networks;        /* CIDR file, or NULL */
 	const char *const *trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
 	size_t n_trusted_proxies;
-	int64_t retention;             /* seconds a sign-in row is kept */
-	int lockout_failures;          /* brute force: failures ... */
-	int64_t lockout_window;        /* ... within this many seconds ... */
-	int64_t lockout_duration;      /* ... lock the name this long */
-	int spray_names;               /* spray: names failed from one address ... */
-	int64_t spray_window;          /* ... within this many seconds */
-	double travel_kmh;             /* impossible travel: speed limit */
-	double travel_min_km;          /* ... distances below this are short hops */
-	int learning;                  /* good sign-ins before new country/device count */
-	int mfa_failures;              /* MFA fatigue: failures ... */
-	int64_t mfa_window;            /* ... within this many seconds */
-	int mfa_at;                    /* default policy: DIR_RISK_LOW..HIGH or NEVER */
+	int64_t retention;        /* seconds a sign-in row is kept */
+	int lockout_failures;     /* brute force: failures ... */
+	int64_t lockout_window;   /* ... within this many seconds ... */
+	int64_t lockout_duration; /* ... lock the name this long */
+	int spray_names;          /* spray: names failed from one address ... */
+	int64_t spray_window;     /* ... within this many seconds */
+	double travel_kmh;        /* impossible travel: speed limit */
+	double travel_min_km;     /* ... distances below this are short hops */
+	int learning;             /* good sign-ins before new country/device count */
+	int mfa_failures;         /* MFA fatigue: failures ... */
+	int64_t mfa_window;       /* ... within this many seconds */
+	int mfa_at;               /* default policy: DIR_RISK_LOW..HIGH or NEVER */
 	int block_at;
-	int user_at;                   /* flag the user risky from this level */
+	int user_at; /* flag the user risky from this level */
 };
 
 /* The defaults every field above has (no geo database, no list, no proxies). */
@@ -106,7 +106,7 @@ const struct geo *risk_geo(const struct risk *rk);
  * last address known good.  Writes a numeric address into out.
  */
 void risk_client_ip(const struct risk *rk, const char *peer, const char *xff, char *out,
-		    size_t cap);
+                    size_t cap);
 
 enum risk_decision {
 	RISK_ALLOW = 0,
@@ -141,12 +141,12 @@ struct risk_verdict {
 	int n;
 	struct risk_detection d[RISK_MAX_DETECTIONS];
 	enum risk_decision decision;
-	int64_t locked_until;      /* with RISK_LOCKED, or a lock this attempt started */
-	char why[160];             /* with RISK_BLOCK: which rule refused, for the log */
-	struct geo_place place;    /* where the address is */
+	int64_t locked_until;   /* with RISK_LOCKED, or a lock this attempt started */
+	char why[160];          /* with RISK_BLOCK: which rule refused, for the log */
+	struct geo_place place; /* where the address is */
 	int has_place;
-	char device[64];           /* browser family, e.g. "Firefox/Linux" */
-	char network[64];          /* the address's /24 or /48 */
+	char device[64];  /* browser family, e.g. "Firefox/Linux" */
+	char network[64]; /* the address's /24 or /48 */
 };
 
 /* What an attempt was, for risk_record(). */
@@ -172,14 +172,14 @@ void risk_begin(struct risk *rk, const struct risk_attempt *a, struct risk_verdi
  * caller goes on as if unlocked and logs the error).
  */
 int risk_precheck(struct risk *rk, struct dir *d, const struct risk_attempt *a,
-		  struct risk_verdict *v, struct err *err);
+                  struct risk_verdict *v, struct err *err);
 
 /*
  * After a correct password: every detection, the level, and the tenant
  * policy's decision (allow, step up or block).  Read-only.
  */
 int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
-		struct risk_verdict *v, struct err *err);
+                struct risk_verdict *v, struct err *err);
 
 /*
  * Write the attempt's row (step, result, reason, factors filled by the
@@ -190,20 +190,18 @@ int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
  * sign-in the familiar properties learned and the failure count cleared;
  * and a risky user flagged when the level calls for it.  row->id is set.
  */
-int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a,
-		enum risk_event ev, struct dir_signin *row, struct risk_verdict *v,
-		struct err *err);
+int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a, enum risk_event ev,
+                struct dir_signin *row, struct risk_verdict *v, struct err *err);
 
 /* Mark the session started by a sign-in that needs a second factor (RISK_STEP_UP). */
 int risk_mark_session(struct dir *d, const char *tenant_id, const char *session_hash,
-		      const struct risk_verdict *v, int64_t now, struct err *err);
+                      const struct risk_verdict *v, int64_t now, struct err *err);
 
 /* 1 if the session was started by a sign-in that needs a second factor. */
 int risk_session_needs_mfa(struct dir *d, const char *tenant_id, const char *session_hash);
 
 /* The tenant's policy thresholds: its own, else the config's. */
-void risk_policy(struct risk *rk, struct dir *d, const char *tenant_id, int *mfa_at,
-		 int *block_at);
+void risk_policy(struct risk *rk, struct dir *d, const char *tenant_id, int *mfa_at, int *block_at);
 
 /* A time as "2026-11-24 14:05 UTC" into buf (returned). */
 const char *risk_hhmm(int64_t t, char *buf, size_t cap);
@@ -217,17 +215,17 @@ int risk_detections_json(const struct risk_verdict *v, char *out, size_t cap);
  * Deletes in batches; *deleted counts the sign-in rows.
  */
 int risk_housekeeping(struct risk *rk, struct dir *d, int64_t now, int64_t *deleted,
-		      struct err *err);
+                      struct err *err);
 
 /* ---- admin actions (risk_admin.c): each audited under `actor` ---------- */
 
 /* Lift the lock and forget the failures of a name. */
 int risk_unlock(struct dir *d, const char *tenant_id, const char *username, const char *actor,
-		const char *ip, struct err *err);
+                const char *ip, struct err *err);
 
 /* A flagged user was a false alarm. */
 int risk_dismiss(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
-		 const char *ip, const char *note, int64_t now, struct err *err);
+                 const char *ip, const char *note, int64_t now, struct err *err);
 
 /*
  * The user is compromised: flagged high and confirmed, and every session
@@ -235,12 +233,12 @@ int risk_dismiss(struct dir *d, const char *tenant_id, const char *user_id, cons
  * revocation records kept until revoke_until).  *grants gets how many.
  */
 int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
-		 const char *ip, const char *note, int64_t now, int64_t revoke_until, int *grants,
-		 struct err *err);
+                 const char *ip, const char *note, int64_t now, int64_t revoke_until, int *grants,
+                 struct err *err);
 
 /* Set (or with both levels -1, drop) the tenant's own policy. */
 int risk_set_policy(struct dir *d, const char *tenant_id, int mfa_at, int block_at,
-		    const char *actor, const char *ip, int64_t now, struct err *err);
+                    const char *actor, const char *ip, int64_t now, struct err *err);
 
 /* ---- the pieces (risk_net.c, risk_ua.c), public for tests ------------- */
 
@@ -266,7 +264,7 @@ struct risk_nets *risk_nets_load(const char *path, struct err *err);
 /* Parse one network ("ADDRESS" or "ADDRESS/LEN"); for tests and the proxy list. */
 struct risk_nets *risk_nets_new(void);
 int risk_nets_add(struct risk_nets *n, const char *cidr, int level, const char *category,
-		  const char *label, struct err *err);
+                  const char *label, struct err *err);
 /* After the last add, before any lookup. */
 void risk_nets_finish(struct risk_nets *n);
 void risk_nets_free(struct risk_nets *n);

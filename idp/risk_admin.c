@@ -11,8 +11,8 @@
 #include <string.h>
 
 static int risk_audit(struct dir *d, const char *tenant_id, const char *actor, const char *ip,
-		      const char *action, const char *type, const char *target,
-		      const char *summary, struct err *err)
+                      const char *action, const char *type, const char *target, const char *summary,
+                      struct err *err)
 {
 	struct dir_audit a;
 
@@ -37,7 +37,7 @@ static int risk_end(struct dir *d, int rc, struct err *err)
 }
 
 int risk_unlock(struct dir *d, const char *tenant_id, const char *username, const char *actor,
-		const char *ip, struct err *err)
+                const char *ip, struct err *err)
 {
 	struct dir_lockout l;
 	char summary[DIR_TEXT_MAX];
@@ -50,16 +50,16 @@ int risk_unlock(struct dir *d, const char *tenant_id, const char *username, cons
 		rc = dir_lockout_clear(d, tenant_id, username, err);
 	if (rc == 0) {
 		/* the name, not a user id: a lock may be on a name no user has */
-		snprintf(summary, sizeof(summary), "unlocked '%.200s' (%d failures, locked until %lld)",
-			 l.username, l.failures, (long long)l.locked_until);
-		rc = risk_audit(d, tenant_id, actor, ip, "signin.unlock", "name", "", summary,
-				err);
+		snprintf(summary, sizeof(summary),
+		         "unlocked '%.200s' (%d failures, locked until %lld)", l.username,
+		         l.failures, (long long)l.locked_until);
+		rc = risk_audit(d, tenant_id, actor, ip, "signin.unlock", "name", "", summary, err);
 	}
 	return risk_end(d, rc, err);
 }
 
 int risk_dismiss(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
-		 const char *ip, const char *note, int64_t now, struct err *err)
+                 const char *ip, const char *note, int64_t now, struct err *err)
 {
 	char summary[DIR_TEXT_MAX];
 	struct dir_risky_user u;
@@ -72,17 +72,17 @@ int risk_dismiss(struct dir *d, const char *tenant_id, const char *user_id, cons
 		rc = dir_risky_user_set_state(d, tenant_id, user_id, "dismissed", actor, now, err);
 	if (rc == 0) {
 		snprintf(summary, sizeof(summary), "risk %s (%.300s) dismissed%s%.400s",
-			 dir_risk_level_name(u.level), u.detections, note && *note ? ": " : "",
-			 note ? note : "");
+		         dir_risk_level_name(u.level), u.detections, note && *note ? ": " : "",
+		         note ? note : "");
 		rc = risk_audit(d, tenant_id, actor, ip, "risk.dismiss", "user", user_id, summary,
-				err);
+		                err);
 	}
 	return risk_end(d, rc, err);
 }
 
 int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, const char *actor,
-		 const char *ip, const char *note, int64_t now, int64_t revoke_until, int *grants,
-		 struct err *err)
+                 const char *ip, const char *note, int64_t now, int64_t revoke_until, int *grants,
+                 struct err *err)
 {
 	char summary[DIR_TEXT_MAX];
 	struct dir_user u;
@@ -94,17 +94,18 @@ int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, cons
 	/* an admin may confirm a user the engine never flagged */
 	if (rc == 0)
 		rc = dir_risky_user_raise(d, tenant_id, user_id, DIR_RISK_HIGH,
-					  "[\"admin_confirmed\"]", 0, now, err);
+		                          "[\"admin_confirmed\"]", 0, now, err);
 	if (rc == 0)
 		rc = dir_risky_user_set_state(d, tenant_id, user_id, "confirmed", actor, now, err);
 	if (rc == 0)
 		rc = dir_user_revoke_all(d, tenant_id, user_id, revoke_until, &n, err);
 	if (rc == 0) {
 		snprintf(summary, sizeof(summary),
-			 "compromise confirmed; sessions and refresh tokens revoked (%d grants)%s%.400s",
-			 n, note && *note ? ": " : "", note ? note : "");
+		         "compromise confirmed; sessions and refresh tokens revoked (%d "
+		         "grants)%s%.400s",
+		         n, note && *note ? ": " : "", note ? note : "");
 		rc = risk_audit(d, tenant_id, actor, ip, "risk.confirm", "user", user_id, summary,
-				err);
+		                err);
 	}
 	rc = risk_end(d, rc, err);
 	if (rc == 0 && grants != NULL)
@@ -113,7 +114,7 @@ int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, cons
 }
 
 int risk_set_policy(struct dir *d, const char *tenant_id, int mfa_at, int block_at,
-		    const char *actor, const char *ip, int64_t now, struct err *err)
+                    const char *actor, const char *ip, int64_t now, struct err *err)
 {
 	struct dir_risk_policy p;
 	char summary[DIR_TEXT_MAX];
@@ -131,11 +132,12 @@ int risk_set_policy(struct dir *d, const char *tenant_id, int mfa_at, int block_
 		p.updated_at = now;
 		snprintf(p.updated_by, sizeof(p.updated_by), "%s", actor);
 		rc = dir_risk_policy_put(d, tenant_id, &p, err);
-		snprintf(summary, sizeof(summary), "risk policy: second factor from %s, block from %s",
-			 dir_risk_level_name(mfa_at), dir_risk_level_name(block_at));
+		snprintf(summary, sizeof(summary),
+		         "risk policy: second factor from %s, block from %s",
+		         dir_risk_level_name(mfa_at), dir_risk_level_name(block_at));
 	}
 	if (rc == 0)
-		rc = risk_audit(d, tenant_id, actor, ip, "risk.policy", "tenant", tenant_id, summary,
-				err);
+		rc = risk_audit(d, tenant_id, actor, ip, "risk.policy", "tenant", tenant_id,
+		                summary, err);
 	return risk_end(d, rc, err);
 }

@@ -16,14 +16,14 @@ struct risk {
 
 /* The client address behind trusted proxies (risk_net.c). */
 void risk_nets_client_ip(const struct risk_nets *trusted, const char *peer, const char *xff,
-			 char *out, size_t cap);
+                         char *out, size_t cap);
 
 /*
  * Add a detection to v (dropped past RISK_MAX_DETECTIONS) with a reason
  * (printf) and evidence (a JSON object as text, may be NULL).
  */
 void risk_add(struct risk_verdict *v, const char *name, int level, const char *evidence,
-	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Recompute v->level from its detections. */
 void risk_combine(struct risk_verdict *v);
@@ -34,8 +34,8 @@ void risk_combine(struct risk_verdict *v);
  * password, fatigue for a failed second factor.
  */
 int risk_detect_password_failed(struct risk *rk, struct dir *d, const struct risk_attempt *a,
-				struct risk_verdict *v, struct err *err);
+                                struct risk_verdict *v, struct err *err);
 int risk_detect_mfa_failed(struct risk *rk, struct dir *d, const struct risk_attempt *a,
-			   struct risk_verdict *v, struct err *err);
+                           struct risk_verdict *v, struct err *err);
 
 #endif

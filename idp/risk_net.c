@@ -75,7 +75,7 @@ size_t risk_nets_count(const struct risk_nets *n)
 }
 
 int risk_nets_add(struct risk_nets *n, const char *cidr, int level, const char *category,
-		  const char *label, struct err *err)
+                  const char *label, struct err *err)
 {
 	char addr[64];
 	const char *slash = strchr(cidr, '/');
@@ -90,7 +90,8 @@ int risk_nets_add(struct risk_nets *n, const char *cidr, int level, const char *
 	if (slash != NULL)
 		addr[slash - cidr] = '\0';
 	if ((fam = risk_ip_bits(addr, bits)) == 0)
-		return err_set(err, ERR_INVALID, "'%s' is not a numeric IPv4 or IPv6 address", addr);
+		return err_set(err, ERR_INVALID, "'%s' is not a numeric IPv4 or IPv6 address",
+		               addr);
 	if (slash != NULL) {
 		char *end;
 		errno = 0;
@@ -98,7 +99,7 @@ int risk_nets_add(struct risk_nets *n, const char *cidr, int level, const char *
 		if (slash[1] == '\0' || !isdigit((unsigned char)slash[1]) || *end != '\0' ||
 		    errno != 0 || len < 0 || len > (fam == 4 ? 32 : 128))
 			return err_set(err, ERR_INVALID, "'%s': prefix length must be 0..%d", cidr,
-				       fam == 4 ? 32 : 128);
+			               fam == 4 ? 32 : 128);
 	} else {
 		len = fam == 4 ? 32 : 128;
 	}
@@ -107,9 +108,9 @@ int risk_nets_add(struct risk_nets *n, const char *cidr, int level, const char *
 	for (int i = plen; i < 128; i++)
 		if (bits[i / 8] & (0x80 >> (i % 8)))
 			return err_set(err, ERR_INVALID,
-				       "'%s' has host bits set (the network would be written "
-				       "differently)",
-				       cidr);
+			               "'%s' has host bits set (the network would be written "
+			               "differently)",
+			               cidr);
 	if (label != NULL && (strlen(label) > 64 || !utf8_printable(label)))
 		return err_set(err, ERR_INVALID, "label: at most 64 printable characters");
 	if (n->n >= RISK_NETS_MAX)
@@ -153,7 +154,7 @@ void risk_nets_finish(struct risk_nets *n)
 	for (size_t i = 1; i < n->n; i++)
 		memcpy(n->v[i].maxhi,
 		       memcmp(n->v[i].hi, n->v[i - 1].maxhi, 16) > 0 ? n->v[i].hi
-								       : n->v[i - 1].maxhi,
+		                                                     : n->v[i - 1].maxhi,
 		       16);
 }
 
@@ -218,7 +219,7 @@ struct risk_nets *risk_nets_load(const char *path, struct err *err)
 		lineno++;
 		if (len > RISK_NETS_MAX_LINE || (len > 0 && line[len - 1] != '\n' && !feof(f))) {
 			err_set(err, ERR_INVALID, "%s:%d: line longer than %d bytes", path, lineno,
-				RISK_NETS_MAX_LINE);
+			        RISK_NETS_MAX_LINE);
 			goto fail;
 		}
 		if (!utf8_valid(line, len)) {
@@ -257,8 +258,8 @@ struct risk_nets *risk_nets_load(const char *path, struct err *err)
 			level = DIR_RISK_HIGH;
 		} else {
 			err_set(err, ERR_INVALID,
-				"%s:%d: category '%.40s' is neither anonymous nor malicious", path,
-				lineno, cat);
+			        "%s:%d: category '%.40s' is neither anonymous nor malicious", path,
+			        lineno, cat);
 			goto fail;
 		}
 		if (risk_nets_add(n, cidr, level, cat, label, err) != 0) {
@@ -318,7 +319,7 @@ static int risk_xff_entry(const char *s, size_t n, char *out, size_t cap)
 }
 
 void risk_nets_client_ip(const struct risk_nets *trusted, const char *peer, const char *xff,
-			 char *out, size_t cap)
+                         char *out, size_t cap)
 {
 	char cur[INET6_ADDRSTRLEN + 8];
 	size_t end;

@@ -17,22 +17,37 @@ struct risk_ua_rule {
 };
 
 static const struct risk_ua_rule risk_browsers[] = {
-	{"Edg/", "Edge"},         {"EdgA/", "Edge"},      {"EdgiOS/", "Edge"},
-	{"OPR/", "Opera"},        {"SamsungBrowser/", "Samsung"},
-	{"Firefox/", "Firefox"},  {"FxiOS/", "Firefox"},  {"CriOS/", "Chrome"},
-	{"Chromium/", "Chromium"}, {"HeadlessChrome/", "HeadlessChrome"},
-	{"Chrome/", "Chrome"},    {"Version/", "Safari"},  {"curl/", "curl"},
-	{"Wget/", "Wget"},        {"python-requests/", "python"}, {"Python-urllib/", "python"},
-	{"Go-http-client/", "Go"}, {"okhttp/", "okhttp"},  {"node-fetch", "node"},
-	{"undici", "node"},       {"Java/", "Java"},      {"PowerShell/", "PowerShell"},
-	{"MSIE ", "IE"},          {"Trident/", "IE"},
+        {"Edg/", "Edge"},
+        {"EdgA/", "Edge"},
+        {"EdgiOS/", "Edge"},
+        {"OPR/", "Opera"},
+        {"SamsungBrowser/", "Samsung"},
+        {"Firefox/", "Firefox"},
+        {"FxiOS/", "Firefox"},
+        {"CriOS/", "Chrome"},
+        {"Chromium/", "Chromium"},
+        {"HeadlessChrome/", "HeadlessChrome"},
+        {"Chrome/", "Chrome"},
+        {"Version/", "Safari"},
+        {"curl/", "curl"},
+        {"Wget/", "Wget"},
+        {"python-requests/", "python"},
+        {"Python-urllib/", "python"},
+        {"Go-http-client/", "Go"},
+        {"okhttp/", "okhttp"},
+        {"node-fetch", "node"},
+        {"undici", "node"},
+        {"Java/", "Java"},
+        {"PowerShell/", "PowerShell"},
+        {"MSIE ", "IE"},
+        {"Trident/", "IE"},
 };
 
 static const struct risk_ua_rule risk_systems[] = {
-	{"Windows", "Windows"}, {"Android", "Android"}, {"iPhone", "iOS"},
-	{"iPad", "iOS"},        {"iPod", "iOS"},        {"CrOS", "ChromeOS"},
-	{"Mac OS X", "macOS"},  {"Macintosh", "macOS"}, {"Linux", "Linux"},
-	{"FreeBSD", "FreeBSD"}, {"OpenBSD", "OpenBSD"},
+        {"Windows", "Windows"}, {"Android", "Android"}, {"iPhone", "iOS"},
+        {"iPad", "iOS"},        {"iPod", "iOS"},        {"CrOS", "ChromeOS"},
+        {"Mac OS X", "macOS"},  {"Macintosh", "macOS"}, {"Linux", "Linux"},
+        {"FreeBSD", "FreeBSD"}, {"OpenBSD", "OpenBSD"},
 };
 
 void risk_ua_family(const char *ua, char *out, size_t cap)

@@ -53,13 +53,13 @@ static uint64_t rnd(void)
 }
 
 static const char *const agents[] = {
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-	"Chrome/126.0.0.0 Safari/537.36",
-	"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-	"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-	"Version/17.5 Safari/605.1.15",
-	"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-	"Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Safari/605.1.15",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+        "Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
 };
 
 #define NCITIES 64
@@ -107,7 +107,7 @@ static void fail(const char *what, const struct err *err)
 static void home_ip(const struct user *u, char *out, size_t cap)
 {
 	snprintf(out, cap, "%d.%d.%d.%d", 20 + u->city, 1 + (u->net >> 8), u->net & 0xff,
-		 1 + (int)(rnd() % 250));
+	         1 + (int)(rnd() % 250));
 }
 
 static int64_t start_of(int64_t now)
@@ -186,12 +186,13 @@ int main(int argc, char **argv)
 			keep = 1;
 		else {
 			fprintf(stderr, "usage: signin_bench [--rows N] [--users N] [--days N] "
-					"[--samples N] [--dir DIR] [--keep]\n");
+			                "[--samples N] [--dir DIR] [--keep]\n");
 			return 2;
 		}
 	}
 	if (rows < 1000 || nusers < 100 || days < 2 || samples < 10) {
-		fprintf(stderr, "signin_bench: at least 1000 rows, 100 users, 2 days, 10 samples\n");
+		fprintf(stderr,
+		        "signin_bench: at least 1000 rows, 100 users, 2 days, 10 samples\n");
 		return 2;
 	}
 	snprintf(dirbuf, sizeof(dirbuf), "%s/signin-bench-XXXXXX", base ? base : "/tmp");
@@ -248,26 +249,30 @@ int main(int argc, char **argv)
 	for (long long i = 0; i < nusers; i++) {
 		char cc[4], fam[64], ip[64], net[64];
 		snprintf(cc, sizeof(cc), "%c%c", 'A' + users[i].city % 26,
-			 'A' + (users[i].city / 26) % 26);
+		         'A' + (users[i].city / 26) % 26);
 		risk_ua_family(agents[users[i].agent], fam, sizeof(fam));
 		home_ip(&users[i], ip, sizeof(ip));
 		risk_ip_network(ip, net, sizeof(net));
 		for (int k = 0; k < 5; k++)
-			if (dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_SIGNIN, "", start_of(now),
-					      &err) != 0)
+			if (dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_SIGNIN, "",
+			                      start_of(now), &err) != 0)
 				fail("profile", &err);
-		if (dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_COUNTRY, cc, now, &err) != 0 ||
-		    dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_DEVICE, fam, now, &err) != 0 ||
-		    dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_NETWORK, net, now, &err) != 0)
+		if (dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_COUNTRY, cc, now, &err) !=
+		            0 ||
+		    dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_DEVICE, fam, now, &err) !=
+		            0 ||
+		    dir_profile_learn(d, t.id, users[i].id, DIR_PROFILE_NETWORK, net, now, &err) !=
+		            0)
 			fail("profile", &err);
 	}
 	if (dir_commit(d, &err) != 0)
 		fail("commit", &err);
 
 	/* the log: rows in time order over the days, in big transactions */
-	fprintf(stderr, "signin_bench: writing %lld sign-in rows for %lld users over %lld days "
-			"into %s\n",
-		rows, nusers, days, db);
+	fprintf(stderr,
+	        "signin_bench: writing %lld sign-in rows for %lld users over %lld days "
+	        "into %s\n",
+	        rows, nusers, days, db);
 	start = now - days * 86400;
 	if (dir_signin_bulk(d, 1, &err) != 0)
 		fail("bulk", &err);
@@ -283,15 +288,18 @@ int main(int argc, char **argv)
 		s.time = start + (int64_t)((double)i / (double)rows * (double)(days * 86400));
 		snprintf(s.user_id, sizeof(s.user_id), "%s", u->id);
 		snprintf(s.username, sizeof(s.username), "%s", u->upn);
-		snprintf(s.step, sizeof(s.step), "%s", r < 900 ? "password" : r < 970 ? "sso" : "mfa");
+		snprintf(s.step, sizeof(s.step), "%s",
+		         r < 900   ? "password"
+		         : r < 970 ? "sso"
+		                   : "mfa");
 		snprintf(s.result, sizeof(s.result), "%s", r % 50 == 7 ? "failure" : "success");
 		if (r % 50 == 7)
 			snprintf(s.reason, sizeof(s.reason), "%s",
-				 r % 3 ? "wrong password" : "unknown user");
+			         r % 3 ? "wrong password" : "unknown user");
 		home_ip(u, s.ip, sizeof(s.ip));
 		snprintf(s.user_agent, sizeof(s.user_agent), "%s", agents[u->agent]);
 		snprintf(s.country, sizeof(s.country), "%c%c", 'A' + u->city % 26,
-			 'A' + (u->city / 26) % 26);
+		         'A' + (u->city / 26) % 26);
 		snprintf(s.city, sizeof(s.city), "City %d", u->city);
 		s.has_geo = 1;
 		s.lat = -60 + (double)(u->city * 7 % 120);
@@ -300,8 +308,9 @@ int main(int argc, char **argv)
 		if (r == 3) {
 			snprintf(s.risk, sizeof(s.risk), "medium");
 			snprintf(s.detections, sizeof(s.detections),
-				 "[{\"name\":\"unfamiliar_device\",\"level\":\"medium\",\"reason\":"
-				 "\"a browser never used from a network never seen\",\"evidence\":{}}]");
+			         "[{\"name\":\"unfamiliar_device\",\"level\":\"medium\",\"reason\":"
+			         "\"a browser never used from a network never "
+			         "seen\",\"evidence\":{}}]");
 		}
 		if (dir_signin_append(d, t.id, &s, &err) != 0)
 			fail("append", &err);
@@ -310,7 +319,7 @@ int main(int argc, char **argv)
 				fail("commit", &err);
 			if (i % 1000000 == 999999)
 				fprintf(stderr, "  %lld rows, %.0f rows/s\n", i + 1,
-					(double)(i + 1) / ((now_us() - t0) / 1e6));
+				        (double)(i + 1) / ((now_us() - t0) / 1e6));
 		}
 	}
 	gen_s = (now_us() - t0) / 1e6;
@@ -356,7 +365,7 @@ int main(int argc, char **argv)
 			home_ip(u, ip, sizeof(ip));
 			if (travel)
 				snprintf(ip, sizeof(ip), "%d.9.9.%d", 20 + (u->city + 7) % NCITIES,
-					 (int)(i % 250));
+				         (int)(i % 250));
 			memset(&a, 0, sizeof(a));
 			a.tenant_id = t.id;
 			a.user_id = u->id;
@@ -377,7 +386,7 @@ int main(int argc, char **argv)
 			snprintf(row.username, sizeof(row.username), "%s", u->upn);
 			snprintf(row.step, sizeof(row.step), "password");
 			snprintf(row.result, sizeof(row.result), "%s",
-				 v.decision == RISK_BLOCK ? "blocked" : "success");
+			         v.decision == RISK_BLOCK ? "blocked" : "success");
 			x = now_us();
 			if (risk_record(rk, d, &a, RISK_EV_PASSWORD_OK, &row, &v, &err) != 0)
 				fail("record", &err);
@@ -438,10 +447,11 @@ int main(int argc, char **argv)
 		s6 = summarize(argon, 20);
 		printf("Detection cost per sign-in (%lld samples each, %lld rows in the log)\n",
 		       samples, rows);
-		printf("| step | p50 µs | p99 µs | mean µs | vs plain append | vs argon2id check |\n");
+		printf("| step | p50 µs | p99 µs | mean µs | vs plain append | vs argon2id check "
+		       "|\n");
 		printf("|---|---:|---:|---:|---:|---:|\n");
 #define ROW(name, s)                                                                               \
-	printf("| %s | %.0f | %.0f | %.0f | %.2fx | %.3fx |\n", name, s.p50, s.p99, s.mean,         \
+	printf("| %s | %.0f | %.0f | %.0f | %.2fx | %.3fx |\n", name, s.p50, s.p99, s.mean,        \
 	       s.mean / s5.mean, s.mean / s6.mean)
 		ROW("assess a correct password (all detections' reads)", s1);
 		ROW("record it (row, learning, counters; 1 commit)", s2);
@@ -486,12 +496,12 @@ int main(int argc, char **argv)
 			q[k++].ms[r] = (now_us() - x) / 1000;
 			for (int wtop = 0; wtop < 3; wtop++) {
 				static const char *const names[] = {"failures by reason (top 10)",
-								    "top failing sources (top 10)",
-								    "detections by name (top 10)"};
+				                                    "top failing sources (top 10)",
+				                                    "detections by name (top 10)"};
 				sum = 0;
 				x = now_us();
 				if (dir_signin_top(d, t.id, from, to, (enum dir_signin_top)wtop, 10,
-						   top_cb, &sum, &err) != 0)
+				                   top_cb, &sum, &err) != 0)
 					fail("top", &err);
 				q[k].name = names[wtop];
 				q[k].n = sum;
@@ -544,7 +554,8 @@ int main(int argc, char **argv)
 		printf("| query | rows seen | ms |\n|---|---:|---:|\n");
 		for (int k = 0; k < nq; k++) {
 			qsort(q[k].ms, (size_t)reps, sizeof(double), cmp_double);
-			printf("| %s | %lld | %.1f |\n", q[k].name, (long long)q[k].n, q[k].ms[reps / 2]);
+			printf("| %s | %lld | %.1f |\n", q[k].name, (long long)q[k].n,
+			       q[k].ms[reps / 2]);
 		}
 	}
 	risk_free(rk);

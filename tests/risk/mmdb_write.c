@@ -161,8 +161,8 @@ static void fill_empty(struct mmdb_writer *w, uint32_t i, struct rec data)
 	}
 }
 
-int mmdb_writer_add(struct mmdb_writer *w, const char *cidr, const char *country,
-		    const char *city, double lat, double lon, int accuracy_km)
+int mmdb_writer_add(struct mmdb_writer *w, const char *cidr, const char *country, const char *city,
+                    double lat, double lon, int accuracy_km)
 {
 	unsigned char a[16];
 	char addr[64];
@@ -328,7 +328,7 @@ int mmdb_writer_load_spec(struct mmdb_writer *w, const char *spec_path)
 		n = sscanf(line, "%63s %7s %lf %lf %n", cidr, cc, &lat, &lon, &used);
 		if (n < 4) {
 			fprintf(stderr, "%s:%d: expected CIDR COUNTRY LAT LON [CITY]\n", spec_path,
-				lineno);
+			        lineno);
 			rc = -1;
 			break;
 		}

@@ -21,8 +21,8 @@ void mmdb_writer_free(struct mmdb_writer *w);
  * NULL (a record without one), accuracy_km 0 (none).  0, or -1 if the
  * network does not parse.
  */
-int mmdb_writer_add(struct mmdb_writer *w, const char *cidr, const char *country,
-		    const char *city, double lat, double lon, int accuracy_km);
+int mmdb_writer_add(struct mmdb_writer *w, const char *cidr, const char *country, const char *city,
+                    double lat, double lon, int accuracy_km);
 
 /* Write the database to path; 0 or -1. */
 int mmdb_writer_save(struct mmdb_writer *w, const char *path);

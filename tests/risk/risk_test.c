@@ -22,7 +22,7 @@
 
 #define T0 1764000000LL /* 2025-11-24 16:00 UTC */
 
-#define UA_FIREFOX "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+#define UA_FIREFOX  "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 #define UA_FIREFOX2 "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0"
 #define UA_CHROME_WIN                                                                              \
 	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "        \
@@ -62,18 +62,18 @@ static void build_geo(const char *path)
 	/* a wide network first: the narrower ones inside it win for their addresses */
 	ck_assert_int_eq(mmdb_writer_add(w, "81.2.0.0/16", "GB", NULL, 51.5, -0.12, 200), 0);
 	ck_assert_int_eq(mmdb_writer_add(w, "81.2.69.0/24", "GB", "London", 51.5074, -0.1278, 5),
-			 0);
+	                 0);
 	ck_assert_int_eq(
-		mmdb_writer_add(w, "81.2.70.0/24", "GB", "Manchester", 53.4808, -2.2426, 10), 0);
+	        mmdb_writer_add(w, "81.2.70.0/24", "GB", "Manchester", 53.4808, -2.2426, 10), 0);
 	ck_assert_int_eq(mmdb_writer_add(w, "2.2.2.0/24", "FR", "Paris", 48.8566, 2.3522, 10), 0);
 	ck_assert_int_eq(
-		mmdb_writer_add(w, "24.24.24.0/24", "US", "New York", 40.7128, -74.0060, 10), 0);
+	        mmdb_writer_add(w, "24.24.24.0/24", "US", "New York", 40.7128, -74.0060, 10), 0);
 	ck_assert_int_eq(mmdb_writer_add(w, "126.0.0.0/16", "JP", "Tokyo", 35.6762, 139.6503, 50),
-			 0);
+	                 0);
 	ck_assert_int_eq(mmdb_writer_add(w, "2001:db8:100::/48", "DE", "Berlin", 52.52, 13.405, 20),
-			 0);
+	                 0);
 	ck_assert_int_eq(mmdb_writer_add(w, "203.0.113.0/24", "NL", "Amsterdam", 52.37, 4.89, 50),
-			 0);
+	                 0);
 	ck_assert_int_eq(mmdb_writer_save(w, path), 0);
 	mmdb_writer_free(w);
 }
@@ -115,12 +115,12 @@ static void setup(void)
 	snprintf(F.nets, sizeof(F.nets), "%s/networks.txt", F.dir);
 	build_geo(F.geo);
 	ck_assert_int_eq(tu_write_file(F.nets,
-				       "# test list\n"
-				       "203.0.113.0/24 anonymous Tor exit relays\n"
-				       "198.51.100.0/24 malicious botnet C2\n"
-				       "2001:db8:dead::/48\n",
-				       0644),
-			 0);
+	                               "# test list\n"
+	                               "203.0.113.0/24 anonymous Tor exit relays\n"
+	                               "198.51.100.0/24 malicious botnet C2\n"
+	                               "2001:db8:dead::/48\n",
+	                               0644),
+	                 0);
 	memset(&o, 0, sizeof(o));
 	o.path = F.db;
 	o.argon2.t_cost = 1;
@@ -157,7 +157,7 @@ struct outcome {
 };
 
 static struct outcome attempt(const char *name, const char *ip, const char *ua, int64_t t,
-			      enum how how)
+                              enum how how)
 {
 	struct outcome o;
 	struct dir_user u;
@@ -178,11 +178,11 @@ static struct outcome attempt(const char *name, const char *ip, const char *ua, 
 	snprintf(o.row.user_id, sizeof(o.row.user_id), "%s", found ? u.id : "");
 	snprintf(o.row.username, sizeof(o.row.username), "%s", name);
 	snprintf(o.row.step, sizeof(o.row.step), "%s",
-		 how == MFA_BAD || how == MFA_OK ? "mfa" : "password");
+	         how == MFA_BAD || how == MFA_OK ? "mfa" : "password");
 	if (how == MFA_BAD || how == MFA_OK) {
 		ev = how == MFA_OK ? RISK_EV_MFA_OK : RISK_EV_MFA_FAILED;
 		snprintf(o.row.result, sizeof(o.row.result), "%s",
-			 how == MFA_OK ? "success" : "failure");
+		         how == MFA_OK ? "success" : "failure");
 	} else {
 		ck_assert_msg(risk_precheck(F.rk, F.d, &a, &o.v, &err) == 0, "%s", err.msg);
 		if (o.v.decision == RISK_LOCKED) {
@@ -196,7 +196,7 @@ static struct outcome attempt(const char *name, const char *ip, const char *ua, 
 			ck_assert_msg(risk_assess(F.rk, F.d, &a, &o.v, &err) == 0, "%s", err.msg);
 			ev = RISK_EV_PASSWORD_OK;
 			snprintf(o.row.result, sizeof(o.row.result), "%s",
-				 o.v.decision == RISK_BLOCK ? "blocked" : "success");
+			         o.v.decision == RISK_BLOCK ? "blocked" : "success");
 		}
 	}
 	ck_assert_msg(risk_record(F.rk, F.d, &a, ev, &o.row, &o.v, &err) == 0, "%s", err.msg);
@@ -218,9 +218,9 @@ static json_t *evidence(const struct outcome *o, const char *name)
 	size_t i;
 
 	ck_assert_ptr_nonnull(arr);
-	json_array_foreach(arr, i, d)
-		if (strcmp(json_string_value(json_object_get(d, "name")), name) == 0)
-			ev = json_incref(json_object_get(d, "evidence"));
+	json_array_foreach(arr, i,
+	                   d) if (strcmp(json_string_value(json_object_get(d, "name")), name) == 0)
+	        ev = json_incref(json_object_get(d, "evidence"));
 	json_decref(arr);
 	return ev;
 }
@@ -239,9 +239,9 @@ static void enroll(const char *user_id)
 	t.digits = 6;
 	t.period = 30;
 	ck_assert_int_eq(dir_totp_put_pending(F.d, F.t.id, &t, &err), 0);
-	ck_assert_int_eq(dir_totp_confirm(F.d, F.t.id, user_id, "sealed-test-secret", 1, T0, codes,
-					  1, &err),
-			 0);
+	ck_assert_int_eq(
+	        dir_totp_confirm(F.d, F.t.id, user_id, "sealed-test-secret", 1, T0, codes, 1, &err),
+	        0);
 }
 
 /* A few good sign-ins from home, so the profile has learned the user. */
@@ -315,15 +315,15 @@ START_TEST(network_list)
 	static const struct {
 		const char *text, *why;
 	} bad[] = {
-		{"10.0.0.1/8\n", "host bits"},
-		{"300.1.2.3\n", "not a numeric"},
-		{"10.0.0.0/33\n", "prefix length"},
-		{"10.0.0.0/-1\n", "prefix length"},
-		{"10.0.0.0/\n", "prefix length"},
-		{"10.0.0.0/ 8\n", "neither anonymous nor malicious"},
-		{"10.0.0.0/8 evil\n", "neither anonymous nor malicious"},
-		{"fe80::/129\n", "prefix length"},
-		{"\n\n1.2.3.0/24 anonymous \xff\xfe\n", "not UTF-8"},
+	        {"10.0.0.1/8\n", "host bits"},
+	        {"300.1.2.3\n", "not a numeric"},
+	        {"10.0.0.0/33\n", "prefix length"},
+	        {"10.0.0.0/-1\n", "prefix length"},
+	        {"10.0.0.0/\n", "prefix length"},
+	        {"10.0.0.0/ 8\n", "neither anonymous nor malicious"},
+	        {"10.0.0.0/8 evil\n", "neither anonymous nor malicious"},
+	        {"fe80::/129\n", "prefix length"},
+	        {"\n\n1.2.3.0/24 anonymous \xff\xfe\n", "not UTF-8"},
 	};
 
 	ck_assert_int_eq(risk_nets_find(NULL, IP_TOR, &m), 0);
@@ -347,18 +347,18 @@ START_TEST(network_list)
 	/* overlapping networks: the most severe, then the most specific, wins */
 	{
 		struct risk_nets *n = risk_nets_new();
-		ck_assert_int_eq(risk_nets_add(n, "10.0.0.0/8", DIR_RISK_MEDIUM, "anonymous", "wide",
-					       &err),
-				 0);
-		ck_assert_int_eq(risk_nets_add(n, "10.1.0.0/16", DIR_RISK_HIGH, "malicious", "mid",
-					       &err),
-				 0);
+		ck_assert_int_eq(
+		        risk_nets_add(n, "10.0.0.0/8", DIR_RISK_MEDIUM, "anonymous", "wide", &err),
+		        0);
+		ck_assert_int_eq(
+		        risk_nets_add(n, "10.1.0.0/16", DIR_RISK_HIGH, "malicious", "mid", &err),
+		        0);
 		ck_assert_int_eq(risk_nets_add(n, "10.1.2.0/24", DIR_RISK_MEDIUM, "anonymous",
-					       "narrow", &err),
-				 0);
-		ck_assert_int_eq(risk_nets_add(n, "11.0.0.0/8", DIR_RISK_MEDIUM, "anonymous", "next",
-					       &err),
-				 0);
+		                               "narrow", &err),
+		                 0);
+		ck_assert_int_eq(
+		        risk_nets_add(n, "11.0.0.0/8", DIR_RISK_MEDIUM, "anonymous", "next", &err),
+		        0);
 		risk_nets_finish(n);
 		ck_assert_int_eq(risk_nets_find(n, "10.1.2.3", &m), 1);
 		ck_assert_str_eq(m.label, "mid");
@@ -373,8 +373,9 @@ START_TEST(network_list)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(tu_write_file(path, bad[i].text, 0644), 0);
 		ck_assert_ptr_null(risk_nets_load(path, &err));
-		ck_assert_msg(strstr(err.msg, bad[i].why) != NULL && strstr(err.msg, "bad.txt:") != NULL,
-			      "%zu: %s", i, err.msg);
+		ck_assert_msg(strstr(err.msg, bad[i].why) != NULL &&
+		                      strstr(err.msg, "bad.txt:") != NULL,
+		              "%zu: %s", i, err.msg);
 	}
 	{
 		char line[700];
@@ -440,23 +441,23 @@ START_TEST(user_agents)
 	static const struct {
 		const char *ua, *want;
 	} cases[] = {
-		{UA_FIREFOX, "Firefox/Linux"},
-		{UA_CHROME_WIN, "Chrome/Windows"},
-		{UA_SAFARI_IOS, "Safari/iOS"},
-		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-		 "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87",
-		 "Edge/Windows"},
-		{"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-		 "Chrome/126.0.0.0 Mobile Safari/537.36",
-		 "Chrome/Android"},
-		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like "
-		 "Gecko) Version/17.5 Safari/605.1.15",
-		 "Safari/macOS"},
-		{"curl/8.5.0", "curl/?"},
-		{"python-requests/2.31", "python/?"},
-		{"", "none"},
-		{NULL, "none"},
-		{"\xff\xfe garbage", "other/?"},
+	        {UA_FIREFOX, "Firefox/Linux"},
+	        {UA_CHROME_WIN, "Chrome/Windows"},
+	        {UA_SAFARI_IOS, "Safari/iOS"},
+	        {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+	         "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87",
+	         "Edge/Windows"},
+	        {"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+	         "Chrome/126.0.0.0 Mobile Safari/537.36",
+	         "Chrome/Android"},
+	        {"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like "
+	         "Gecko) Version/17.5 Safari/605.1.15",
+	         "Safari/macOS"},
+	        {"curl/8.5.0", "curl/?"},
+	        {"python-requests/2.31", "python/?"},
+	        {"", "none"},
+	        {NULL, "none"},
+	        {"\xff\xfe garbage", "other/?"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -496,7 +497,8 @@ START_TEST(brute_force_lockout)
 
 	/* negative: nine failures spread wider than the window never lock */
 	for (int i = 0; i < 9; i++) {
-		o = attempt("ALICE@acme.test", IP_NEWYORK, UA_CHROME_WIN, T0 + 100 + i * 200, PW_BAD);
+		o = attempt("ALICE@acme.test", IP_NEWYORK, UA_CHROME_WIN, T0 + 100 + i * 200,
+		            PW_BAD);
 		ck_assert_str_eq(o.row.risk, "none");
 	}
 	o = attempt("alice@acme.test", IP_NEWYORK, UA_CHROME_WIN, T0 + 100 + 9 * 200, PW_BAD);
@@ -505,7 +507,7 @@ START_TEST(brute_force_lockout)
 	/* ten failures within the window lock the name, whatever its case */
 	for (int i = 0; i < 9; i++) {
 		o = attempt(i % 2 ? "bob@ACME.test" : "bob@acme.test", IP_NEWYORK, UA_CHROME_WIN,
-			    T0 + 5000 + i, PW_BAD);
+		            T0 + 5000 + i, PW_BAD);
 		ck_assert_msg(!has(&o, "brute_force"), "%d: %s", i, o.row.detections);
 	}
 	o = attempt("bob@acme.test", IP_NEWYORK, UA_CHROME_WIN, T0 + 5009, PW_BAD);
@@ -541,15 +543,16 @@ START_TEST(brute_force_lockout)
 	/* an admin unlocks, and it is audited */
 	for (int i = 0; i < 10; i++)
 		o = attempt("carol@acme.test", IP_NEWYORK, UA_CHROME_WIN, T0 + 20000 + i, PW_BAD);
-	ck_assert_int_eq(attempt("carol@acme.test", IP_LONDON, UA_FIREFOX, T0 + 20030, PW_OK).v.decision,
-			 RISK_LOCKED);
-	ck_assert_int_eq(risk_unlock(F.d, F.t.id, "CAROL@acme.test", "admin@acme.test", "192.0.2.9",
-				     &err),
-			 0);
+	ck_assert_int_eq(
+	        attempt("carol@acme.test", IP_LONDON, UA_FIREFOX, T0 + 20030, PW_OK).v.decision,
+	        RISK_LOCKED);
+	ck_assert_int_eq(
+	        risk_unlock(F.d, F.t.id, "CAROL@acme.test", "admin@acme.test", "192.0.2.9", &err),
+	        0);
 	o = attempt("carol@acme.test", IP_LONDON, UA_FIREFOX, T0 + 20031, PW_OK);
 	ck_assert_str_eq(o.row.result, "success");
 	ck_assert_int_eq(risk_unlock(F.d, F.t.id, "carol@acme.test", "admin@acme.test", "", &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 }
 END_TEST
 
@@ -579,8 +582,8 @@ START_TEST(brute_force_then_success)
 		const char *want[3] = {"risk.dismiss", "dismissed", NULL};
 		struct err err = {0};
 		ck_assert_int_eq(risk_dismiss(F.d, F.t.id, F.alice, "admin@acme.test", "", "typos",
-					      T0 + 20, &err),
-				 0);
+		                              T0 + 20, &err),
+		                 0);
 		ck_assert_int_eq(dir_audit_list(F.d, F.t.id, 0, 0, audit_has, want, &err), 0);
 		ck_assert_ptr_nonnull(want[2]);
 	}
@@ -666,12 +669,12 @@ START_TEST(impossible_travel)
 	/* Tokyo one hour after New York: 10,850 km in 1 h */
 	o = attempt("alice@acme.test", IP_TOKYO, UA_FIREFOX, T0 + 300 + 7200 + 10 * 3600, PW_OK);
 	ck_assert_msg(has(&o, "impossible_travel"), "%s %s %s %s", o.row.detections, o.row.result,
-		      o.row.country, o.row.risk);
+	              o.row.country, o.row.risk);
 	ev = evidence(&o, "impossible_travel");
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "from"), "city")),
-			 "New York");
+	                 "New York");
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "to"), "city")),
-			 "Tokyo");
+	                 "Tokyo");
 	ck_assert_int_gt(json_integer_value(json_object_get(ev, "speedKmh")), 10000);
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "limitKmh")), 900);
 	ck_assert(fabs(json_real_value(json_object_get(ev, "hours")) - 1.0) < 0.01);
@@ -683,7 +686,7 @@ START_TEST(impossible_travel)
 	ck_assert(o.row.has_geo);
 	/* a risky sign-in is not a place to compare with later: back home is fine */
 	o = attempt("alice@acme.test", IP_NEWYORK, UA_FIREFOX, T0 + 300 + 7200 + 10 * 3600 + 60,
-		    PW_OK);
+	            PW_OK);
 	ck_assert_msg(!has(&o, "impossible_travel"), "%s", o.row.detections);
 }
 END_TEST
@@ -764,7 +767,7 @@ START_TEST(mfa_fatigue)
 	for (int i = 0; i < 3; i++) {
 		attempt("alice@acme.test", IP_LONDON, UA_FIREFOX, T0 + 3 * 86400 + i * 100, PW_OK);
 		o = attempt("alice@acme.test", IP_LONDON, UA_FIREFOX, T0 + 3 * 86400 + i * 100 + 5,
-			    MFA_BAD);
+		            MFA_BAD);
 		ck_assert_msg(!has(&o, "mfa_fatigue"), "%d: %s", i, o.row.detections);
 	}
 	o = attempt("alice@acme.test", IP_LONDON, UA_FIREFOX, T0 + 3 * 86400 + 400, MFA_BAD);
@@ -807,9 +810,9 @@ START_TEST(listed_networks_and_policy)
 	risk_policy(F.rk, F.d, F.t.id, &mfa_at, &block_at);
 	ck_assert_int_eq(mfa_at, DIR_RISK_MEDIUM);
 	ck_assert_int_eq(block_at, DIR_RISK_HIGH);
-	ck_assert_int_eq(risk_set_policy(F.d, F.t.id, DIR_RISK_HIGH, DIR_RISK_NEVER, "admin", "",
-					 T0, &err),
-			 0);
+	ck_assert_int_eq(
+	        risk_set_policy(F.d, F.t.id, DIR_RISK_HIGH, DIR_RISK_NEVER, "admin", "", T0, &err),
+	        0);
 	o = attempt("alice@acme.test", IP_BOTNET, UA_FIREFOX, T0 + 40, PW_OK);
 	ck_assert_int_eq(o.v.decision, RISK_STEP_UP);
 	o = attempt("alice@acme.test", IP_TOR, UA_FIREFOX, T0 + 50, PW_OK);
@@ -820,7 +823,7 @@ START_TEST(listed_networks_and_policy)
 	o = attempt("alice@acme.test", IP_BOTNET, UA_FIREFOX, T0 + 60, PW_OK);
 	ck_assert_int_eq(o.v.decision, RISK_BLOCK);
 	ck_assert_int_eq(risk_set_policy(F.d, F.t.id, -1, -1, "admin", "", T0, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 }
 END_TEST
 
@@ -863,8 +866,8 @@ START_TEST(confirm_and_dismiss)
 	ck_assert_int_eq(risk_session_needs_mfa(F.d, F.t.id, "ffff"), 0);
 
 	ck_assert_int_eq(risk_confirm(F.d, F.t.id, F.bob, "admin@acme.test", "192.0.2.1", "phished",
-				      T0 + 10, T0 + 100000, &grants, &err),
-			 0);
+	                              T0 + 10, T0 + 100000, &grants, &err),
+	                 0);
 	ck_assert_int_eq(grants, 1);
 	ck_assert_int_eq(dir_session_get(F.d, F.t.id, s.id_hash, &s, &err), ERR_NOT_FOUND);
 	ck_assert_int_eq(risk_session_needs_mfa(F.d, F.t.id, s.id_hash), 0);
@@ -881,21 +884,21 @@ START_TEST(confirm_and_dismiss)
 		ck_assert_ptr_nonnull(want[2]);
 	}
 	/* dismissed, then flagged again by a new detection */
-	ck_assert_int_eq(dir_risky_user_raise(F.d, F.t.id, F.carol, DIR_RISK_MEDIUM, "[\"x\"]", 5,
-					      T0, &err),
-			 0);
+	ck_assert_int_eq(
+	        dir_risky_user_raise(F.d, F.t.id, F.carol, DIR_RISK_MEDIUM, "[\"x\"]", 5, T0, &err),
+	        0);
 	ck_assert_int_eq(risk_dismiss(F.d, F.t.id, F.carol, "admin", "", NULL, T0 + 1, &err), 0);
 	ck_assert_int_eq(dir_risky_user_get(F.d, F.t.id, F.carol, &ru, &err), 0);
 	ck_assert_str_eq(ru.state, "dismissed");
 	ck_assert_int_eq(dir_risky_user_raise(F.d, F.t.id, F.carol, DIR_RISK_LOW, "[\"y\"]", 6,
-					      T0 + 2, &err),
-			 0);
+	                                      T0 + 2, &err),
+	                 0);
 	ck_assert_int_eq(dir_risky_user_get(F.d, F.t.id, F.carol, &ru, &err), 0);
 	ck_assert_str_eq(ru.state, "at_risk");
 	ck_assert_int_eq(ru.level, DIR_RISK_LOW);
 	/* not flagged: nothing to dismiss */
 	ck_assert_int_eq(risk_dismiss(F.d, F.t.id, F.alice, "admin", "", NULL, T0, &err),
-			 ERR_NOT_FOUND);
+	                 ERR_NOT_FOUND);
 }
 END_TEST
 
@@ -915,7 +918,7 @@ START_TEST(retention_and_search)
 
 	for (int i = 0; i < 30; i++)
 		attempt("alice@acme.test", IP_LONDON, UA_FIREFOX, T0 - 100LL * 86400 + i * 86400,
-			i % 3 ? PW_OK : PW_BAD);
+		        i % 3 ? PW_OK : PW_BAD);
 	attempt("bob@acme.test", IP_BOTNET, UA_FIREFOX, T0, PW_BAD);
 	memset(&q, 0, sizeof(q));
 	q.limit = 1000;
@@ -957,12 +960,12 @@ START_TEST(detections_are_bounded_json)
 		char ev[720];
 		snprintf(ev, sizeof(ev), "{\"blob\":\"%.690s\"}", big);
 		risk_add(&v, i % 2 ? "a" : "b", DIR_RISK_LOW, ev, "reason %d \"quoted\" %s", i,
-			 "\xe2\x9c\x93");
+		         "\xe2\x9c\x93");
 	}
 	ck_assert_int_eq(v.n, 2); /* one of each name */
 	for (int i = 0; i < RISK_MAX_DETECTIONS + 3; i++) {
 		static const char *names[] = {"n0", "n1", "n2", "n3", "n4", "n5",
-					      "n6", "n7", "n8", "n9", "n10"};
+		                              "n6", "n7", "n8", "n9", "n10"};
 		char ev[720];
 		snprintf(ev, sizeof(ev), "{\"blob\":\"%.690s\"}", big);
 		risk_add(&v, names[i], DIR_RISK_HIGH, ev, "%s", big);

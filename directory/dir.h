@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 6
+#define DIR_SCHEMA_VERSION 7
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */
@@ -995,6 +995,8 @@ int dir_key_delete_expired(struct dir *d, const char *tenant_id, struct err *err
 
 /* ---- sign-in log (reports) -------------------------------------------- */
 
+#define DIR_DETECTIONS_MAX 4096 /* a sign-in's detections, as a JSON array */
+
 struct dir_signin {
 	int64_t id;                 /* assigned on append */
 	int64_t time;               /* 0 = now */
@@ -1012,7 +1014,7 @@ struct dir_signin {
 	int has_geo;
 	char factors[DIR_AMR_MAX];
 	char risk[16];          /* none, low, medium, high */
-	char detections[1024];  /* JSON array of detections */
+	char detections[DIR_DETECTIONS_MAX]; /* JSON array of detections */
 };
 
 /* Append one attempt to the tenant's sign-in log. */
@@ -1033,6 +1035,263 @@ struct dir_signin_query {
 int dir_signin_list(struct dir *d, const char *tenant_id, const struct dir_signin_query *q,
 		    int (*cb)(void *ctx, const struct dir_signin *s), void *ctx,
 		    struct err *err);
+
+/*
+ * Risk data beside the log (idp/risk.h decides what it means; the store
+ * keeps it and answers the indexed questions the detections ask).
+ *
+ * Levels are stored as words: "none", "low", "medium", "high", and for
+ * policy thresholds also "never".
+ */
+enum dir_risk_level {
+	DIR_RISK_NONE = 0,
+	DIR_RISK_LOW = 1,
+	DIR_RISK_MEDIUM = 2,
+	DIR_RISK_HIGH = 3,
+	DIR_RISK_NEVER = 4 /* a policy threshold no sign-in reaches */
+};
+
+/* The word for a level ("none" ... "never"); "none" for anything else. */
+const char *dir_risk_level_name(int level);
+/* The level named by s; -1 if s names none. */
+int dir_risk_level_parse(const char *s);
+
+/*
+ * A search of the log for the reports, newest first (time, then id), with
+ * a keyset cursor.  Each filter is an exact match; NULL (or 0) matches
+ * everything.  The store answers a search by user, by address and of risky
+ * rows from an index of its own.
+ */
+struct dir_signin_search {
+	int64_t from, to;    /* time >= from and < to; to 0 = open */
+	const char *user_id; /* rows of this user */
+	const char *app_id;
+	const char *result;  /* success, failure, locked, blocked */
+	const char *ip;
+	const char *step;
+	int min_risk;        /* rows at least this risky (DIR_RISK_LOW..HIGH); 0 = any */
+	/* cursor: rows before (before_time, before_id) in that order; 0 = from the newest */
+	int64_t before_time, before_id;
+	int limit;           /* 1..1000; 0 = 100 */
+};
+
+/* Call cb for each matching row; non-zero from cb stops and is returned. */
+int dir_signin_search(struct dir *d, const char *tenant_id, const struct dir_signin_search *q,
+		      int (*cb)(void *ctx, const struct dir_signin *s), void *ctx,
+		      struct err *err);
+
+/*
+ * Counts over time: for each bucket of `bucket` seconds (aligned to the
+ * epoch) in [from, to) and each result, how many rows; cb(ctx, bucket
+ * start, result, count) in time order.
+ */
+int dir_signin_counts(struct dir *d, const char *tenant_id, int64_t from, int64_t to,
+		      int64_t bucket,
+		      int (*cb)(void *ctx, int64_t start, const char *result, int64_t n), void *ctx,
+		      struct err *err);
+
+enum dir_signin_top {
+	DIR_TOP_REASON = 0,    /* failures by reason */
+	DIR_TOP_SOURCE = 1,    /* failing addresses, by failures */
+	DIR_TOP_DETECTION = 2  /* detections by name, over risky rows */
+};
+
+/*
+ * The `limit` most frequent values of what over [from, to), most frequent
+ * first: cb(ctx, value, count, distinct names tried) (the last is only
+ * counted for DIR_TOP_SOURCE).  Failures are every result but success.
+ */
+int dir_signin_top(struct dir *d, const char *tenant_id, int64_t from, int64_t to,
+		   enum dir_signin_top what, int limit,
+		   int (*cb)(void *ctx, const char *value, int64_t n, int64_t names), void *ctx,
+		   struct err *err);
+
+/*
+ * What one address did at the password step since `since`: how many
+ * distinct names (case-folded) failed, counting also `name` when not NULL
+ * (the attempt about to be logged), and how many distinct users succeeded.
+ */
+int dir_signin_source_stats(struct dir *d, const char *tenant_id, const char *ip,
+			    int64_t since, const char *name, int *failed_names, int *ok_users,
+			    struct err *err);
+
+/*
+ * The user's latest row before `before` from a known-good sign-in: a
+ * success at the password, SSO or second-factor step whose risk was none or
+ * low.  ERR_NOT_FOUND if there is none.
+ */
+int dir_signin_last_trusted(struct dir *d, const char *tenant_id, const char *user_id,
+			    int64_t before, struct dir_signin *out, struct err *err);
+
+/*
+ * How many of the user's rows since `since` are at one of the steps in the
+ * space-separated list `steps` (e.g. "mfa recovery") and have result (NULL:
+ * any result but success).
+ */
+int dir_signin_count(struct dir *d, const char *tenant_id, const char *user_id,
+		     const char *steps, const char *result, int64_t since, int *n,
+		     struct err *err);
+
+/*
+ * Delete rows (every tenant's) older than `before`, at most max_rows of
+ * them (0 = 10000) per call so that a purge never holds the write lock
+ * long; *deleted says how many went.
+ */
+int dir_signin_purge(struct dir *d, int64_t before, int max_rows, int64_t *deleted,
+		     struct err *err);
+
+/*
+ * Bulk loading of the log (an import of an old log, the benchmark): with
+ * on, this connection keeps up to 2 GiB of the store in its page cache, so
+ * that the indexes of a big log are updated in memory; with off, back to
+ * the default.  Durability is unchanged.
+ */
+int dir_signin_bulk(struct dir *d, int on, struct err *err);
+
+/*
+ * Brute-force counters and lockouts, per tenant and case-folded name.
+ * The failure count is one atomic statement, so it holds across processes
+ * and idp nodes sharing the store.
+ */
+struct dir_lockout {
+	char username[DIR_UPN_MAX]; /* the name as last typed */
+	int failures;               /* in the current window */
+	int64_t window_start;
+	int64_t locked_at, locked_until; /* 0 = never locked */
+	char last_ip[64];
+	int64_t updated_at;
+};
+
+struct dir_lockout_limits {
+	int max_failures; /* this many failures within window lock the name */
+	int64_t window;   /* seconds */
+	int64_t duration; /* seconds the lock lasts */
+};
+
+/*
+ * Count one failed password for username at now from ip: a failure more
+ * than lim->window after the window's first (or the first after a lock
+ * ended) starts a new window; reaching lim->max_failures locks the name
+ * until now + lim->duration.  A failure while locked changes nothing.
+ * out (may be NULL) gets the state afterwards; *locked_now (may be NULL)
+ * is 1 when this failure set the lock.
+ */
+int dir_lockout_fail(struct dir *d, const char *tenant_id, const char *username,
+		     const char *ip, int64_t now, const struct dir_lockout_limits *lim,
+		     struct dir_lockout *out, int *locked_now, struct err *err);
+
+/* The counters of username; ERR_NOT_FOUND if it has none. */
+int dir_lockout_get(struct dir *d, const char *tenant_id, const char *username,
+		    struct dir_lockout *out, struct err *err);
+
+/* Forget username's failures and lock (success, or an admin's unlock); ERR_NOT_FOUND if none. */
+int dir_lockout_clear(struct dir *d, const char *tenant_id, const char *username,
+		      struct err *err);
+
+/* Call cb for each name locked at now, latest lock first. */
+int dir_lockout_list(struct dir *d, const char *tenant_id, int64_t now,
+		     int (*cb)(void *ctx, const struct dir_lockout *l), void *ctx,
+		     struct err *err);
+
+/*
+ * Each user's familiar sign-in properties: the countries, devices and
+ * networks of good sign-ins, and (kind DIR_PROFILE_SIGNIN, value "") how
+ * many good sign-ins taught them.
+ */
+enum dir_profile_kind {
+	DIR_PROFILE_SIGNIN = 0,
+	DIR_PROFILE_COUNTRY = 1,
+	DIR_PROFILE_DEVICE = 2,
+	DIR_PROFILE_NETWORK = 3
+};
+
+/* How many good sign-ins had this property (0 = never seen). */
+int dir_profile_seen(struct dir *d, const char *tenant_id, const char *user_id,
+		     enum dir_profile_kind kind, const char *value, int64_t *seen,
+		     struct err *err);
+
+/* Record the property as seen at now. */
+int dir_profile_learn(struct dir *d, const char *tenant_id, const char *user_id,
+		      enum dir_profile_kind kind, const char *value, int64_t now,
+		      struct err *err);
+
+/*
+ * Users flagged risky.  State "at_risk" until an admin says "dismissed"
+ * (a false alarm) or "confirmed" (compromised); a new detection after a
+ * dismissal puts the user at risk again.
+ */
+struct dir_risky_user {
+	char user_id[DIR_ID_MAX];
+	char upn[DIR_UPN_MAX]; /* filled by reads */
+	int level;             /* DIR_RISK_LOW..HIGH */
+	char state[16];        /* at_risk, dismissed, confirmed */
+	char detections[DIR_TEXT_MAX]; /* JSON array of the latest detections' names */
+	int64_t signin_id;     /* the sign-in that raised it last */
+	int64_t first_at, last_at, updated_at;
+	char updated_by[DIR_UPN_MAX]; /* who changed the state last; "" = the engine */
+};
+
+/*
+ * Flag the user at level for the detections (a JSON array) of sign-in
+ * signin_id: a new entry, or the level raised and the detections replaced
+ * (a dismissed user is at risk again; a confirmed one stays confirmed).
+ */
+int dir_risky_user_raise(struct dir *d, const char *tenant_id, const char *user_id, int level,
+			 const char *detections, int64_t signin_id, int64_t now,
+			 struct err *err);
+
+int dir_risky_user_get(struct dir *d, const char *tenant_id, const char *user_id,
+		       struct dir_risky_user *out, struct err *err);
+
+/* Set the state ("dismissed", "confirmed" or "at_risk") by `by`; ERR_NOT_FOUND if not flagged. */
+int dir_risky_user_set_state(struct dir *d, const char *tenant_id, const char *user_id,
+			     const char *state, const char *by, int64_t now, struct err *err);
+
+/* Call cb for each flagged user in state (NULL = any), latest first. */
+int dir_risky_user_list(struct dir *d, const char *tenant_id, const char *state,
+			int (*cb)(void *ctx, const struct dir_risky_user *u), void *ctx,
+			struct err *err);
+
+/*
+ * Revoke everything the user holds: every session, every refresh token
+ * and, by revocation records kept until `until`, the access tokens of
+ * their grants.  *grants (may be NULL) gets how many grants were revoked.
+ */
+int dir_user_revoke_all(struct dir *d, const char *tenant_id, const char *user_id,
+			int64_t until, int *grants, struct err *err);
+
+/*
+ * A session whose sign-in was risky needs a second factor before any code
+ * is issued from it: the mark (level) lives and dies with the session.
+ */
+int dir_session_stepup_set(struct dir *d, const char *tenant_id, const char *session_hash,
+			   int level, int64_t now, struct err *err);
+/* The session's mark level, 0 if it has none. */
+int dir_session_stepup_get(struct dir *d, const char *tenant_id, const char *session_hash,
+			   int *level, struct err *err);
+
+/* A tenant's risk policy: the levels that require a second factor and that block. */
+struct dir_risk_policy {
+	int mfa_at;   /* DIR_RISK_LOW..HIGH, or DIR_RISK_NEVER */
+	int block_at; /* likewise */
+	int64_t updated_at;
+	char updated_by[DIR_UPN_MAX];
+};
+
+/* The tenant's own policy; ERR_NOT_FOUND when it has none (the config's applies). */
+int dir_risk_policy_get(struct dir *d, const char *tenant_id, struct dir_risk_policy *out,
+			struct err *err);
+/* Set the tenant's policy (updated_at and updated_by from p). */
+int dir_risk_policy_put(struct dir *d, const char *tenant_id, const struct dir_risk_policy *p,
+			struct err *err);
+/* Drop the tenant's own policy; ERR_NOT_FOUND if it had none. */
+int dir_risk_policy_delete(struct dir *d, const char *tenant_id, struct err *err);
+
+/*
+ * Housekeeping: forget lockout counters whose window and lock are over at
+ * now, and familiar properties last seen before `forget_before`.
+ */
+int dir_risk_expire(struct dir *d, int64_t now, int64_t forget_before, struct err *err);
 
 
 /* ---- export and import ------------------------------------------------ */

@@ -44,6 +44,12 @@ static const struct dir_table dir_tables[] = {
 	{"auth_codes", "code_hash", NULL, NULL, 0, NULL},
 	{"refresh_tokens", "token_hash", NULL, NULL, 0, NULL},
 	{"signins", "id", NULL, NULL, 0, NULL},
+	/* sign-in risk (migration 6) */
+	{"risk_lockouts", "name_key", NULL, "name_key=username", 0, NULL},
+	{"risk_profiles", "user_id, kind, value", NULL, NULL, 0, NULL},
+	{"risky_users", "user_id", NULL, NULL, 0, NULL},
+	{"risk_stepups", "session_hash", NULL, NULL, 0, NULL},
+	{"risk_policies", "tenant_id", NULL, NULL, 0, NULL},
 	{"audit_log", "id", NULL, NULL, 0, NULL},
 	{"revoked_tokens", "kind, value", NULL, NULL, 0, NULL},
 	{"sync_state", "connector", NULL, NULL, 0, NULL},

@@ -406,9 +406,82 @@ static const char *const dir_migration_6[] = {
 	NULL,
 };
 
+/*
+ * 7 (risk): what the sign-in risk engine keeps beside the sign-in log:
+ * brute-force counters and lockouts (keyed by the folded name typed, so a
+ * name that matches no user locks the same way and a lockout reveals
+ * nothing), each user's familiar sign-in properties, risky users, step-up
+ * marks on sessions, per-tenant risk policy; and the indexes the
+ * detections and reports read the log through.
+ */
+static const char *const dir_migration_7[] = {
+	"CREATE TABLE risk_lockouts ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  name_key TEXT NOT NULL,"
+	"  username TEXT NOT NULL,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  window_start INTEGER NOT NULL,"
+	"  locked_at INTEGER NOT NULL DEFAULT 0,"
+	"  locked_until INTEGER NOT NULL DEFAULT 0,"
+	"  last_ip TEXT NOT NULL DEFAULT '',"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant_id, name_key)"
+	") STRICT, WITHOUT ROWID;",
+	"CREATE TABLE risk_profiles ("
+	"  tenant_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('signin', 'country', 'device', 'network')),"
+	"  value TEXT NOT NULL,"
+	"  first_seen INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  seen INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (tenant_id, user_id, kind, value),"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;",
+	"CREATE INDEX risk_profiles_seen ON risk_profiles(last_seen);",
+	"CREATE TABLE risky_users ("
+	"  tenant_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  level TEXT NOT NULL CHECK (level IN ('low', 'medium', 'high')),"
+	"  state TEXT NOT NULL CHECK (state IN ('at_risk', 'dismissed', 'confirmed')),"
+	"  detections TEXT NOT NULL DEFAULT '[]',"
+	"  signin_id INTEGER NOT NULL DEFAULT 0,"
+	"  first_at INTEGER NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  updated_by TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (tenant_id, user_id),"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;",
+	"CREATE TABLE risk_stepups ("
+	"  session_hash TEXT PRIMARY KEY REFERENCES sessions(id_hash) ON DELETE CASCADE,"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  level TEXT NOT NULL CHECK (level IN ('low', 'medium', 'high')),"
+	"  created_at INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;",
+	"CREATE TABLE risk_policies ("
+	"  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  mfa_at TEXT NOT NULL CHECK (mfa_at IN ('low', 'medium', 'high', 'never')),"
+	"  block_at TEXT NOT NULL CHECK (block_at IN ('low', 'medium', 'high', 'never')),"
+	"  updated_at INTEGER NOT NULL,"
+	"  updated_by TEXT NOT NULL DEFAULT ''"
+	") STRICT;",
+	/* password spray and the top failing sources: one address's attempts by time */
+	"CREATE INDEX signins_ip ON signins(tenant_id, ip, time);",
+	/*
+	 * Impossible travel: the user's last sign-in from a place known good.
+	 * Queries repeat this WHERE clause word for word so the planner uses it.
+	 */
+	"CREATE INDEX signins_trusted ON signins(tenant_id, user_id, time) WHERE result = "
+	"'success' AND step IN ('password', 'sso', 'mfa', 'recovery') AND risk IN ('none', 'low');",
+	/* the risky sign-ins report */
+	"CREATE INDEX signins_risky ON signins(tenant_id, time) WHERE risk <> 'none';",
+	NULL,
+};
+
 static const char *const *const dir_migrations[] = {
-	dir_migration_1, dir_migration_2, dir_migration_3,
-	dir_migration_4, dir_migration_5, dir_migration_6};
+	dir_migration_1, dir_migration_2, dir_migration_3, dir_migration_4, dir_migration_5,
+	dir_migration_6, dir_migration_7};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");

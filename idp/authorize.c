@@ -18,6 +18,7 @@
 #include "mfa_flow.h"
 #include "pages.h"
 #include "rand.h"
+#include "risk.h"
 #include "secret.h"
 #include "sso.h"
 
@@ -411,7 +412,9 @@ void authorize_get(struct idp_req *r)
 		authz_login_page(r, &a, NULL, NULL);
 		return;
 	}
-	if (authz_needs_mfa(r, &a, &u) && s.mfa_time == 0) {
+	/* risk (issue 8): a session from a risky sign-in needs the second factor too */
+	if (s.mfa_time == 0 && (authz_needs_mfa(r, &a, &u) ||
+				risk_session_needs_mfa(r->dir, r->tenant.id, s.id_hash))) {
 		if (a.prompt_none) {
 			authz_fail(r, &a, "interaction_required", "a second factor is required");
 			return;

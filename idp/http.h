@@ -102,6 +102,13 @@ struct http_server_conf {
 	size_t max_body;       /* largest request body */
 	const char *tls_cert_pem; /* NULL for plain HTTP */
 	const char *tls_key_pem;
+	/*
+	 * The client address behind proxies: called with the socket's peer
+	 * and the request's X-Forwarded-For headers joined by ',' (NULL if
+	 * none) to write the address into out; NULL keeps the peer.
+	 */
+	void (*client_ip)(void *ctx, const char *peer, const char *xff, char *out, size_t cap);
+	void *client_ip_ctx;
 };
 
 struct http_server;

@@ -212,6 +212,59 @@ static void http_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 			  out, (socklen_t)cap);
 }
 
+/* Collect every X-Forwarded-For header, joined by ',' (the tail, if too long). */
+struct http_xff {
+	char v[2048];
+	size_t len;
+	int seen;
+};
+
+static enum MHD_Result http_xff_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct http_xff *x = cls;
+	size_t n;
+
+	(void)kind;
+	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	n = strlen(value);
+	/* the right end is what a trusted proxy vouches for: keep the tail */
+	if (n >= sizeof(x->v)) {
+		value += n - (sizeof(x->v) - 1);
+		n = sizeof(x->v) - 1;
+	}
+	if (x->seen && x->len + 1 + n < sizeof(x->v)) {
+		x->v[x->len++] = ',';
+	} else if (x->seen) {
+		x->len = 0; /* the earlier headers do not fit beside this one: keep the last */
+	}
+	memcpy(x->v + x->len, value, n);
+	x->len += n;
+	x->v[x->len] = '\0';
+	x->seen = 1;
+	return MHD_YES;
+}
+
+/* The client address: the peer, or whom the configured hook believes behind it. */
+static void http_client_addr(const struct http_server *s, struct MHD_Connection *c, char *out,
+			     size_t cap)
+{
+	struct http_xff x;
+	char peer[64];
+
+	http_client_ip(c, peer, sizeof(peer));
+	if (s->conf.client_ip == NULL) {
+		snprintf(out, cap, "%s", peer);
+		return;
+	}
+	x.len = 0;
+	x.seen = 0;
+	x.v[0] = '\0';
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_xff_cb, &x);
+	s->conf.client_ip(s->conf.client_ip_ctx, peer, x.seen ? x.v : NULL, out, cap);
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
 				   const char *method, const char *version,
 				   const char *upload_data, size_t *upload_data_size,
@@ -254,7 +307,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	req.path = url;
 	req.conn = c;
 	req.tls = s->conf.tls_cert_pem != NULL;
-	http_client_ip(c, req.client_ip, sizeof(req.client_ip));
+	http_client_addr(s, c, req.client_ip, sizeof(req.client_ip));
 	buf_add(&h->body, "", 0); /* NUL-terminate even when empty */
 	req.body = h->body.data != NULL ? h->body.data : "";
 	req.body_len = h->body.len;

@@ -21,6 +21,8 @@ struct authz_cache;
 struct passthru_table;
 struct keys;
 struct mfa;
+struct risk;
+struct risk_verdict;
 struct secretbox;
 
 struct idp {
@@ -32,6 +34,7 @@ struct idp {
 	struct mfa *mfa;             /* the second factor (mfa.h) */
 	struct authz_cache *authz;   /* per-tenant RBAC indexes (authz.h) */
 	struct passthru_table *passthru; /* tenant -> LDAP for synced users' passwords */
+	struct risk *risk;           /* the sign-in risk engine (risk.h) */
 	unsigned char csrf_key[32];  /* derived from the key file: same on every node */
 	pthread_mutex_t dirs_lock;   /* guards the list of per-thread connections */
 	struct dir **dirs;
@@ -83,6 +86,22 @@ void idp_signin_log(struct idp_req *r, const char *user_id, const char *username
 		    const char *app_id, const char *step, const char *result, const char *reason,
 		    const char *factors);
 
+/*
+ * The same through the risk engine (risk.h): event (an enum risk_event)
+ * says what the attempt was, v (may be NULL) is the verdict made for it
+ * before (risk_precheck, risk_assess) and gets what recording adds (a lock
+ * the attempt started, a detection).  idp_signin_log() is this with
+ * RISK_EV_OTHER and no verdict: the place and the network list only.
+ */
+void idp_signin_risk(struct idp_req *r, const char *user_id, const char *username,
+		     const char *app_id, const char *step, const char *result, const char *reason,
+		     const char *factors, int event, struct risk_verdict *v);
+
+/* The risk attempt of this request (borrowing r's strings) into a. */
+struct risk_attempt;
+void idp_risk_attempt(struct idp_req *r, const char *user_id, const char *username,
+		      const char *app_id, struct risk_attempt *a);
+
 /* The route table entry point (idp_route.c). */
 void idp_handle(void *ctx, struct http_req *req, struct http_resp *resp);
 
@@ -99,5 +118,6 @@ void token_post(struct idp_req *r);
 void userinfo_handle(struct idp_req *r);
 void introspect_post(struct idp_req *r);
 void revoke_post(struct idp_req *r);
+void report_dispatch(struct idp_req *r); /* /{tenant}/reports/... (report.h) */
 
 #endif

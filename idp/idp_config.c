@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const idp_log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -37,6 +38,41 @@ static int idp_check_url(const char *v, char *why, size_t n)
 	}
 	return 0;
 }
+
+/* A trusted proxy: a numeric address, or address/length with no host bits set. */
+static int idp_check_cidr(const char *v, char *why, size_t n)
+{
+	unsigned char a[16];
+	char addr[64], *end;
+	const char *slash = strchr(v, '/');
+	int fam = 0, bytes;
+	long len = -1;
+
+	if (strlen(v) < sizeof(addr)) {
+		snprintf(addr, sizeof(addr), "%s", v);
+		if (slash != NULL)
+			addr[slash - v] = '\0';
+		fam = inet_pton(AF_INET, addr, a) == 1 ? 4 : inet_pton(AF_INET6, addr, a) == 1 ? 6 : 0;
+	}
+	bytes = fam == 4 ? 4 : 16;
+	if (fam != 0 && slash != NULL) {
+		len = slash[1] >= '0' && slash[1] <= '9' ? strtol(slash + 1, &end, 10) : -1;
+		if (len < 0 || *end != '\0' || len > bytes * 8)
+			fam = 0;
+	}
+	for (int i = (int)(len < 0 ? bytes * 8 : len); fam != 0 && i < bytes * 8; i++)
+		if (a[i / 8] & (0x80 >> (i % 8)))
+			fam = 0;
+	if (fam == 0) {
+		snprintf(why, n, "must be a numeric address or network (10.0.0.0/8, fd00::/8) "
+				 "without host bits");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const idp_risk_levels[] = {"low", "medium", "high", "never", NULL};
+static const char *const idp_risk_user_levels[] = {"low", "medium", "high", NULL};
 
 #define F(field) offsetof(struct idp_config, field)
 
@@ -86,6 +122,35 @@ static const struct cfg_key idp_config_keys[] = {
 	{"mfa", "failure_window", CFG_DURATION, F(mfa_failure_window), "15m", 0, 1, 86400, NULL,
 	 NULL},
 	{"mfa", "lockout", CFG_DURATION, F(mfa_lockout), "15m", 0, 1, 86400, NULL, NULL},
+	{"risk", "geo_database", CFG_STRING, F(risk_geo_database), NULL, 0, 0, 0, NULL, NULL},
+	{"risk", "listed_networks", CFG_STRING, F(risk_listed_networks), NULL, 0, 0, 0, NULL,
+	 NULL},
+	{"risk", "trusted_proxy", CFG_LIST, F(risk_trusted_proxies), NULL, 0, 0, 0, NULL,
+	 idp_check_cidr},
+	{"risk", "retention", CFG_DURATION, F(risk_retention), "90d", 0, 86400, 3650LL * 86400,
+	 NULL, NULL},
+	{"risk", "lockout_failures", CFG_INT, F(risk_lockout_failures), "10", 0, 1, 1000, NULL,
+	 NULL},
+	{"risk", "lockout_window", CFG_DURATION, F(risk_lockout_window), "15m", 0, 1, 86400, NULL,
+	 NULL},
+	{"risk", "lockout_duration", CFG_DURATION, F(risk_lockout_duration), "15m", 0, 1, 86400,
+	 NULL, NULL},
+	{"risk", "spray_names", CFG_INT, F(risk_spray_names), "10", 0, 2, 100000, NULL, NULL},
+	{"risk", "spray_window", CFG_DURATION, F(risk_spray_window), "1h", 0, 60, 86400, NULL,
+	 NULL},
+	{"risk", "travel_speed", CFG_INT, F(risk_travel_kmh), "900", 0, 10, 100000, NULL, NULL},
+	{"risk", "travel_min_distance", CFG_INT, F(risk_travel_min_km), "300", 0, 0, 20000, NULL,
+	 NULL},
+	{"risk", "learning_signins", CFG_INT, F(risk_learning), "3", 0, 0, 1000, NULL, NULL},
+	{"risk", "mfa_fatigue_failures", CFG_INT, F(risk_mfa_failures), "4", 0, 1, 1000, NULL,
+	 NULL},
+	{"risk", "mfa_fatigue_window", CFG_DURATION, F(risk_mfa_window), "30m", 0, 60, 86400, NULL,
+	 NULL},
+	{"risk", "require_mfa_at", CFG_ENUM, F(risk_mfa_at), "medium", 0, 0, 0, idp_risk_levels,
+	 NULL},
+	{"risk", "block_at", CFG_ENUM, F(risk_block_at), "high", 0, 0, 0, idp_risk_levels, NULL},
+	{"risk", "risky_user_at", CFG_ENUM, F(risk_user_at), "medium", 0, 0, 0,
+	 idp_risk_user_levels, NULL},
 	CFG_END,
 };
 

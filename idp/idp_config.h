@@ -54,6 +54,24 @@ struct idp_config {
 	long long mfa_max_failures;   /* failures that lock the factor */
 	long long mfa_failure_window; /* seconds in which they count */
 	long long mfa_lockout;        /* seconds the lock lasts */
+	/* [risk] (risk.h) */
+	char *risk_geo_database;          /* GeoLite2-City-format file, or NULL */
+	char *risk_listed_networks;       /* CIDR file of anonymous/malicious networks, or NULL */
+	struct cfg_list risk_trusted_proxies; /* CIDRs whose X-Forwarded-For is believed */
+	long long risk_retention;         /* seconds sign-in rows are kept */
+	long long risk_lockout_failures;
+	long long risk_lockout_window;
+	long long risk_lockout_duration;
+	long long risk_spray_names;
+	long long risk_spray_window;
+	long long risk_travel_kmh;
+	long long risk_travel_min_km;
+	long long risk_learning;
+	long long risk_mfa_failures;
+	long long risk_mfa_window;
+	int risk_mfa_at;   /* index into low, medium, high, never */
+	int risk_block_at; /* likewise */
+	int risk_user_at;  /* index into low, medium, high */
 };
 
 /* Load path into cfg; 0, or a negative err code with err naming file, line and key. */

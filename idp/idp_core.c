@@ -5,6 +5,7 @@
 
 #include "b64.h"
 #include "log.h"
+#include "risk.h"
 #include "secret.h"
 
 #include <openssl/evp.h>
@@ -91,16 +92,44 @@ int idp_csrf_ok(const struct idp_req *r, const char *cookie, const char *token)
 	return secret_streq(want, token);
 }
 
+void idp_risk_attempt(struct idp_req *r, const char *user_id, const char *username,
+		      const char *app_id, struct risk_attempt *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->tenant_id = r->tenant.id;
+	a->user_id = user_id;
+	a->username = username;
+	a->app_id = app_id;
+	a->ip = r->http->client_ip;
+	a->user_agent = http_header(r->http, "User-Agent");
+	a->now = r->now;
+}
+
 void idp_signin_log(struct idp_req *r, const char *user_id, const char *username,
 		    const char *app_id, const char *step, const char *result, const char *reason,
 		    const char *factors)
 {
+	idp_signin_risk(r, user_id, username, app_id, step, result, reason, factors, RISK_EV_OTHER,
+			NULL);
+}
+
+void idp_signin_risk(struct idp_req *r, const char *user_id, const char *username,
+		     const char *app_id, const char *step, const char *result, const char *reason,
+		     const char *factors, int event, struct risk_verdict *v)
+{
+	struct risk_verdict own;
+	struct risk_attempt a;
 	struct dir_signin s;
 	struct err err = {0};
-	const char *ua = http_header(r->http, "User-Agent");
+	char names[160] = "";
+	int rc;
 
+	idp_risk_attempt(r, user_id, username, app_id, &a);
+	if (v == NULL) {
+		risk_begin(r->idp->risk, &a, &own);
+		v = &own;
+	}
 	memset(&s, 0, sizeof(s));
-	s.time = r->now;
 	snprintf(s.user_id, sizeof(s.user_id), "%s", user_id != NULL ? user_id : "");
 	/* A typed name may be anything: keep what fits, and only printable text. */
 	snprintf(s.username, sizeof(s.username), "%s", username != NULL ? username : "");
@@ -108,18 +137,25 @@ void idp_signin_log(struct idp_req *r, const char *user_id, const char *username
 	snprintf(s.step, sizeof(s.step), "%s", step);
 	snprintf(s.result, sizeof(s.result), "%s", result);
 	snprintf(s.reason, sizeof(s.reason), "%s", reason != NULL ? reason : "");
-	snprintf(s.ip, sizeof(s.ip), "%s", r->http->client_ip);
-	snprintf(s.user_agent, sizeof(s.user_agent), "%s", ua != NULL ? ua : "");
 	snprintf(s.factors, sizeof(s.factors), "%s", factors != NULL ? factors : "");
-	if (dir_signin_append(r->dir, r->tenant.id, &s, &err) != 0) {
+	/* time, address, agent, place, risk and detections come from the engine */
+	rc = risk_record(r->idp->risk, r->dir, &a, (enum risk_event)event, &s, v, &err);
+	if (rc == ERR_INVALID) {
 		/* a name that is not printable text: log the attempt without it */
 		s.username[0] = '\0';
-		s.user_agent[0] = '\0';
-		if (dir_signin_append(r->dir, r->tenant.id, &s, &err) != 0)
-			log_warnx("tenant %s: sign-in log: %s", r->tenant.name, err.msg);
+		a.user_agent = NULL;
+		rc = risk_record(r->idp->risk, r->dir, &a, (enum risk_event)event, &s, v, &err);
 	}
-	log_info("tenant %s: sign-in %s %s user=%s app=%s ip=%s%s%s", r->tenant.name, step,
+	if (rc != 0)
+		log_warnx("tenant %s: sign-in log: %s", r->tenant.name, err.msg);
+	for (int i = 0; i < v->n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? "," : "",
+			 v->d[i].name);
+	log_info("tenant %s: sign-in %s %s user=%s app=%s ip=%s%s%s%s%s%s%s", r->tenant.name, step,
 		 result, user_id != NULL && *user_id ? user_id : "-",
 		 app_id != NULL && *app_id ? app_id : "-", r->http->client_ip,
-		 reason != NULL && *reason ? " reason=" : "", reason != NULL ? reason : "");
+		 reason != NULL && *reason ? " reason=" : "", reason != NULL ? reason : "",
+		 v->level > DIR_RISK_NONE ? " risk=" : "",
+		 v->level > DIR_RISK_NONE ? dir_risk_level_name(v->level) : "", names[0] ? "/" : "",
+		 names);
 }

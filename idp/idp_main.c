@@ -16,6 +16,7 @@
 #include "mfa.h"
 #include "passthru_glue.h"
 #include "rekey.h"
+#include "risk.h"
 #include "pages.h"
 #include "secret.h"
 #include "secretbox.h"
@@ -59,6 +60,12 @@ static char *idp_read_pem(const char *path, int secret, struct err *err)
 		return NULL;
 	}
 	return buf;
+}
+
+/* The HTTP layer's client-address hook: X-Forwarded-For from trusted proxies only. */
+static void idp_client_ip(void *ctx, const char *peer, const char *xff, char *out, size_t cap)
+{
+	risk_client_ip(ctx, peer, xff, out, cap);
 }
 
 static void idp_usage(void)
@@ -150,6 +157,19 @@ int main(int argc, char **argv)
 		log_error("%s", err.msg);
 		goto out;
 	}
+	{
+		/* sign-in risk (issue 8): a bad geo database or network list stops start-up */
+		struct risk_config rc_cfg;
+		char geo_desc[128];
+		risk_config_from(&cfg, &rc_cfg);
+		if ((idp.risk = risk_new(&rc_cfg, &err)) == NULL) {
+			log_error("%s: %s", config, err.msg);
+			goto out;
+		}
+		if (risk_geo(idp.risk) != NULL)
+			log_info("geo database: %s",
+				 geo_describe(risk_geo(idp.risk), geo_desc, sizeof(geo_desc)));
+	}
 	if (check_only) {
 		printf("%s: configuration ok\n", config);
 		rc = 0;
@@ -178,6 +198,8 @@ int main(int argc, char **argv)
 	hc.max_body = (size_t)cfg.max_body;
 	hc.tls_cert_pem = cert;
 	hc.tls_key_pem = key;
+	hc.client_ip = idp_client_ip;
+	hc.client_ip_ctx = idp.risk;
 	server = http_server_start(&hc, idp_handle, &idp, &err);
 	if (server == NULL) {
 		log_error("%s", err.msg);
@@ -214,6 +236,14 @@ int main(int argc, char **argv)
 			log_warnx("purge deleted objects: %s", err.msg);
 		else if (purged > 0)
 			log_info("purged %d deleted objects past their retention", purged);
+		{
+			int64_t rows = 0;
+			if (d != NULL && risk_housekeeping(idp.risk, d, now, &rows, &err) != 0)
+				log_warnx("sign-in log retention: %s", err.msg);
+			else if (rows > 0)
+				log_info("sign-in log: %lld rows past the retention purged",
+					 (long long)rows);
+		}
 	}
 	rc = 0;
 out:
@@ -223,6 +253,7 @@ out:
 	mfa_free(idp.mfa);
 	authz_cache_free(idp.authz);
 	passthru_glue_free(idp.passthru);
+	risk_free(idp.risk);
 	secretbox_free(idp.box);
 	if (key != NULL) {
 		secret_wipe(key, strlen(key));

@@ -118,6 +118,11 @@ void idp_handle(void *ctx, struct http_req *req, struct http_resp *resp)
 		authz_dispatch(&r);
 		return;
 	}
+	/* sign-in reports and the dashboard (issue 8) */
+	if (strncmp(r.sub, "/reports/", 9) == 0) {
+		report_dispatch(&r);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(idp_routes) / sizeof(idp_routes[0]); i++) {
 		if (strcmp(idp_routes[i].path, r.sub) != 0)
 			continue;

@@ -73,6 +73,15 @@ static const char usage_text[] =
 	"  deny update TENANT ID [--name N] [--scope S] [--description T] [options as in\n"
 	"              create; principals, exclusions and each list replace; --no-exclusions]\n"
 	"  deny list TENANT | show TENANT ID | delete TENANT ID\n"
+	"  report signins TENANT [--user U] [--app A] [--result R] [--risk L] [--ip IP]\n"
+	"              [--since DUR | --from T] [--to T] [--limit N]   (sign-in log)\n"
+	"  report risky TENANT [--state S] [--since DUR]   (risky users and sign-ins)\n"
+	"  report lockouts TENANT | unlock TENANT NAME       (brute-force locks)\n"
+	"  report dismiss|confirm TENANT UPN|ID [--note T]   (confirm revokes sessions\n"
+	"              and refresh tokens; both audited)\n"
+	"  report policy TENANT [--require-mfa-at L --block-at L | --reset]\n"
+	"              (L: low, medium, high or never)\n"
+	"  report purge --older-than DUR                     (sign-in rows, every tenant)\n"
 	"\n"
 	"  remote --url https://HOST/TENANT --client-id ID --client-secret-file F [--ca F]\n"
 	"         METHOD PATH [--data JSON | --data-file F]   (the admin API of a running idp)\n"
@@ -300,6 +309,7 @@ static const struct {
 	{"audit", ctl_cmd_audit},   {"keys", ctl_cmd_keys},     {"mfa", ctl_cmd_mfa},
 	{"role", ctl_cmd_role},     {"assignment", ctl_cmd_assignment}, {"deny", ctl_cmd_deny},
 	{"remote", ctl_cmd_remote},
+	{"report", ctl_cmd_report},
 };
 
 int main(int argc, char **argv)

@@ -82,5 +82,6 @@ int ctl_cmd_mfa(struct ctl *c, int argc, char **argv);
 int ctl_cmd_role(struct ctl *c, int argc, char **argv);
 int ctl_cmd_assignment(struct ctl *c, int argc, char **argv);
 int ctl_cmd_deny(struct ctl *c, int argc, char **argv);
+int ctl_cmd_report(struct ctl *c, int argc, char **argv); /* idpctl_report.c (issue 8) */
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "pages.h"
+#include "risk.h"
 #include "sso.h"
 
 #include <stdio.h>
@@ -232,9 +233,9 @@ void mfa_flow_post(struct idp_req *r)
 		rc = recovery ? mfa_recover(r->idp->mfa, r->dir, r->tenant.id, u.id, code, &res, &err)
 			      : mfa_verify(r->idp->mfa, r->dir, r->tenant.id, u.id, code, &res, &err);
 		if (rc == 0) {
-			idp_signin_log(r, u.id, u.upn, a.app.id, recovery ? "recovery" : "mfa",
-				       "success", recovery ? "recovery code used" : NULL,
-				       recovery ? "pwd recovery" : "pwd otp");
+			idp_signin_risk(r, u.id, u.upn, a.app.id, recovery ? "recovery" : "mfa",
+					"success", recovery ? "recovery code used" : NULL,
+					recovery ? "pwd recovery" : "pwd otp", RISK_EV_MFA_OK, NULL);
 			mfa_flow_proved(r, &s, recovery);
 			authz_continue(r, &a);
 			return;
@@ -244,9 +245,10 @@ void mfa_flow_post(struct idp_req *r)
 			page_error(r, 503, "Something went wrong", "Try again in a moment.");
 			return;
 		}
-		idp_signin_log(r, u.id, u.upn, a.app.id, recovery ? "recovery" : "mfa",
-			       res.status == TOTP_LOCKED ? "locked" : "failure",
-			       mfa_status_name(res.status), "pwd");
+		/* risk (issue 8): failures after a correct password pile up into MFA fatigue */
+		idp_signin_risk(r, u.id, u.upn, a.app.id, recovery ? "recovery" : "mfa",
+				res.status == TOTP_LOCKED ? "locked" : "failure",
+				mfa_status_name(res.status), "pwd", RISK_EV_MFA_FAILED, NULL);
 		mfa_flow_page(r, &a, &u, &s, mfa_flow_refusal(&res, why, sizeof(why)));
 		return;
 	}

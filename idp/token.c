@@ -222,7 +222,9 @@ static void token_refresh(struct idp_req *r, const struct dir_app *app)
 	g.id_token = tokens_scope_has(g.scope, "openid");
 	g.refresh_token = refresh;
 	g.resource = rt.resource;
-	tokens_respond(r, &g);
+	/* sign-in log (issue 8): every app token grant is a row */
+	if (tokens_respond(r, &g) == 0)
+		idp_signin_log(r, u.id, NULL, app->id, "token", "success", "refresh_token", rt.amr);
 	secret_wipe(refresh, sizeof(refresh));
 }
 
@@ -244,7 +246,13 @@ static void token_client_credentials(struct idp_req *r, const struct dir_app *ap
 	g.app = app;
 	g.scope = "";
 	g.resource = resource;
-	tokens_respond(r, &g);
+	/* sign-in log (issue 8): an app's own grant, named by its client id */
+	if (tokens_respond(r, &g) == 0) {
+		char name[DIR_UPN_MAX];
+		snprintf(name, sizeof(name), "app:%s", app->client_id);
+		idp_signin_log(r, NULL, name, app->id, "token", "success", "client_credentials",
+			       NULL);
+	}
 }
 
 void token_post(struct idp_req *r)

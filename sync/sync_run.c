@@ -49,18 +49,6 @@ struct sync_search {
 	int present;          /* its refresh had a present phase: sweep its base */
 };
 
-/* An entry mapped to what the store takes, or why it cannot be. */
-struct eng_mapped {
-	int rc; /* of the mapping: 0, or an err code that why explains */
-	struct err why;
-	char dn_key[DIR_SYNC_KEY_MAX], uid_key[DIR_SYNC_KEY_MAX];
-	union {
-		struct dir_user u;
-		struct dir_group g;
-	};
-	struct sync_members members; /* a group's references */
-};
-
 struct sync_engine {
 	const struct sync_config *cfg;
 	const struct sync_run_opts *opts;
@@ -82,7 +70,7 @@ struct sync_engine {
 	int cookies_dirty; /* a cookie arrived since the last batch stored them */
 	int confirm;       /* the delete confirmation is still unused */
 	int errors_logged;
-	struct eng_mapped scratch; /* eng_entry()'s */
+	struct sync_members members;
 	struct sync_msg msg;
 };
 
@@ -260,45 +248,38 @@ static void eng_count(struct sync_engine *e, int change)
 		e->cycle.unchanged++;
 }
 
-static void eng_map(const struct sync_map *map, enum dir_member_kind kind,
-		    const struct sync_entry *ent, struct eng_mapped *m)
-{
-	m->why.code = 0;
-	m->why.msg[0] = '\0';
-	if (kind == DIR_MEMBER_USER)
-		m->rc = sync_map_user(map, ent, &m->u, m->dn_key, m->uid_key, &m->why);
-	else
-		m->rc = sync_map_group(map, ent, &m->g, m->dn_key, &m->members, &m->why);
-}
-
 /*
- * Apply one mapped entry (add or modify) of a search of kind; mark it seen
- * when a read that proves absence is going on.  0, or an err code that ends
- * the cycle (the store failed).
+ * Apply one entry (add or modify) of a search of kind; mark it seen when a
+ * read that proves absence is going on.  0, or an err code that ends the
+ * cycle (the store failed).
  */
-static int eng_put(struct sync_engine *e, enum dir_member_kind kind,
-		   const struct sync_entry *ent, struct eng_mapped *m, int mark, struct err *err)
+static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
+		     const struct sync_entry *ent, int mark, struct err *err)
 {
-	struct err why = m->why;
-	int rc = m->rc;
+	char dn_key[DIR_SYNC_KEY_MAX], uid_key[DIR_SYNC_KEY_MAX];
+	struct err why = {0};
+	int rc;
 
 	/* A first full sync sweeps nothing, so it marks nothing. */
 	mark = mark && !e->first;
 	if (kind == DIR_MEMBER_USER) {
+		struct dir_user u;
 		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
 			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
+		rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
 		if (rc == 0)
-			rc = dir_sync_user_put(e->d, e->tenant_id, &m->u, m->dn_key, m->uid_key,
-					       flags, &why);
+			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, flags,
+					       &why);
 	} else {
+		struct dir_group g;
 		e->first_groups = 1;
+		rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
-			rc = dir_sync_group_put(e->d, e->tenant_id, &m->g, m->dn_key,
-						m->members.keys, m->members.n,
-						mark ? DIR_SYNC_PUT_MARK : 0, &why);
-		if (rc >= 0 && m->members.unparsable > 0)
+			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
+						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);
+		if (rc >= 0 && e->members.unparsable > 0)
 			log_debug("%s: %zu member values are not DNs or uids: ignored", ent->dn,
-				  m->members.unparsable);
+				  e->members.unparsable);
 	}
 	e->batch_n++;
 	if (rc >= 0) {
@@ -315,14 +296,6 @@ static int eng_put(struct sync_engine *e, enum dir_member_kind kind,
 	    dir_sync_mark(e->d, DIR_SYNC_SEEN, kind, ent->uuid, err) != 0)
 		return err->code;
 	return 0;
-}
-
-/* Map and apply one entry: eng_put() of it. */
-static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
-		     const struct sync_entry *ent, int mark, struct err *err)
-{
-	eng_map(&e->map, kind, ent, &e->scratch);
-	return eng_put(e, kind, ent, &e->scratch, mark, err);
 }
 
 /* Over the threshold with what would be deleted now?  Uses up the confirmation. */
@@ -515,18 +488,16 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 }
 
 /*
- * The pages of a paged search, read and mapped by a thread of their own
- * while the engine applies the previous page: parsing LDAP and writing the
- * store run on two cores instead of taking turns on one.  Two pages at most
- * are held: the one being applied and the one being read.  The reader uses
- * the connection, e->msg and s->msgid, which nothing else touches until it
- * is joined, and reads the compiled mapping, which nothing changes.
+ * The pages of a paged search, read by a thread of their own while the
+ * engine applies the previous page: parsing LDAP and writing the store
+ * take turns on two cores instead of one.  Two pages at most are held:
+ * the one being applied and the one being read.  The reader uses only
+ * the connection, e->msg and s->msgid, which nothing else touches until
+ * it is joined.
  */
 struct eng_page {
 	struct sync_msg *buf;
 	size_t n, cap;
-	struct eng_mapped *mapped; /* buf's entries mapped, by the reader too */
-	size_t mapped_cap;
 };
 
 struct eng_pager {
@@ -546,32 +517,9 @@ struct eng_pager {
 
 static void eng_page_clear(struct eng_page *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		sync_msg_clear(&p->buf[i]);
-		if (i < p->mapped_cap)
-			sync_members_free(&p->mapped[i].members);
-	}
-	p->n = 0;
-}
-
-/* Map the entries of page p; ERR_INTERNAL when out of memory. */
-static int eng_page_map(const struct sync_map *map, enum dir_member_kind kind,
-			struct eng_page *p, struct err *err)
-{
-	if (p->n > p->mapped_cap) {
-		/* malloc, not calloc: only what mapping writes becomes resident */
-		struct eng_mapped *v = realloc(p->mapped, p->n * sizeof(*v));
-		if (v == NULL)
-			return err_set(err, ERR_INTERNAL, "out of memory");
-		for (size_t i = p->mapped_cap; i < p->n; i++)
-			memset(&v[i].members, 0, sizeof(v[i].members));
-		p->mapped = v;
-		p->mapped_cap = p->n;
-	}
 	for (size_t i = 0; i < p->n; i++)
-		if (!p->buf[i].bad)
-			eng_map(map, kind, &p->buf[i].entry, &p->mapped[i]);
-	return 0;
+		sync_msg_clear(&p->buf[i]);
+	p->n = 0;
 }
 
 static void *eng_pager_main(void *arg)
@@ -584,11 +532,9 @@ static void *eng_pager_main(void *arg)
 		struct eng_page *p = &pg->page[k];
 		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie, &err);
 		more = rc == 0 && pg->cookie.bv_len > 0;
-		/* ask for the next page, then map this one while the server works */
+		/* ask for the next page before handing this one over */
 		pg->req.page_cookie = &pg->cookie;
 		if (more && (rc = sync_conn_search(pg->e->conn, &pg->req, &pg->s->msgid, &err)))
-			more = 0;
-		if (rc == 0 && (rc = eng_page_map(&pg->e->map, pg->s->kind, p, &err)) != 0)
 			more = 0;
 		pthread_mutex_lock(&pg->mu);
 		while (pg->ready >= 0 && !pg->quit)
@@ -622,7 +568,7 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 		if (p->buf[i].bad)
 			eng_entry_error(e, p->buf[i].entry.dn, p->buf[i].diag);
 		else
-			rc = eng_put(e, s->kind, &p->buf[i].entry, &p->mapped[i], 1, err);
+			rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
 		/* A batch spans pages: big transactions write each index page once. */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
@@ -695,7 +641,6 @@ out:
 	for (int k = 0; k < 2; k++) {
 		eng_page_clear(&pg.page[k]);
 		free(pg.page[k].buf);
-		free(pg.page[k].mapped);
 	}
 	sync_bv_free(&pg.cookie);
 	return rc;
@@ -1150,7 +1095,7 @@ static void eng_free(struct sync_engine *e)
 	eng_disconnect(e);
 	eng_cookies_clear(e);
 	free(e->s);
-	sync_members_free(&e->scratch.members);
+	sync_members_free(&e->members);
 	sync_msg_clear(&e->msg);
 	sync_map_free(&e->map);
 	dir_close(e->d);

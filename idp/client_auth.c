@@ -3,6 +3,7 @@
  */
 #include "client_auth.h"
 
+#include "idp.h"
 #include "idp_cache.h"
 #include "log.h"
 #include "secret.h"
@@ -40,6 +41,19 @@ static enum client_auth_result client_auth_fail(struct idp_req *r, int basic, co
 	if (basic)
 		http_resp_header(r->resp, "WWW-Authenticate", "Basic realm=\"idp\"");
 	return CLIENT_AUTH_FAILED;
+}
+
+/*
+ * A named client that failed to authenticate: also a failed app sign-in in
+ * the tenant's sign-in log (app_id when the client exists, the client id
+ * as the name typed), so that guessing secrets shows in the reports.
+ */
+static enum client_auth_result client_auth_refused(struct idp_req *r, int basic,
+						   const char *client_id, const char *app_id,
+						   const char *reason)
+{
+	idp_signin_log(r, NULL, client_id, app_id, "token", "failure", reason, NULL);
+	return client_auth_fail(r, basic, "client authentication failed");
 }
 
 enum client_auth_result client_auth(struct idp_req *r, struct dir_app *app)
@@ -91,9 +105,13 @@ enum client_auth_result client_auth(struct idp_req *r, struct dir_app *app)
 		if (form_secret != NULL)
 			snprintf(secret, sizeof(secret), "%s", form_secret);
 	}
-	if (id[0] == '\0' || idp_cache_app(r->dir, r->tenant.id, id, r->now, 0, app, &err) != 0) {
+	if (id[0] == '\0') {
 		secret_wipe(secret, sizeof(secret));
 		return client_auth_fail(r, basic, "client authentication failed");
+	}
+	if (idp_cache_app(r->dir, r->tenant.id, id, r->now, 0, app, &err) != 0) {
+		secret_wipe(secret, sizeof(secret));
+		return client_auth_refused(r, basic, id, NULL, "unknown_client");
 	}
 	if (!app->confidential) {
 		if (basic || form_secret != NULL) {
@@ -103,12 +121,13 @@ enum client_auth_result client_auth(struct idp_req *r, struct dir_app *app)
 		return CLIENT_AUTH_PUBLIC;
 	}
 	if (secret[0] == '\0')
-		return client_auth_fail(r, basic, "client authentication failed");
+		return client_auth_refused(r, basic, id, app->id, "no_client_secret");
 	secret_sha256_hex(secret, hash);
 	secret_wipe(secret, sizeof(secret));
 	ok = secret_streq(hash, app->secret_hash);
 	/* not the cached secret: maybe it was just rotated; ask the store */
 	if (!ok && idp_cache_app(r->dir, r->tenant.id, id, r->now, 1, app, &err) == 0)
 		ok = app->confidential && secret_streq(hash, app->secret_hash);
-	return ok ? CLIENT_AUTH_OK : client_auth_fail(r, basic, "client authentication failed");
+	return ok ? CLIENT_AUTH_OK
+		  : client_auth_refused(r, basic, id, app->id, "wrong_client_secret");
 }

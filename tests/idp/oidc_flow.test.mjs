@@ -242,6 +242,12 @@ test('client credentials: confidential apps only, secrets checked', async () => 
   assert.equal(post.status, 200, 'client_secret_post');
   const wrong = await tokenRequest(IDP, 'acme', { grant_type: 'client_credentials' }, [acmeSvc.client_id, acmeSvc.client_secret + 'x']);
   assert.equal(wrong.status, 401);
+  // a failed app sign-in is in the tenant's sign-in log (and no secret is)
+  const log = idpctl('--json', 'report', 'signins', 'acme', '--result', 'failure', '--limit', '50');
+  assert.ok(!log.includes(acmeSvc.client_secret), 'no secret in the log');
+  const rows = JSON.parse(log);
+  const list = Array.isArray(rows) ? rows : rows.value ?? rows.signins ?? [];
+  assert.ok(list.some((s) => s.reason === 'wrong_client_secret' && s.username === acmeSvc.client_id), log.slice(0, 400));
   assert.equal(wrong.body.error, 'invalid_client');
   const pub = await tokenRequest(IDP, 'acme', { grant_type: 'client_credentials', client_id: acmeB.client_id });
   assert.equal(pub.status, 401);

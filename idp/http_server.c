@@ -212,38 +212,64 @@ static void http_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 			  out, (socklen_t)cap);
 }
 
-/* Collect every X-Forwarded-For header, joined by ',' (the tail, if too long). */
+/*
+ * Collect every X-Forwarded-For header, joined by ','.  When they are too
+ * long, keep the right end: that is what the trusted proxies added (each
+ * appends to the end), the left is whatever the client sent.  Cutting the
+ * right off instead, or dropping earlier headers, would let a client pad
+ * its header until the address a proxy appended for it disappears.
+ */
 struct http_xff {
 	char v[2048];
 	size_t len;
 	int seen;
+	int cut; /* bytes were dropped on the left: the first entry may be partial */
 };
+
+static void http_xff_add(struct http_xff *x, const char *s, size_t n)
+{
+	if (n >= sizeof(x->v)) {
+		s += n - (sizeof(x->v) - 1);
+		n = sizeof(x->v) - 1;
+		x->len = 0;
+		x->cut = 1;
+	} else if (x->len + n >= sizeof(x->v)) {
+		size_t drop = x->len + n - (sizeof(x->v) - 1);
+		memmove(x->v, x->v + drop, x->len - drop);
+		x->len -= drop;
+		x->cut = 1;
+	}
+	memcpy(x->v + x->len, s, n);
+	x->len += n;
+	x->v[x->len] = '\0';
+}
 
 static enum MHD_Result http_xff_cb(void *cls, enum MHD_ValueKind kind, const char *key,
 				   const char *value)
 {
 	struct http_xff *x = cls;
-	size_t n;
 
 	(void)kind;
 	if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0)
 		return MHD_YES;
-	n = strlen(value);
-	/* the right end is what a trusted proxy vouches for: keep the tail */
-	if (n >= sizeof(x->v)) {
-		value += n - (sizeof(x->v) - 1);
-		n = sizeof(x->v) - 1;
-	}
-	if (x->seen && x->len + 1 + n < sizeof(x->v)) {
-		x->v[x->len++] = ',';
-	} else if (x->seen) {
-		x->len = 0; /* the earlier headers do not fit beside this one: keep the last */
-	}
-	memcpy(x->v + x->len, value, n);
-	x->len += n;
-	x->v[x->len] = '\0';
+	if (x->seen)
+		http_xff_add(x, ",", 1);
+	http_xff_add(x, value, strlen(value));
 	x->seen = 1;
 	return MHD_YES;
+}
+
+/* After a cut, the first entry is a fragment: drop it (nothing is believed left of it). */
+static void http_xff_trim(struct http_xff *x)
+{
+	char *comma;
+
+	if (!x->cut)
+		return;
+	comma = strchr(x->v, ',');
+	x->len = comma != NULL ? x->len - (size_t)(comma + 1 - x->v) : 0;
+	memmove(x->v, comma != NULL ? comma + 1 : x->v, x->len);
+	x->v[x->len] = '\0';
 }
 
 /* The client address: the peer, or whom the configured hook believes behind it. */
@@ -260,8 +286,10 @@ static void http_client_addr(const struct http_server *s, struct MHD_Connection 
 	}
 	x.len = 0;
 	x.seen = 0;
+	x.cut = 0;
 	x.v[0] = '\0';
 	MHD_get_connection_values(c, MHD_HEADER_KIND, http_xff_cb, &x);
+	http_xff_trim(&x);
 	s->conf.client_ip(s->conf.client_ip_ctx, peer, x.seen ? x.v : NULL, out, cap);
 }
 

@@ -138,3 +138,16 @@ int utf8_fold(const char *s, char *out, size_t cap)
 	out[o] = '\0';
 	return (int)o;
 }
+
+size_t utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	n = max;
+	/* back off continuation bytes (10xxxxxx) to the start of the character cut */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}

@@ -26,4 +26,11 @@ int utf8_printable(const char *s);
  */
 int utf8_fold(const char *s, char *out, size_t cap);
 
+/*
+ * How many bytes of s, at most max, end on a character boundary: for
+ * printf("%.*s", (int)utf8_cut(s, max), s), which would otherwise cut a
+ * multibyte character and leave invalid UTF-8.
+ */
+size_t utf8_cut(const char *s, size_t max);
+
 #endif

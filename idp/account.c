@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mfa_flow.h"
 #include "pages.h"
+#include "risk.h"
 #include "sso.h"
 
 #include <stdio.h>
@@ -122,8 +123,17 @@ static int account_user(struct idp_req *r, struct dir_session *s, struct dir_use
 	struct err err = {0};
 
 	if (sso_current(r, s) && dir_user_get(r->dir, r->tenant.id, s->user_id, u, &err) == 0 &&
-	    u->enabled && u->deleted_at == 0)
+	    u->enabled && u->deleted_at == 0) {
+		/* a session the risk policy stepped up is not trusted until the factor is proved */
+		if (s->mfa_time == 0 && risk_session_needs_mfa(r->dir, r->tenant.id, s->id_hash)) {
+			page_error(r, 403, "A second factor is needed",
+				   "This sign-in looked unusual, so it needs your authenticator "
+				   "code: sign in to one of your apps, which will ask for it, then "
+				   "come back.");
+			return -1;
+		}
 		return 0;
+	}
 	authz_login_page(r, NULL, NULL, NULL);
 	return -1;
 }

@@ -28,7 +28,7 @@ void login_post(struct idp_req *r)
 	struct dir_user u;
 	struct authz a, *ap = &a;
 	struct err err = {0};
-	int found, ok = 0;
+	int found, ok = 0, step_up, failed;
 	const char *reason;
 	struct risk_attempt att;
 	struct risk_verdict v;
@@ -125,9 +125,22 @@ void login_post(struct idp_req *r)
 				 username);
 		return;
 	}
-	if (sso_start(r, &u, "pwd", &s) != 0 ||
-	    (v.decision == RISK_STEP_UP &&
-	     risk_mark_session(r->dir, r->tenant.id, s.id_hash, &v, r->now, &err) != 0)) {
+	/*
+	 * A stepped-up session is made together with its mark, in one
+	 * transaction: a session without the mark would skip the second factor.
+	 */
+	step_up = v.decision == RISK_STEP_UP;
+	failed = step_up && dir_begin(r->dir, &err) != 0;
+	if (!failed)
+		failed = sso_start(r, &u, "pwd", &s) != 0 ||
+			 (step_up &&
+			  risk_mark_session(r->dir, r->tenant.id, s.id_hash, &v, r->now, &err) != 0);
+	if (step_up && !failed && dir_commit(r->dir, &err) != 0)
+		failed = 1;
+	else if (step_up && failed)
+		dir_rollback(r->dir);
+	if (failed) {
+		/* the cookie just set names no session now */
 		page_error(r, 503, "Something went wrong",
 			   "Your sign-in could not be recorded. Try again in a moment.");
 		return;

@@ -6,6 +6,7 @@
  * in one transaction: there is no change without its record.
  */
 #include "risk.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,8 +52,9 @@ int risk_unlock(struct dir *d, const char *tenant_id, const char *username, cons
 	if (rc == 0) {
 		/* the name, not a user id: a lock may be on a name no user has */
 		snprintf(summary, sizeof(summary),
-		         "unlocked '%.200s' (%d failures, locked until %lld)", l.username,
-		         l.failures, (long long)l.locked_until);
+		         "unlocked '%.*s' (%d failures, locked until %lld)",
+		         (int)utf8_cut(l.username, 200), l.username, l.failures,
+		         (long long)l.locked_until);
 		rc = risk_audit(d, tenant_id, actor, ip, "signin.unlock", "name", "", summary, err);
 	}
 	return risk_end(d, rc, err);
@@ -71,9 +73,10 @@ int risk_dismiss(struct dir *d, const char *tenant_id, const char *user_id, cons
 	if (rc == 0)
 		rc = dir_risky_user_set_state(d, tenant_id, user_id, "dismissed", actor, now, err);
 	if (rc == 0) {
-		snprintf(summary, sizeof(summary), "risk %s (%.300s) dismissed%s%.400s",
-		         dir_risk_level_name(u.level), u.detections, note && *note ? ": " : "",
-		         note ? note : "");
+		const char *text = note != NULL ? note : "";
+		snprintf(summary, sizeof(summary), "risk %s (%.*s) dismissed%s%.*s",
+		         dir_risk_level_name(u.level), (int)utf8_cut(u.detections, 300),
+		         u.detections, *text ? ": " : "", (int)utf8_cut(text, 400), text);
 		rc = risk_audit(d, tenant_id, actor, ip, "risk.dismiss", "user", user_id, summary,
 		                err);
 	}
@@ -102,8 +105,9 @@ int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, cons
 	if (rc == 0) {
 		snprintf(summary, sizeof(summary),
 		         "compromise confirmed; sessions and refresh tokens revoked (%d "
-		         "grants)%s%.400s",
-		         n, note && *note ? ": " : "", note ? note : "");
+		         "grants)%s%.*s",
+		         n, note && *note ? ": " : "", (int)utf8_cut(note ? note : "", 400),
+		         note ? note : "");
 		rc = risk_audit(d, tenant_id, actor, ip, "risk.confirm", "user", user_id, summary,
 		                err);
 	}

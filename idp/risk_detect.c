@@ -262,14 +262,27 @@ int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
 
 	if (a->user_id == NULL || a->user_id[0] == '\0')
 		return err_set(err, ERR_INVALID, "an assessment needs the user");
-	if ((rc = risk_after_failures(rk, d, a, v, err)) != 0 ||
-	    (rc = risk_spray(rk, d, a, NULL, DIR_RISK_HIGH, v, err)) != 0 ||
-	    (rc = risk_travel(rk, d, a, v, err)) != 0 ||
-	    (rc = risk_familiar(rk, d, a, v, err)) != 0)
-		return rc;
+	rc = risk_after_failures(rk, d, a, v, err);
+	if (rc == 0)
+		rc = risk_spray(rk, d, a, NULL, DIR_RISK_HIGH, v, err);
+	if (rc == 0)
+		rc = risk_travel(rk, d, a, v, err);
+	if (rc == 0)
+		rc = risk_familiar(rk, d, a, v, err);
 	risk_policy(rk, d, a->tenant_id, &mfa_at, &block_at);
 	v->decision = RISK_ALLOW;
 	snprintf(lvl, sizeof(lvl), "%s", dir_risk_level_name(v->level));
+	if (rc != 0 && v->level < block_at && mfa_at != DIR_RISK_NEVER) {
+		/*
+		 * The detections could not all run (the store failed): judge on what
+		 * is known, and fail closed: a second factor, as for a risky sign-in.
+		 */
+		int enrolled =
+		        dir_totp_get(d, a->tenant_id, a->user_id, &t, &e2) == 0 && t.confirmed;
+		v->decision = enrolled ? RISK_STEP_UP : RISK_BLOCK;
+		snprintf(v->why, sizeof(v->why), "the risk of this sign-in could not be assessed");
+		return rc;
+	}
 	if (v->level >= block_at) {
 		v->decision = RISK_BLOCK;
 		snprintf(v->why, sizeof(v->why), "risk %s reaches the block level (%s)", lvl,
@@ -284,7 +297,7 @@ int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
 			         "risk %s needs a second factor (from %s) and none is set up", lvl,
 			         dir_risk_level_name(mfa_at));
 	}
-	return 0;
+	return rc;
 }
 
 int risk_detect_password_failed(struct risk *rk, struct dir *d, const struct risk_attempt *a,

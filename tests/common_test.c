@@ -70,6 +70,24 @@ START_TEST(utf8_validation)
 }
 END_TEST
 
+START_TEST(utf8_cutting)
+{
+	const char *euro = "\xe2\x82\xac\xe2\x82\xac"; /* two 3-byte characters */
+	char out[16];
+
+	ck_assert_uint_eq(utf8_cut("abc", 10), 3);
+	ck_assert_uint_eq(utf8_cut("abc", 2), 2);
+	ck_assert_uint_eq(utf8_cut(euro, 6), 6);
+	for (size_t max = 0; max < 6; max++) {
+		size_t n = utf8_cut(euro, max);
+		ck_assert_uint_eq(n, max / 3 * 3);
+		snprintf(out, sizeof(out), "%.*s", (int)n, euro);
+		ck_assert(utf8_valid(out, strlen(out)));
+	}
+	ck_assert_uint_eq(utf8_cut("", 5), 0);
+}
+END_TEST
+
 START_TEST(utf8_folding)
 {
 	char out[64];
@@ -303,6 +321,7 @@ int main(void)
 	tcase_add_test(tc, b64url_rejects_bad_input);
 	tcase_add_test(tc, utf8_validation);
 	tcase_add_test(tc, utf8_folding);
+	tcase_add_test(tc, utf8_cutting);
 	tcase_add_test(tc, rand_uuid_and_token);
 	tcase_add_test(tc, secret_compare_and_files);
 	tcase_add_test(tc, config_good_file_and_defaults);

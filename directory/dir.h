@@ -594,9 +594,10 @@ enum dir_sync_change { DIR_SYNC_UNCHANGED = 0, DIR_SYNC_ADDED = 1, DIR_SYNC_UPDA
 enum {
 	DIR_SYNC_PUT_MARK = 1, /* also mark it seen */
 	/*
-	 * A first full sync (dir_sync_first()) before any group was put: the
-	 * object is new and no member reference can name it, so it is inserted
-	 * without looking first (it is looked for if the insert clashes).
+	 * A first full sync (dir_sync_first()) before any group was put, by
+	 * the tenant's one connector (dir_sync_claim()): the object is new and
+	 * no member reference can name it, so it is inserted without looking
+	 * first (it is looked for if the insert clashes).
 	 */
 	DIR_SYNC_PUT_FIRST = 2,
 };
@@ -659,6 +660,15 @@ int dir_sync_apply_gone(struct dir *d, const char *tenant_id, int dry_run, struc
  */
 int dir_sync_state_get(struct dir *d, const char *tenant_id, const char *connector,
 		       char **cookie, int64_t *last_full_at, struct err *err);
+
+/*
+ * Make connector the tenant's one sync connector: ERR_EXISTS (naming it)
+ * when another connector holds the tenant.  Synced objects do not say which
+ * connector made them, and a full sync deletes the synced objects it did
+ * not see, so two connectors on one tenant would delete each other's.
+ */
+int dir_sync_claim(struct dir *d, const char *tenant_id, const char *connector,
+		   struct err *err);
 int dir_sync_state_set(struct dir *d, const char *tenant_id, const char *connector,
 		       const char *cookie, int full, struct err *err);
 

@@ -17,6 +17,11 @@ static const char sql_sync_state_set[] =
 	"ON CONFLICT (tenant_id, connector) DO UPDATE SET cookie = excluded.cookie, "
 	"last_full_at = CASE WHEN ?4 THEN ?5 ELSE sync_state.last_full_at END, "
 	"updated_at = ?5";
+static const char sql_sync_other[] = "SELECT connector FROM sync_state WHERE tenant_id = ?1 AND "
+				     "connector <> ?2 ORDER BY connector LIMIT 1";
+static const char sql_sync_claim[] =
+	"INSERT INTO sync_state (tenant_id, connector, cookie, last_full_at, updated_at) "
+	"VALUES (?1, ?2, NULL, NULL, ?3) ON CONFLICT (tenant_id, connector) DO NOTHING";
 static const char sql_sync_cycle_insert[] =
 	"INSERT INTO sync_cycles (tenant_id, connector, kind, started_at, status) "
 	"VALUES (?1, ?2, ?3, ?4, 'running')";
@@ -86,6 +91,51 @@ int dir_sync_state_set(struct dir *d, const char *tenant_id, const char *connect
 	if (rc == ERR_NOT_FOUND)
 		return err_set(err, ERR_NOT_FOUND, "no tenant '%.80s'", tenant_id);
 	return rc < 0 ? rc : 0;
+}
+
+int dir_sync_claim(struct dir *d, const char *tenant_id, const char *connector,
+		   struct err *err)
+{
+	char other[DIR_SYNC_CONNECTOR_MAX] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (dir_begin(d, err) != 0)
+		return err->code;
+	if ((st = dir_stmt(d, sql_sync_other, err)) == NULL) {
+		dir_rollback(d);
+		return err->code;
+	}
+	dir_bind_text(st, 1, tenant_id);
+	dir_bind_text(st, 2, connector);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		dir_col_text(st, 0, other, sizeof(other));
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dir_fail(d, err, "read sync state");
+	dir_stmt_done(st);
+	if (rc == 0 && other[0] != '\0')
+		rc = err_set(err, ERR_EXISTS,
+			     "the tenant is synced by connector '%s' already: one connector per "
+			     "tenant (a full sync deletes what it did not see); set connector = %s "
+			     "or sync into another tenant",
+			     other, other);
+	if (rc == 0) {
+		if ((st = dir_stmt(d, sql_sync_claim, err)) == NULL) {
+			dir_rollback(d);
+			return err->code;
+		}
+		dir_bind_text(st, 1, tenant_id);
+		dir_bind_text(st, 2, connector);
+		sqlite3_bind_int64(st, 3, dir_now(d));
+		rc = dir_step_change(d, st, "claim the tenant", err);
+		dir_stmt_done(st);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc != 0) {
+		dir_rollback(d);
+		return rc;
+	}
+	return dir_commit(d, err);
 }
 
 int dir_sync_cycle_start(struct dir *d, const char *tenant_id, struct dir_sync_cycle *c,

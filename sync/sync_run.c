@@ -1109,6 +1109,8 @@ int sync_run(const struct sync_config *cfg, const struct sync_run_opts *o, struc
 
 	if (eng_init(&e, cfg, o, err) != 0)
 		goto out;
+	if (dir_sync_claim(e.d, e.tenant_id, cfg->connector, err) != 0)
+		goto out;
 	if ((n = dir_sync_cycle_interrupted(e.d, e.tenant_id, cfg->connector, err)) < 0)
 		goto out;
 	if (n > 0)

@@ -663,6 +663,20 @@ START_TEST(store_first_sync)
 }
 END_TEST
 
+/* One connector per tenant: a full sync of one would delete what another synced. */
+START_TEST(store_one_connector_per_tenant)
+{
+	struct err err = {0};
+
+	ck_assert_int_eq(dir_sync_claim(d, tid, "ldap", &err), 0);
+	ck_assert_int_eq(dir_sync_claim(d, tid, "ldap", &err), 0);
+	ck_assert_int_eq(dir_sync_claim(d, tid, "contractors", &err), ERR_EXISTS);
+	ck_assert_msg(strstr(err.msg, "'ldap'") != NULL, "%s", err.msg);
+	/* another tenant is free */
+	ck_assert_int_eq(dir_sync_claim(d, other, "contractors", &err), 0);
+}
+END_TEST
+
 START_TEST(store_restore_keeps_id)
 {
 	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
@@ -808,6 +822,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, store_key_reused_and_delete);
 	tcase_add_test(tc, store_restore_keeps_id);
 	tcase_add_test(tc, store_first_sync);
+	tcase_add_test(tc, store_one_connector_per_tenant);
 	tcase_add_test(tc, store_sweep_and_marks);
 	tcase_add_test(tc, store_state_and_cycles);
 	suite_add_tcase(s, tc);

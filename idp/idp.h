@@ -24,6 +24,7 @@ struct mfa;
 struct risk;
 struct risk_verdict;
 struct secretbox;
+struct signin_queue;
 
 struct idp {
 	const struct idp_config *cfg;
@@ -35,6 +36,7 @@ struct idp {
 	struct authz_cache *authz;   /* per-tenant RBAC indexes (authz.h) */
 	struct passthru_table *passthru; /* tenant -> LDAP for synced users' passwords */
 	struct risk *risk;           /* the sign-in risk engine (risk.h) */
+	struct signin_queue *signins; /* batched sign-in log rows (signin_queue.h); may be NULL */
 	unsigned char csrf_key[32];  /* derived from the key file: same on every node */
 	pthread_mutex_t dirs_lock;   /* guards the list of per-thread connections */
 	struct dir **dirs;

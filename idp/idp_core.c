@@ -7,6 +7,7 @@
 #include "log.h"
 #include "risk.h"
 #include "secret.h"
+#include "signin_queue.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -138,8 +139,21 @@ void idp_signin_risk(struct idp_req *r, const char *user_id, const char *usernam
 	snprintf(s.result, sizeof(s.result), "%s", result);
 	snprintf(s.reason, sizeof(s.reason), "%s", reason != NULL ? reason : "");
 	snprintf(s.factors, sizeof(s.factors), "%s", factors != NULL ? factors : "");
-	/* time, address, agent, place, risk and detections come from the engine */
-	rc = risk_record(r->idp->risk, r->dir, &a, (enum risk_event)event, &s, v, &err);
+	/*
+	 * time, address, agent, place, risk and detections come from the engine;
+	 * a success nothing decides on at once (a token grant, SSO reuse) goes to
+	 * the batch writer, so that grants do not wait for the disk
+	 */
+	if (event == RISK_EV_OTHER && strcmp(result, "success") == 0 &&
+	    r->idp->signins != NULL) {
+		risk_row_fill(&a, v, &s);
+		rc = signin_queue_push(r->idp->signins, r->tenant.id, &s) == 0
+			     ? 0
+			     : risk_record(r->idp->risk, r->dir, &a, (enum risk_event)event, &s,
+					   v, &err);
+	} else {
+		rc = risk_record(r->idp->risk, r->dir, &a, (enum risk_event)event, &s, v, &err);
+	}
 	if (rc == ERR_INVALID) {
 		/* a name that is not printable text: log the attempt without it */
 		s.username[0] = '\0';

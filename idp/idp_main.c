@@ -17,6 +17,7 @@
 #include "passthru_glue.h"
 #include "rekey.h"
 #include "risk.h"
+#include "signin_queue.h"
 #include "pages.h"
 #include "secret.h"
 #include "secretbox.h"
@@ -178,6 +179,10 @@ int main(int argc, char **argv)
 	idp.keys = keys_new(idp.box, 10, (cfg.access_ttl > cfg.id_ttl ? cfg.access_ttl : cfg.id_ttl) + 300);
 	if (idp.keys == NULL)
 		goto out;
+	if ((idp.signins = signin_queue_new(&idp.dir_opts, 50, &err)) == NULL) {
+		log_error("sign-in log writer: %s", err.msg);
+		goto out;
+	}
 	pages_init();
 
 	/* signals go to the main thread only: block them before threads start */
@@ -248,6 +253,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	http_server_stop(server);
+	signin_queue_free(idp.signins); /* after the server: what it queued is written */
 	idp_dirs_close(&idp);
 	keys_free(idp.keys);
 	mfa_free(idp.mfa);

@@ -286,6 +286,24 @@ static void risk_copy_text(char *dst, size_t cap, const char *text)
 		memcpy(dst, text, strlen(text) + 1);
 }
 
+void risk_row_fill(const struct risk_attempt *a, const struct risk_verdict *v,
+                   struct dir_signin *row)
+{
+	row->time = a->now;
+	snprintf(row->ip, sizeof(row->ip), "%s", a->ip != NULL ? a->ip : "");
+	risk_copy_text(row->user_agent, sizeof(row->user_agent), a->user_agent);
+	if (v->has_place) {
+		snprintf(row->country, sizeof(row->country), "%s", v->place.country);
+		snprintf(row->city, sizeof(row->city), "%s", v->place.city);
+		row->has_geo = v->place.has_location;
+		row->lat = v->place.lat;
+		row->lon = v->place.lon;
+	}
+	snprintf(row->risk, sizeof(row->risk), "%s", dir_risk_level_name(v->level));
+	if (risk_detections_json(v, row->detections, sizeof(row->detections)) != 0)
+		snprintf(row->detections, sizeof(row->detections), "[]");
+}
+
 int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a, enum risk_event ev,
                 struct dir_signin *row, struct risk_verdict *v, struct err *err)
 {
@@ -300,19 +318,7 @@ int risk_record(struct risk *rk, struct dir *d, const struct risk_attempt *a, en
 		rc = risk_detect_mfa_failed(rk, d, a, v, err);
 	if (rc != 0)
 		goto fail;
-	row->time = a->now;
-	snprintf(row->ip, sizeof(row->ip), "%s", a->ip != NULL ? a->ip : "");
-	risk_copy_text(row->user_agent, sizeof(row->user_agent), a->user_agent);
-	if (v->has_place) {
-		snprintf(row->country, sizeof(row->country), "%s", v->place.country);
-		snprintf(row->city, sizeof(row->city), "%s", v->place.city);
-		row->has_geo = v->place.has_location;
-		row->lat = v->place.lat;
-		row->lon = v->place.lon;
-	}
-	snprintf(row->risk, sizeof(row->risk), "%s", dir_risk_level_name(v->level));
-	if (risk_detections_json(v, row->detections, sizeof(row->detections)) != 0)
-		snprintf(row->detections, sizeof(row->detections), "[]");
+	risk_row_fill(a, v, row);
 	if ((rc = dir_signin_append(d, a->tenant_id, row, err)) != 0)
 		goto fail;
 	/* a good sign-in: forget failures, learn what it looked like */

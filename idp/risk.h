@@ -182,6 +182,14 @@ int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
                 struct risk_verdict *v, struct err *err);
 
 /*
+ * Fill what the engine knows of an attempt into its log row: time,
+ * address, agent, place, risk level and detections.  risk_record() does
+ * this itself; for rows written elsewhere (signin_queue.h).
+ */
+void risk_row_fill(const struct risk_attempt *a, const struct risk_verdict *v,
+                   struct dir_signin *row);
+
+/*
  * Write the attempt's row (step, result, reason, factors filled by the
  * caller; time, ip, agent, place, risk and detections filled here) and
  * what follows from it, in one transaction: for a failed password the

@@ -622,10 +622,13 @@ int dir_sync_first(struct dir *d, const char *tenant_id, struct err *err);
 
 /*
  * Soft-delete the live synced user or group with this anchor (a user's
- * sessions end with it).  1 if one was deleted, 0 if there was none.
+ * sessions end with it), if its DN key is base_key or below it (NULL: any):
+ * the base whose search said it is gone, so that an entry that moved to
+ * another base and was put there already stays.  1 if one was deleted, 0
+ * if there was none.
  */
 int dir_sync_delete(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
-		    const char *anchor, struct err *err);
+		    const char *anchor, const char *base_key, struct err *err);
 
 /*
  * Marks, per connection.  DIR_SYNC_SEEN: the object is in the source (a
@@ -638,6 +641,9 @@ enum dir_sync_mark { DIR_SYNC_SEEN = 0, DIR_SYNC_GONE = 1 };
 int dir_sync_marks_reset(struct dir *d, struct err *err);
 int dir_sync_mark(struct dir *d, enum dir_sync_mark mark, enum dir_member_kind kind,
 		  const char *anchor, struct err *err);
+/* DIR_SYNC_GONE said by the search of base_key: applies while the object is under it. */
+int dir_sync_mark_gone(struct dir *d, enum dir_member_kind kind, const char *anchor,
+		       const char *base_key, struct err *err);
 
 /*
  * The live synced users or groups of the tenant whose DN key is base_key or

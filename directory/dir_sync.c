@@ -104,9 +104,12 @@ static const char sql_sync_first[] =
 	"SELECT NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND source_anchor IS NOT "
 	"NULL) AND NOT EXISTS (SELECT 1 FROM groups WHERE tenant_id = ?1 AND source_anchor IS "
 	"NOT NULL) AND NOT EXISTS (SELECT 1 FROM sync_member_refs WHERE tenant_id = ?1)";
+/* base: for a gone mark, the DN key of the base whose search said so (NULL: any) */
 static const char sql_sync_marks_create[] =
 	"CREATE TEMP TABLE IF NOT EXISTS sync_marks (mark INTEGER NOT NULL, kind INTEGER NOT "
-	"NULL, anchor TEXT NOT NULL, PRIMARY KEY (mark, kind, anchor)) WITHOUT ROWID";
+	"NULL, anchor TEXT NOT NULL, base TEXT, PRIMARY KEY (mark, kind, anchor)) WITHOUT ROWID";
+static const char sql_sync_mark_gone[] =
+	"INSERT OR REPLACE INTO temp.sync_marks (mark, kind, anchor, base) VALUES (1, ?1, ?2, ?3)";
 static const char sql_sync_marks_reset[] = "DELETE FROM temp.sync_marks";
 static const char sql_sync_mark[] =
 	"INSERT OR IGNORE INTO temp.sync_marks (mark, kind, anchor) VALUES (?1, ?2, ?3)";
@@ -127,13 +130,21 @@ static const char sql_sync_sweep_groups[] =
 	"SELECT id FROM groups WHERE tenant_id = ?1 AND source = 'ldap' AND deleted_at IS NULL "
 	"AND " SYNC_UNDER_BASE " AND NOT EXISTS (SELECT 1 FROM temp.sync_marks m WHERE "
 	"m.mark = 0 AND m.kind = 1 AND m.anchor = groups.source_anchor) LIMIT ?3";
+/*
+ * Gone marks of live objects still under the base that said so: an object
+ * that moved to another base of the same kind (and was put there already)
+ * is not gone.
+ */
+#define SYNC_UNDER_MARK(k)                                                                         \
+	"(m.base IS NULL OR " k " = m.base OR (length(" k ") > length(m.base) AND substr(" k      \
+	", -(length(m.base) - 2)) = ',' || substr(m.base, 4)))"
 static const char sql_sync_gone[] =
 	"SELECT 0, u.id FROM temp.sync_marks m JOIN users u ON u.tenant_id = ?1 AND "
 	"u.source_anchor = m.anchor WHERE m.mark = 1 AND m.kind = 0 AND u.source = 'ldap' AND "
-	"u.deleted_at IS NULL "
+	"u.deleted_at IS NULL AND " SYNC_UNDER_MARK("u.source_dn_key") " "
 	"UNION ALL SELECT 1, g.id FROM temp.sync_marks m JOIN groups g ON g.tenant_id = ?1 AND "
 	"g.source_anchor = m.anchor WHERE m.mark = 1 AND m.kind = 1 AND g.source = 'ldap' AND "
-	"g.deleted_at IS NULL LIMIT ?2";
+	"g.deleted_at IS NULL AND " SYNC_UNDER_MARK("g.source_dn_key") " LIMIT ?2";
 
 /* The keys of one object; "" for none. */
 struct dir_sync_keys {
@@ -435,6 +446,38 @@ int dir_sync_first(struct dir *d, const char *tenant_id, struct err *err)
 	rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : dir_fail(d, err, "probe sync");
 	dir_stmt_done(st);
 	return rc;
+}
+
+int dir_sync_mark_gone(struct dir *d, enum dir_member_kind kind, const char *anchor,
+		       const char *base_key, struct err *err)
+{
+	sqlite3_stmt *st = dir_stmt(d, sql_sync_mark_gone, NULL);
+	int rc;
+
+	if (st == NULL) {
+		if (dir_exec(d, sql_sync_marks_create, err) != 0)
+			return err->code;
+		if ((st = dir_stmt(d, sql_sync_mark_gone, err)) == NULL)
+			return err->code;
+	}
+	sqlite3_bind_int(st, 1, (int)kind);
+	dir_bind_text(st, 2, anchor);
+	dir_bind_text_or_null(st, 3, base_key);
+	rc = dir_step_change(d, st, "mark", err);
+	dir_stmt_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Is DN key key the base's, or below it?  (SYNC_UNDER_BASE in C.) */
+static int dir_sync_under(const char *key, const char *base_key)
+{
+	size_t k = strlen(key), b = strlen(base_key);
+
+	if (strcmp(key, base_key) == 0)
+		return 1;
+	/* keys start with "dn:": below means ending with "," and the base's DN */
+	return b > 3 && k > b && strncmp(key, "dn:", 3) == 0 && key[k - (b - 2)] == ',' &&
+	       strcmp(key + k - (b - 3), base_key + 3) == 0;
 }
 
 int dir_sync_marks_reset(struct dir *d, struct err *err)
@@ -796,8 +839,9 @@ static int dir_sync_remove(struct dir *d, const char *tenant_id, enum dir_member
 }
 
 int dir_sync_delete(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
-		    const char *anchor, struct err *err)
+		    const char *anchor, const char *base_key, struct err *err)
 {
+	struct dir_sync_keys k;
 	char id[DIR_ID_MAX];
 	int rc, live;
 
@@ -816,6 +860,13 @@ int dir_sync_delete(struct dir *d, const char *tenant_id, enum dir_member_kind k
 		return 0;
 	if (rc != 0)
 		return rc;
+	/* moved to another base (and put there already): not gone */
+	if (base_key != NULL) {
+		if ((rc = dir_sync_get_keys(d, tenant_id, kind, id, &k, err)) != 0)
+			return rc;
+		if (k.dn[0] != '\0' && !dir_sync_under(k.dn, base_key))
+			return 0;
+	}
 	rc = dir_sync_remove(d, tenant_id, kind, id, err);
 	return rc < 0 ? rc : 1;
 }

@@ -329,7 +329,7 @@ static void eng_threshold_stop(struct sync_engine *e, long long would)
 
 /* A delete while persisting: at once, within the cycle's threshold. */
 static int eng_delete_now(struct sync_engine *e, enum dir_member_kind kind, const char *anchor,
-			  struct err *err)
+			  const char *base_key, struct err *err)
 {
 	int rc;
 
@@ -348,7 +348,7 @@ static int eng_delete_now(struct sync_engine *e, enum dir_member_kind kind, cons
 		if (live)
 			return ENG_THRESHOLD;
 	}
-	rc = dir_sync_delete(e->d, e->tenant_id, kind, anchor, err);
+	rc = dir_sync_delete(e->d, e->tenant_id, kind, anchor, base_key, err);
 	if (rc < 0)
 		return rc;
 	e->batch_n++;
@@ -747,11 +747,12 @@ static int eng_take_cookie(struct sync_engine *e, struct sync_search *s, struct 
 static int eng_gone(struct sync_engine *e, struct sync_search *s, const char *uuid,
 		    struct err *err)
 {
+	/* only from under this search's base: it may have moved to another one */
 	if (!e->persisting) {
 		e->batch_n++;
-		return dir_sync_mark(e->d, DIR_SYNC_GONE, s->kind, uuid, err);
+		return dir_sync_mark_gone(e->d, s->kind, uuid, s->base_key, err);
 	}
-	return eng_delete_now(e, s->kind, uuid, err);
+	return eng_delete_now(e, s->kind, uuid, s->base_key, err);
 }
 
 static int eng_message(struct sync_engine *e, struct err *err)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -696,6 +697,121 @@ START_TEST(cloud_objects_and_other_tenants_untouched)
 }
 END_TEST
 
+/* ---- several bases, several connectors ---- */
+
+static const char contractors_ldif[] =
+	"dn: uid=c1,ou=contractors," TSUFFIX "\nobjectClass: inetOrgPerson\nuid: c1\ncn: C One\n"
+	"sn: One\n\n"
+	"dn: uid=c2,ou=contractors," TSUFFIX "\nobjectClass: inetOrgPerson\nuid: c2\ncn: C Two\n"
+	"sn: Two\n\n";
+
+/* users under ou=people and ou=contractors, in mode (persist or poll) */
+static void start_two_bases(const char *mode)
+{
+	char *tree = tdata_tree(4, 1, 2), *all = NULL, *text = NULL;
+
+	ck_assert(asprintf(&all, "%s%s", tree, contractors_ldif) > 0);
+	free(tree);
+	start(all, NULL, NULL, NULL);
+	free(all);
+	ck_assert(asprintf(&text,
+			   "[ldap]\nuri = %s\nbind_dn = " TSYNC_DN "\nbind_password_file = %s\n"
+			   "[users]\nbase = " TPEOPLE "\nbase = ou=contractors," TSUFFIX "\n"
+			   "[groups]\nbase = " TGROUPS "\n"
+			   "[mapping]\nupn = {uid}@" TUPN_DOMAIN "\n"
+			   "[store]\npath = %s\ntenant = acme\n"
+			   "[sync]\nretry_max = 2s\nmode = %s\npoll_interval = 1s\n",
+			   srv.uri, srv.sync_pw_file, store_path, mode) >= 0);
+	ck_assert(tu_write_file(conf_path, text, 0600) == 0);
+	free(text);
+}
+
+struct at_ctx {
+	const char *upn, *dn;
+};
+
+/* the user is live at that DN */
+static int user_at(void *ctx)
+{
+	struct at_ctx *c = ctx;
+	struct dir_user u;
+	struct err err = {0};
+
+	return dir_user_get_by_upn(d, tid, c->upn, &u, &err) == 0 && u.deleted_at == 0 &&
+	       strcasecmp(u.source_dn, c->dn) == 0;
+}
+
+/*
+ * Move c1 between the two user bases, back and forth: the delete the old
+ * base's search sends must not delete it, whichever of the two arrives
+ * first.
+ */
+static void move_between_bases(int persist)
+{
+	static const char *const bases[] = {"ou=contractors," TSUFFIX, TPEOPLE};
+	char dn[256];
+	struct at_ctx c = {"c1@" TUPN_DOMAIN, dn};
+
+	start_two_bases(persist ? "persist" : "poll");
+	ck_assert_int_eq(once(NULL), 0);
+	ck_assert_int_eq(tstore_count_users(d, tid), 6);
+	if (persist)
+		start_daemon();
+	for (int i = 0; i < 4; i++) {
+		const char *from = bases[i % 2], *to = bases[(i + 1) % 2];
+		tslapd_modifyf(&srv,
+			       "dn: uid=c1,%s\nchangetype: modrdn\nnewrdn: uid=c1\n"
+			       "deleteoldrdn: 1\nnewsuperior: %s\n",
+			       from, to);
+		snprintf(dn, sizeof(dn), "uid=c1,%s", to);
+		if (!persist)
+			ck_assert_int_eq(once(NULL), 0);
+		ck_assert_msg(twait(user_at, &c, WAIT_MS), "move %d: c1 is not live at %s (log %s)",
+			      i, dn, log_path);
+		if (persist)
+			usleep(500 * 1000); /* the other base's message, if it comes second */
+		ck_assert_msg(user_at(&c), "move %d: c1 was deleted after its move (log %s)", i,
+			      log_path);
+	}
+	ck_assert_int_eq(tstore_count_users(d, tid), 6);
+}
+
+START_TEST(move_between_bases_persist)
+{
+	move_between_bases(1);
+}
+END_TEST
+
+START_TEST(move_between_bases_poll)
+{
+	move_between_bases(0);
+}
+END_TEST
+
+/* A second connector on the tenant is refused: its full sync would delete the first's objects. */
+START_TEST(second_connector_refused)
+{
+	char *tree = tdata_tree(4, 1, 2), other[700], *text = NULL;
+
+	start(tree, NULL, NULL, NULL);
+	free(tree);
+	ck_assert_int_eq(once(NULL), 0);
+	snprintf(other, sizeof(other), "%s/contractors.conf", srv.dir);
+	ck_assert(asprintf(&text,
+			   "[ldap]\nuri = %s\nbind_dn = " TSYNC_DN "\nbind_password_file = %s\n"
+			   "[users]\nbase = ou=contractors," TSUFFIX "\n"
+			   "[mapping]\nupn = {uid}@" TUPN_DOMAIN "\n"
+			   "[store]\npath = %s\ntenant = acme\nconnector = contractors\n",
+			   srv.uri, srv.sync_pw_file, store_path) >= 0);
+	ck_assert(tu_write_file(other, text, 0600) == 0);
+	free(text);
+	ck_assert_int_eq(tsync_run(other, log_path, "--once", (char *)NULL), 1);
+	ck_assert(tu_file_contains(log_path, "synced by connector 'ldap' already"));
+	ck_assert_int_eq(tstore_count_users(d, tid), 4);
+	assert_equal(NULL);
+}
+END_TEST
+
 /* ---- signals and the command line ---- */
 
 START_TEST(sigterm_during_full_sync)
@@ -780,6 +896,9 @@ static Suite *sync_ldap_suite(void)
 	tcase_add_test(tc, cloud_objects_and_other_tenants_untouched);
 	tcase_add_test(tc, sigterm_during_full_sync);
 	tcase_add_test(tc, cli);
+	tcase_add_test(tc, move_between_bases_persist);
+	tcase_add_test(tc, move_between_bases_poll);
+	tcase_add_test(tc, second_connector_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

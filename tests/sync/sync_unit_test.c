@@ -615,12 +615,12 @@ START_TEST(store_key_reused_and_delete)
 	ck_assert(sync_dn_key(nu.source_dn, strlen(nu.source_dn), dk, sizeof(dk), &err) == 0);
 	ck_assert(dir_sync_user_put(d, tid, &nu, dk, "uid:ann", 0, &err) == DIR_SYNC_ADDED);
 	ck_assert_str_eq(members(tid, g), "ann2@x.example,ann@x.example");
-	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", NULL, &err), 1);
 	ck_assert_str_eq(members(tid, g), "ann2@x.example");
 	/* deleting: soft, unlinked, counted once */
-	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", &err), 1);
-	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", &err), 0);
-	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "no-such", &err), 0);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", NULL, &err), 1);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", NULL, &err), 0);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "no-such", NULL, &err), 0);
 	ck_assert_str_eq(members(tid, g), "");
 	ck_assert(dir_user_get_by_anchor(d, tid, "a-ann-new", &u, &err) == 0);
 	ck_assert(u.deleted_at != 0);
@@ -656,10 +656,39 @@ START_TEST(store_first_sync)
 	put_group(tid, "g", "cn=g,dc=x", refs, g);
 	ck_assert_str_eq(members(tid, g), "ann@x.example");
 	/* a deleted synced user still counts: a full sync must sweep */
-	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", NULL, &err), 1);
 	ck_assert_int_eq(dir_sync_first(d, tid, &err), 0);
 	/* another tenant is not this one */
 	ck_assert_int_eq(dir_sync_first(d, other, &err), 1);
+}
+END_TEST
+
+/* A delete said by one base's search leaves an entry that moved to another base. */
+START_TEST(store_delete_scoped_to_base)
+{
+	char p[DIR_SYNC_KEY_MAX], q[DIR_SYNC_KEY_MAX];
+	struct dir_user u;
+	struct err err = {0};
+
+	ck_assert(sync_dn_key("ou=p,dc=x", 9, p, sizeof(p), &err) == 0);
+	ck_assert(sync_dn_key("ou=q,dc=x", 9, q, sizeof(q), &err) == 0);
+	/* ann moved from ou=p to ou=q; ou=q's search put her there first */
+	put_user(tid, "ann", "uid=ann,ou=q,dc=x", 0, NULL);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", p, &err), 0);
+	ck_assert(dir_user_get_by_anchor(d, tid, "a-ann", &u, &err) == 0 && u.deleted_at == 0);
+	/* the same through a gone mark of a refresh */
+	ck_assert(dir_sync_marks_reset(d, &err) == 0);
+	ck_assert(dir_sync_mark_gone(d, DIR_MEMBER_USER, "a-ann", p, &err) == 0);
+	ck_assert_int_eq(dir_sync_apply_gone(d, tid, 1, &err), 0);
+	/* gone from her own base: gone */
+	ck_assert(dir_sync_mark_gone(d, DIR_MEMBER_USER, "a-ann", q, &err) == 0);
+	ck_assert_int_eq(dir_sync_apply_gone(d, tid, 0, &err), 1);
+	ck_assert(dir_user_get_by_anchor(d, tid, "a-ann", &u, &err) == 0 && u.deleted_at != 0);
+	/* a base is not a prefix of a sibling's name: ou=q is not below ou=qq */
+	put_user(tid, "bob", "uid=bob,ou=q,dc=x", 0, NULL);
+	ck_assert(sync_dn_key("ou=qq,dc=x", 10, p, sizeof(p), &err) == 0);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-bob", p, &err), 0);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-bob", q, &err), 1);
 }
 END_TEST
 
@@ -685,7 +714,7 @@ START_TEST(store_restore_keeps_id)
 
 	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, a1);
 	put_group(tid, "g", "cn=g,dc=x", refs, g);
-	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", NULL, &err), 1);
 	ck_assert_str_eq(members(tid, g), "");
 	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, a2), DIR_SYNC_ADDED);
 	ck_assert_str_eq(a1, a2);
@@ -823,6 +852,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, store_restore_keeps_id);
 	tcase_add_test(tc, store_first_sync);
 	tcase_add_test(tc, store_one_connector_per_tenant);
+	tcase_add_test(tc, store_delete_scoped_to_base);
 	tcase_add_test(tc, store_sweep_and_marks);
 	tcase_add_test(tc, store_state_and_cycles);
 	suite_add_tcase(s, tc);

@@ -47,6 +47,7 @@ struct sync_search {
 	struct berval cookie; /* as stored, then the newest the server sent */
 	int refreshing;       /* its refresh stage is not over */
 	int present;          /* its refresh had a present phase: sweep its base */
+	long unanchored;      /* entries without a usable entryUUID this cycle: no sweep */
 };
 
 struct sync_engine {
@@ -230,6 +231,21 @@ static void eng_entry_error(struct sync_engine *e, const char *dn, const char *w
 		if (++e->errors_logged == ENG_ERRORS_LOGGED)
 			log_warnx("more entry errors in this cycle are counted, not logged");
 	}
+}
+
+/*
+ * An entry the LDAP layer could not read.  Without its anchor it cannot be
+ * marked seen, so nothing under its search's base may be swept this cycle:
+ * an ACL hiding entryUUID must not delete every user of an OU.
+ */
+static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
+			   const struct sync_msg *m)
+{
+	eng_entry_error(e, m->entry.dn, m->diag);
+	if (m->entry.uuid[0] == '\0' && s->unanchored++ == 0)
+		log_warnx("%s: an entry without a usable entryUUID: nothing under this base is "
+			  "deleted in this cycle",
+			  s->base);
 }
 
 /* Is this store error about the entry (skip it) rather than the store (stop)? */
@@ -566,7 +582,7 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {
 		if (p->buf[i].bad)
-			eng_entry_error(e, p->buf[i].entry.dn, p->buf[i].diag);
+			eng_unreadable(e, s, &p->buf[i]);
 		else
 			rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
 		/* A batch spans pages: big transactions write each index page once. */
@@ -646,10 +662,19 @@ out:
 	return rc;
 }
 
+/* Did a search of kind meet an entry without an anchor this cycle? */
+static int eng_unanchored(const struct sync_engine *e, enum dir_member_kind kind)
+{
+	for (size_t i = 0; i < e->ns; i++)
+		if (e->s[i].kind == kind && e->s[i].unanchored > 0)
+			return 1;
+	return 0;
+}
+
 static int eng_full(struct sync_engine *e, struct err *err)
 {
 	long long would;
-	int rc;
+	int rc, sweep_users, sweep_groups;
 
 	if ((rc = eng_cycle_begin(e, "full", err)) != 0)
 		return rc;
@@ -662,6 +687,8 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	e->first_groups = 0;
 	rc = 0;
 	for (size_t i = 0; i < e->ns; i++)
+		e->s[i].unanchored = 0;
+	for (size_t i = 0; i < e->ns; i++)
 		if ((rc = eng_probe_cookie(e, &e->s[i], err)) != 0)
 			goto fail;
 	for (size_t i = 0; i < e->ns; i++) {
@@ -672,13 +699,18 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	/* Every search completed: what was not seen is gone. */
 	if ((rc = eng_batch_begin(e, err)) != 0)
 		goto fail;
-	if (e->first) {
-		/* nothing synced before this cycle: everything synced was seen */
+	sweep_users = !e->first && !eng_unanchored(e, DIR_MEMBER_USER);
+	sweep_groups = !e->first && !eng_unanchored(e, DIR_MEMBER_GROUP);
+	if (!sweep_users && !sweep_groups) {
+		/* nothing synced before this cycle, or a search could not say what it saw */
 		would = 0;
 	} else {
-		int u = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 1, err);
-		int g = u < 0 ? 0 : dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 1,
-						   err);
+		int u = sweep_users
+				? dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 1, err)
+				: 0;
+		int g = u < 0 || !sweep_groups ? 0
+					       : dir_sync_sweep(e->d, e->tenant_id,
+								DIR_MEMBER_GROUP, NULL, 1, err);
 		if (u < 0 || g < 0) {
 			rc = u < 0 ? u : g;
 			goto fail;
@@ -694,10 +726,12 @@ static int eng_full(struct sync_engine *e, struct err *err)
 		eng_cookies_clear(e);
 		return ENG_THRESHOLD;
 	}
-	if (!e->first) {
+	if (sweep_users) {
 		if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 0, err)) < 0)
 			goto fail;
 		e->cycle.deleted += rc;
+	}
+	if (sweep_groups) {
 		if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 0, err)) < 0)
 			goto fail;
 		e->cycle.deleted += rc;
@@ -768,7 +802,7 @@ static int eng_message(struct sync_engine *e, struct err *err)
 	switch (m->type) {
 	case SYNC_MSG_ENTRY:
 		if (m->bad) {
-			eng_entry_error(e, m->entry.dn, m->diag);
+			eng_unreadable(e, s, m);
 			break;
 		}
 		switch (m->state) {
@@ -856,7 +890,7 @@ static int eng_finalize(struct sync_engine *e, struct err *err)
 		return rc;
 	would += rc;
 	for (size_t i = 0; i < e->ns; i++) {
-		if (!e->s[i].present)
+		if (!e->s[i].present || e->s[i].unanchored > 0)
 			continue;
 		rc = dir_sync_sweep(e->d, e->tenant_id, e->s[i].kind, e->s[i].base_key, 1, err);
 		if (rc < 0)
@@ -873,7 +907,7 @@ static int eng_finalize(struct sync_engine *e, struct err *err)
 		return rc;
 	e->cycle.deleted += rc;
 	for (size_t i = 0; i < e->ns; i++) {
-		if (!e->s[i].present)
+		if (!e->s[i].present || e->s[i].unanchored > 0)
 			continue;
 		rc = dir_sync_sweep(e->d, e->tenant_id, e->s[i].kind, e->s[i].base_key, 0, err);
 		if (rc < 0)
@@ -913,6 +947,7 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 		req.sync_cookie = &s->cookie;
 		s->refreshing = 1;
 		s->present = 0;
+		s->unanchored = 0;
 		if ((rc = sync_conn_search(e->conn, &req, &s->msgid, err)) != 0)
 			goto fail;
 	}

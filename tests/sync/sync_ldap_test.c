@@ -788,6 +788,58 @@ START_TEST(move_between_bases_poll)
 }
 END_TEST
 
+/*
+ * Entries whose entryUUID the sync account may not read cannot be marked
+ * seen: a full sync must then delete nothing of their kind rather than
+ * everything it could not see.
+ */
+START_TEST(hidden_anchors_delete_nothing)
+{
+	char *tree = tdata_tree(4, 1, 2), *all = NULL, a[DIR_ANCHOR_MAX];
+	struct dir_user u;
+	struct err err = {0};
+	struct dir_sync_cycle c;
+
+	ck_assert(asprintf(&all, "%s%s", tree, contractors_ldif) > 0);
+	free(tree);
+	tslapd_create_acl(&srv, all,
+			  "to dn.subtree=\"ou=contractors," TSUFFIX "\" attrs=entryUUID by * none");
+	free(all);
+	snprintf(store_path, sizeof(store_path), "%s/store.db", srv.dir);
+	snprintf(conf_path, sizeof(conf_path), "%s/sync.conf", srv.dir);
+	snprintf(log_path, sizeof(log_path), "%s/idp-sync.log", srv.dir);
+	d = tstore_open(store_path, "acme", tid);
+	{
+		char *text = NULL;
+		ck_assert(asprintf(&text,
+				   "[ldap]\nuri = %s\nbind_dn = " TSYNC_DN
+				   "\nbind_password_file = %s\n[users]\nbase = " TPEOPLE
+				   "\nbase = ou=contractors," TSUFFIX "\n[groups]\nbase = " TGROUPS
+				   "\n[mapping]\nupn = {uid}@" TUPN_DOMAIN
+				   "\n[store]\npath = %s\ntenant = acme\n",
+				   srv.uri, srv.sync_pw_file, store_path) >= 0);
+		ck_assert(tu_write_file(conf_path, text, 0600) == 0);
+		free(text);
+	}
+	/* c1 was synced while its anchor could be read (the admin can read it) */
+	anchor_of("uid=c1,ou=contractors," TSUFFIX, a);
+	memset(&u, 0, sizeof(u));
+	strcpy(u.upn, "c1@" TUPN_DOMAIN);
+	strcpy(u.source_anchor, a);
+	strcpy(u.source_dn, "uid=c1,ou=contractors," TSUFFIX);
+	u.enabled = 1;
+	ck_assert(dir_sync_user_put(d, tid, &u, "dn:uid=c1,ou=contractors,dc=test,dc=example",
+				    "uid:c1", 0, &err) == DIR_SYNC_ADDED);
+	ck_assert_int_eq(once("--full"), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 2); /* c1 and c2: no entryUUID */
+	ck_assert_int_eq(c.deleted, 0);
+	ck_assert(dir_user_get_by_anchor(d, tid, a, &u, &err) == 0 && u.deleted_at == 0);
+	ck_assert(tu_file_contains(log_path, "nothing under this base is deleted"));
+	ck_assert_int_eq(tstore_count_users(d, tid), 5);
+}
+END_TEST
+
 /* A second connector on the tenant is refused: its full sync would delete the first's objects. */
 START_TEST(second_connector_refused)
 {
@@ -899,6 +951,7 @@ static Suite *sync_ldap_suite(void)
 	tcase_add_test(tc, move_between_bases_persist);
 	tcase_add_test(tc, move_between_bases_poll);
 	tcase_add_test(tc, second_connector_refused);
+	tcase_add_test(tc, hidden_anchors_delete_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -359,19 +359,39 @@ static void tmake_certs(const char *dir)
 	ck_assert_msg(system(cmd) == 0, "making certificates failed (see %s)", log);
 }
 
-static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls);
+static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls, const char *acl);
 
 void tslapd_create(struct tslapd *s, const char *ldif)
 {
-	tslapd_create_opts(s, ldif, 0);
+	tslapd_create_opts(s, ldif, 0, NULL);
 }
 
 void tslapd_create_tls(struct tslapd *s, const char *ldif)
 {
-	tslapd_create_opts(s, ldif, 1);
+	tslapd_create_opts(s, ldif, 1, NULL);
 }
 
-static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls)
+void tslapd_create_acl(struct tslapd *s, const char *ldif, const char *acl)
+{
+	tslapd_create_opts(s, ldif, 0, acl);
+}
+
+/* config with acl as the data's first access rule (the template's two move down) */
+static char *tslapd_config_acl(char *config, const char *acl)
+{
+	const char *a0 = "olcAccess: {0}to attrs=userPassword", *a1 = "olcAccess: {1}to * by dn";
+	char *p0 = strstr(config, a0), *p1 = strstr(config, a1), *with = NULL;
+
+	ck_assert(p0 != NULL && p1 != NULL && p0 < p1);
+	p0[12] = '1';
+	p1[12] = '2';
+	ck_assert(asprintf(&with, "%.*solcAccess: {0}%s\n%s", (int)(p0 - config), config, acl,
+			   p0) > 0);
+	free(config);
+	return with;
+}
+
+static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls, const char *acl)
 {
 	char path[700], conf_dir[600], data_dir[600], log[600];
 	char *tmpl, *config, *base;
@@ -395,6 +415,8 @@ static void tslapd_create_opts(struct tslapd *s, const char *ldif, int tls)
 	vars[4] = "@ROOTPW@", vars[5] = s->admin_pw, vars[6] = "@SYNCDN@", vars[7] = TSYNC_DN;
 	vars[8] = "@SYNCPW@", vars[9] = s->sync_pw, vars[10] = NULL;
 	config = tsubst(tmpl, vars);
+	if (acl != NULL)
+		config = tslapd_config_acl(config, acl);
 	if (tls) {
 		/* The certificate settings belong to the cn=config entry itself. */
 		const char *at = strstr(config, "olcLogLevel: none\n");

@@ -52,6 +52,9 @@ void tslapd_create(struct tslapd *s, const char *ldif);
  */
 void tslapd_create_tls(struct tslapd *s, const char *ldif);
 
+/* The same with acl (an olcAccess value without its {n}) before the template's rules. */
+void tslapd_create_acl(struct tslapd *s, const char *ldif, const char *acl);
+
 /* Start again (same directory, same port), and wait until it answers. */
 void tslapd_start(struct tslapd *s);
 

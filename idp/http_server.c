@@ -103,7 +103,42 @@ void http_resp_error(struct http_resp *r, int status, const char *code, const ch
 
 const char *http_header(const struct http_req *r, const char *name)
 {
+	if (r->conn == NULL) {
+		for (size_t i = 0; i < r->nheaders; i++)
+			if (strcasecmp(r->headers[i].name, name) == 0)
+				return r->headers[i].value;
+		return NULL;
+	}
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/*
+ * Parse the query string of uri and a form body into req, then let the
+ * handler answer into resp (initialized here).  The socket path and the
+ * in-memory path share this, so fuzzing one tests the other.  A request
+ * the parsers refuse gets a 400 and the connection is closed.
+ */
+static void http_dispatch(http_handler handler, void *ctx, struct http_req *req,
+			  const char *uri, struct http_resp *resp)
+{
+	struct err err = {0};
+	const char *q = strchr(uri, '?'), *ctype;
+
+	http_resp_init(resp);
+	if (q != NULL && http_params_parse(q + 1, strlen(q + 1), &req->query, &err) != 0)
+		goto refuse;
+	ctype = http_header(req, "Content-Type");
+	if (ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0 &&
+	    http_params_parse(req->body, req->body_len, &req->form, &err) != 0)
+		goto refuse;
+	handler(ctx, req, resp);
+	goto out;
+refuse:
+	http_resp_error(resp, 400, "invalid_request", err.msg);
+	http_resp_header(resp, "Connection", "close");
+out:
+	http_params_free(&req->query);
+	http_params_free(&req->form);
 }
 
 static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
@@ -221,8 +256,6 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	struct http_ctx *h = *con_cls;
 	struct http_req req;
 	struct http_resp resp;
-	struct err err = {0};
-	const char *q, *ctype;
 	enum MHD_Result ok;
 
 	(void)version;
@@ -258,22 +291,65 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	buf_add(&h->body, "", 0); /* NUL-terminate even when empty */
 	req.body = h->body.data != NULL ? h->body.data : "";
 	req.body_len = h->body.len;
-	q = strchr(h->uri, '?');
-	if (q != NULL && http_params_parse(q + 1, strlen(q + 1), &req.query, &err) != 0)
-		return http_reply_error(c, 400, "invalid_request", err.msg);
-	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-	if (ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0 &&
-	    http_params_parse(req.body, req.body_len, &req.form, &err) != 0) {
-		http_params_free(&req.query);
-		return http_reply_error(c, 400, "invalid_request", err.msg);
-	}
-	http_resp_init(&resp);
-	s->handler(s->ctx, &req, &resp);
+	http_dispatch(s->handler, s->ctx, &req, h->uri, &resp);
 	ok = http_send(c, &resp, req.tls);
 	http_resp_free(&resp);
-	http_params_free(&req.query);
-	http_params_free(&req.form);
 	return ok;
+}
+
+static int http_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void http_serve_memory(http_handler handler, void *ctx, const char *method, const char *uri,
+		       const struct http_param *headers, size_t nheaders, const char *body,
+		       size_t body_len, const char *client_ip, struct http_resp *resp)
+{
+	struct http_req req;
+	struct buf b;
+	size_t plen = strcspn(uri, "?"), o = 0;
+	char *path = malloc(plen + 1);
+
+	buf_init(&b);
+	buf_add(&b, body, body_len);
+	buf_add(&b, "", 0);
+	if (path == NULL || buf_failed(&b)) {
+		http_resp_init(resp);
+		http_resp_error(resp, 500, "server_error", "out of memory");
+		goto out;
+	}
+	/* the path as libmicrohttpd hands it over: valid %XX decoded, the rest kept */
+	for (size_t i = 0; i < plen; i++) {
+		int hi, lo;
+		if (uri[i] == '%' && i + 2 < plen && (hi = http_hexval(uri[i + 1])) >= 0 &&
+		    (lo = http_hexval(uri[i + 2])) >= 0) {
+			path[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			path[o++] = uri[i];
+		}
+	}
+	path[o] = '\0';
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	req.headers = headers;
+	req.nheaders = nheaders;
+	snprintf(req.client_ip, sizeof(req.client_ip), "%s",
+		 client_ip != NULL ? client_ip : "127.0.0.1");
+	req.body = b.data != NULL ? b.data : "";
+	req.body_len = body_len;
+	http_dispatch(handler, ctx, &req, uri, resp);
+out:
+	free(path);
+	buf_free(&b);
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)

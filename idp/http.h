@@ -102,6 +102,13 @@ struct http_server_conf {
 	int max_connections;   /* total */
 	int max_per_ip;        /* concurrent connections from one address (0 = no limit) */
 	int timeout_s;         /* idle connection timeout */
+	/*
+	 * The longest a client may take to send one whole request (headers
+	 * and body), counted from the connection's start or from the previous
+	 * response: the idle timeout alone never ends a client that sends a
+	 * byte now and then (slowloris).  0 = timeout_s.
+	 */
+	int request_timeout_s;
 	size_t max_body;       /* largest request body */
 	const char *tls_cert_pem; /* NULL for plain HTTP */
 	const char *tls_key_pem;

@@ -8,6 +8,16 @@
  * The raw request URI comes from MHD's URI log callback so that the query
  * string is parsed by our own strict parser (http_params.c), not by MHD's
  * lenient one.
+ *
+ * MHD's connection timeout is an idle timeout: every byte received resets
+ * it, so a client sending a header line every few seconds (slowloris) or a
+ * body a byte at a time would hold its connection for ever, and enough of
+ * them from enough addresses would take every connection slot.  So each
+ * connection also has a deadline for receiving a whole request, kept in a
+ * list from MHD's connection notifications; a reaper thread shuts down the
+ * socket of a connection past its deadline, and MHD then closes it as it
+ * would any connection the client dropped (found by
+ * tests/fuzz/faults/abuse.test.mjs).
  */
 #include "http.h"
 
@@ -16,12 +26,22 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A connection from accept to close, for the request deadline. */
+struct http_conn {
+	struct http_conn *prev, *next;
+	int fd;
+	int64_t deadline_ms; /* monotonic; 0 while a request is being answered */
+};
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -29,6 +49,11 @@ struct http_server {
 	http_handler handler;
 	void *ctx;
 	int port;
+	pthread_mutex_t conns_lock; /* guards conns and every deadline */
+	struct http_conn *conns;
+	pthread_cond_t reaper_wake;
+	pthread_t reaper;
+	int reaper_started, stopping;
 };
 
 /* Per-request state, created by the URI callback before headers are read. */
@@ -141,6 +166,126 @@ out:
 	http_params_free(&req->form);
 }
 
+static int64_t http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Set c's deadline: the next whole request is due within the request timeout (or never: 0). */
+static void http_deadline(struct http_server *s, struct MHD_Connection *c, int running)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci != NULL ? ci->socket_context : NULL;
+
+	if (hc == NULL)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	hc->deadline_ms = running ? 0 : http_now_ms() + s->conf.request_timeout_s * 1000LL;
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+/* MHD: a connection opened or closed.  Closing runs before MHD closes the socket. */
+static void http_conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+			 enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct http_conn *hc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
+			return; /* without a deadline: the idle timeout still applies */
+		hc->fd = ci->connect_fd;
+		hc->deadline_ms = http_now_ms() + s->conf.request_timeout_s * 1000LL;
+		pthread_mutex_lock(&s->conns_lock);
+		hc->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = hc;
+		s->conns = hc;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = hc;
+		return;
+	}
+	if (hc == NULL)
+		return;
+	/* off the list before MHD closes the fd: the reaper never touches a reused one */
+	pthread_mutex_lock(&s->conns_lock);
+	if (hc->prev != NULL)
+		hc->prev->next = hc->next;
+	else
+		s->conns = hc->next;
+	if (hc->next != NULL)
+		hc->next->prev = hc->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	free(hc);
+	*socket_context = NULL;
+}
+
+/* Once a second: end the connections whose request is overdue. */
+static void *http_reaper(void *arg)
+{
+	struct http_server *s = arg;
+
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->stopping) {
+		struct timespec until;
+		int64_t now = http_now_ms();
+		for (struct http_conn *hc = s->conns; hc != NULL; hc = hc->next) {
+			if (hc->deadline_ms != 0 && now > hc->deadline_ms) {
+				/* MHD sees the end of the stream and closes it as usual */
+				shutdown(hc->fd, SHUT_RDWR);
+				hc->deadline_ms = 0;
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
+
+/* Descriptors kept for the rest of the process: store connections, pipes, logs. */
+#define HTTP_FD_RESERVE(threads) (128 + 4 * (threads))
+
+/*
+ * Every connection is a file descriptor: let the process open as many as
+ * max_connections allows, plus the reserve, raising the soft limit up to
+ * the hard one.  If even that is too low, the connection limit is lowered
+ * to fit: then libmicrohttpd turns the excess away at once, where
+ * otherwise accept() failed with EMFILE and new clients stalled until
+ * enough others left (found by tests/fuzz/faults/abuse.test.mjs: with the
+ * usual soft limit of 1024, a thousand idle connections locked everyone
+ * out although max_connections said 4096).
+ */
+static unsigned http_fd_budget(unsigned want, int threads)
+{
+	rlim_t reserve = (rlim_t)HTTP_FD_RESERVE(threads), need = (rlim_t)want + reserve;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return want;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		unsigned fit = rl.rlim_cur > 2 * reserve ? (unsigned)(rl.rlim_cur - reserve)
+							 : (unsigned)(rl.rlim_cur / 2);
+		log_warnx("http: the process may open only %llu files: at most %u connections, not "
+			  "%u (raise the hard limit, e.g. LimitNOFILE=)",
+			  (unsigned long long)rl.rlim_cur, fit, want);
+		return fit;
+	}
+	return want;
+}
+
 static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct http_ctx *h = calloc(1, sizeof(*h));
@@ -159,9 +304,9 @@ static void http_done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct http_ctx *h = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	/* answered: the next request on this connection has its own deadline */
+	http_deadline(cls, c, 0);
 	if (h == NULL)
 		return;
 	free(h->uri);
@@ -282,6 +427,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	if (h->too_large)
 		return http_reply_error(c, 413, "invalid_request", "request body too large");
 
+	/* the whole request is in: no deadline while it is answered */
+	http_deadline(s, c, 1);
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = url;
@@ -393,26 +540,38 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 		return NULL;
 	}
 	s->conf = *conf;
+	if (s->conf.request_timeout_s <= 0)
+		s->conf.request_timeout_s = conf->timeout_s;
 	s->handler = handler;
 	s->ctx = ctx;
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_cond_init(&s->reaper_wake, NULL);
 	if (conf->tls_cert_pem != NULL)
 		flags |= MHD_USE_TLS;
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		http_fd_budget((unsigned)conf->max_connections, conf->threads),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)conf->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 		MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
-		http_done_cb, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+		http_done_cb, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_cb, s,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
 		conf->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		conf->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, conf->tls_key_pem, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		err_set(err, ERR_IO, "cannot listen on %s port %d (in use, or bad TLS material?)",
 			conf->address, conf->port);
-		free(s);
+		http_server_stop(s);
 		return NULL;
 	}
+	if (pthread_create(&s->reaper, NULL, http_reaper, s) != 0) {
+		err_set(err, ERR_INTERNAL, "cannot start the connection reaper");
+		http_server_stop(s);
+		return NULL;
+	}
+	s->reaper_started = 1;
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : conf->port;
 	return s;
@@ -427,6 +586,16 @@ void http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_stop_daemon(s->mhd);
+	if (s->mhd != NULL)
+		MHD_stop_daemon(s->mhd); /* closes every connection: the list empties */
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->conns_lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->reaper_wake);
+		pthread_mutex_unlock(&s->conns_lock);
+		pthread_join(s->reaper, NULL);
+	}
+	pthread_cond_destroy(&s->reaper_wake);
+	pthread_mutex_destroy(&s->conns_lock);
 	free(s);
 }

@@ -46,8 +46,9 @@ export function umount(dir) {
 
 // A world under root: key file, config, store, tenant "acme" with users and apps.
 export class World {
-  constructor(root, { store, tls = false, users = 4, conf = {} } = {}) {
+  constructor(root, { store, tls = false, users = 4, conf = {}, nofile } = {}) {
     this.root = root;
+    this.nofile = nofile; // soft limit on open files for the daemon (the common default is 1024)
     this.store = store ?? `${root}/store.db`;
     this.tls = tls;
     this.nusers = users;
@@ -108,7 +109,9 @@ export class World {
   // Start the daemon; resolves when /healthz answers.  Rejects with its output if it exits.
   async start() {
     const out = [];
-    this.proc = spawn(`${BUILD}/idp/idp`, ['-c', this.confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [`${BUILD}/idp/idp`, '-c', this.confPath];
+    if (this.nofile) argv.unshift('prlimit', `--nofile=${this.nofile}:`, '--');
+    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     appendFileSync(`${TMP}/pids`, `${this.proc.pid}\n`); /* run.sh stops what a failed test left */
     this.proc.stdout.on('data', (d) => out.push(d));
     this.proc.stderr.on('data', (d) => out.push(d));

@@ -43,6 +43,7 @@ if [ ! -f "$build/build.ninja" ]; then
 	}
 	rm -f "/tmp/fuzz-setup-$$.log"
 fi
+rm -f "$build/fuzz-summary.tsv" "$build/fuzz-summary.txt"
 if ! ninja -C "$build" fuzzers >"$build/fuzz-ninja.log" 2>&1; then
 	cat "$build/fuzz-ninja.log"
 	echo "fuzz: building the harnesses failed" >&2
@@ -66,12 +67,15 @@ run_one() {
 	*) args+=(-max_len=4096) ;;
 	esac
 	before=$(find "$build/fuzz-crashes" -name "$1-*" | wc -l)
-	TMPDIR="$work/$1" \
-	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_abort=1 \
-	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+	# in a subshell, so that the shell's note about a child killed by a signal goes to the log
+	(
+		export TMPDIR="$work/$1" \
+			ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_abort=1 \
+			UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 		"$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
-		-print_final_stats=1 -artifact_prefix="$build/fuzz-crashes/$1-" "${args[@]}" \
-		"$corpus" "tests/fuzz/corpus/$1" >"$log" 2>&1 || rc=$?
+			-print_final_stats=1 -artifact_prefix="$build/fuzz-crashes/$1-" "${args[@]}" \
+			"$corpus" "tests/fuzz/corpus/$1"
+	) >"$log" 2>&1 || rc=$?
 	after=$(find "$build/fuzz-crashes" -name "$1-*" | wc -l)
 	local execs rate cov ft units rss crashes=$((after - before))
 	[ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 5
+#define DIR_SCHEMA_VERSION 6
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */
@@ -219,6 +219,13 @@ int dir_user_restore(struct dir *d, const char *tenant_id, const char *id, struc
  * the audit log; then checkpoint.
  */
 int dir_user_purge(struct dir *d, const char *tenant_id, const char *id, struct err *err);
+
+/*
+ * Purge every user and group, of every tenant, soft-deleted before
+ * older_than (their retention has passed).  *purged (may be NULL) gets the
+ * count.  For the daemons' housekeeping.
+ */
+int dir_purge_deleted(struct dir *d, int64_t older_than, int *purged, struct err *err);
 
 struct dir_user_query {
 	const char *after_upn; /* keyset cursor: start after this UPN (any case) */
@@ -546,6 +553,159 @@ void dir_role_read_end(struct dir *d);
 
 /* ---- sync state (sync) ------------------------------------------------ */
 
+/*
+ * What the directory sync (sync/) keeps here: its state per connector (the
+ * RFC 4533 cookie), the record of its cycles, and the calls that apply what
+ * it reads from LDAP to the synced objects of one tenant.  The apply calls
+ * only ever reach objects with source "ldap" of the tenant they are given:
+ * cloud-only objects and other tenants are out of their reach.
+ *
+ * Objects are matched by their source anchor (entryUUID), never by name.
+ * Besides it, the sync gives each object the keys that group members are
+ * named by: its DN key ("dn:" and the normalized, case-folded DN) and, for
+ * users, a uid key ("uid:" and the folded uid, for posixGroup memberUid).
+ * A synced group's member references are kept as LDAP gives them, resolved
+ * or not (an entry may arrive after the group naming it); the membership
+ * tables hold the resolved ones and follow whenever a group's references or
+ * an object's keys change (added, renamed, moved, deleted, restored).  A
+ * soft-deleted object has no keys, so it is a member of nothing until it
+ * comes back.
+ *
+ * Full syncs and present-phase refreshes prove absence by marking what they
+ * saw: marks live in the connection (one struct dir), never in the files,
+ * and a sweep soft-deletes the live synced objects left unmarked.
+ */
+
+#define DIR_SYNC_KEY_MAX       (2 * DIR_DN_MAX + 8) /* "dn:" + folded DN, or "uid:" + uid */
+#define DIR_SYNC_CONNECTOR_MAX 64
+
+/* What a put did. */
+enum dir_sync_change { DIR_SYNC_UNCHANGED = 0, DIR_SYNC_ADDED = 1, DIR_SYNC_UPDATED = 2 };
+
+/*
+ * Create, update or restore the synced user whose source anchor is
+ * u->source_anchor, from u's upn, names, mail, enabled and source_dn (its
+ * mfa_required and password are the store's and are kept), with the keys
+ * dn_key and uid_key (either may be NULL or "").  flags: DIR_SYNC_PUT_*.
+ * Fills u->id.  Returns enum dir_sync_change, or a negative err code:
+ * ERR_EXISTS when another live user has the UPN, ERR_INVALID for a field
+ * that does not fit.  Atomic: on failure nothing of it was written.
+ */
+enum {
+	DIR_SYNC_PUT_MARK = 1, /* also mark it seen */
+	/*
+	 * A first full sync (dir_sync_first()) before any group was put: the
+	 * object is new and no member reference can name it, so it is inserted
+	 * without looking first (it is looked for if the insert clashes).
+	 */
+	DIR_SYNC_PUT_FIRST = 2,
+};
+int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
+		      const char *dn_key, const char *uid_key, int flags, struct err *err);
+
+/*
+ * The same for a group, from g's name, description and source_dn, with its
+ * DN key and its member references: n keys (borrowed; the array, not the
+ * strings, is sorted in place), which replace the group's previous ones.
+ */
+int dir_sync_group_put(struct dir *d, const char *tenant_id, struct dir_group *g,
+		       const char *dn_key, char **member_keys, size_t n, int flags,
+		       struct err *err);
+
+/*
+ * 1 if the tenant holds no synced user or group (live or deleted) and no
+ * member reference, 0 if it does, or a negative err code.  A full sync
+ * into such a tenant has nothing to sweep: it need not mark what it sees.
+ */
+int dir_sync_first(struct dir *d, const char *tenant_id, struct err *err);
+
+/*
+ * Soft-delete the live synced user or group with this anchor (a user's
+ * sessions end with it).  1 if one was deleted, 0 if there was none.
+ */
+int dir_sync_delete(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
+		    const char *anchor, struct err *err);
+
+/*
+ * Marks, per connection.  DIR_SYNC_SEEN: the object is in the source (a
+ * put with mark, or a present message).  DIR_SYNC_GONE: the source said it
+ * is gone, to be deleted by dir_sync_apply_gone() once the read completed;
+ * seen afterwards (it moved out of scope and back) takes that back.
+ * dir_sync_marks_reset() forgets both.
+ */
+enum dir_sync_mark { DIR_SYNC_SEEN = 0, DIR_SYNC_GONE = 1 };
+int dir_sync_marks_reset(struct dir *d, struct err *err);
+int dir_sync_mark(struct dir *d, enum dir_sync_mark mark, enum dir_member_kind kind,
+		  const char *anchor, struct err *err);
+
+/*
+ * The live synced users or groups of the tenant whose DN key is base_key or
+ * below it (NULL: all of them) and that are not marked seen: with dry_run,
+ * count them; otherwise soft-delete them.  Returns the count or a negative
+ * err code.
+ */
+int dir_sync_sweep(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
+		   const char *base_key, int dry_run, struct err *err);
+
+/* The same for the objects marked gone that are live: count or delete them. */
+int dir_sync_apply_gone(struct dir *d, const char *tenant_id, int dry_run, struct err *err);
+
+/*
+ * A connector's cookie (opaque text, NULL when none: the next cycle is a
+ * full one) and when its last full sync completed.  get: *cookie is
+ * allocated, the caller frees it with free(); ERR_NOT_FOUND if the
+ * connector never synced.  set: cookie NULL clears it; full non-zero also
+ * records now as the last full sync.
+ */
+int dir_sync_state_get(struct dir *d, const char *tenant_id, const char *connector,
+		       char **cookie, int64_t *last_full_at, struct err *err);
+int dir_sync_state_set(struct dir *d, const char *tenant_id, const char *connector,
+		       const char *cookie, int full, struct err *err);
+
+struct dir_sync_cycle {
+	int64_t id;
+	char connector[DIR_SYNC_CONNECTOR_MAX];
+	char kind[16];   /* "full", "delta", "persist" */
+	char status[16]; /* "running", "ok", "failed", "stopped", "threshold", "interrupted" */
+	int64_t started_at, finished_at; /* finished_at 0 while running */
+	int64_t added, updated, deleted, unchanged, errors;
+	char message[DIR_TEXT_MAX];
+};
+
+/*
+ * Record the start of a cycle from c's connector and kind; fills c->id,
+ * started_at and status "running".  Keeps the newest 1000 cycles of the
+ * connector and drops older ones.
+ */
+int dir_sync_cycle_start(struct dir *d, const char *tenant_id, struct dir_sync_cycle *c,
+			 struct err *err);
+
+/* Write c's counts, status, message and finished_at to the cycle c->id. */
+int dir_sync_cycle_save(struct dir *d, const char *tenant_id, const struct dir_sync_cycle *c,
+			struct err *err);
+
+/*
+ * Mark the connector's cycles still "running" as "interrupted" (a sync
+ * process that died cannot finish them).  Returns how many, or an err code.
+ */
+int dir_sync_cycle_interrupted(struct dir *d, const char *tenant_id, const char *connector,
+			       struct err *err);
+
+/*
+ * Settings for the connection that applies a sync: a page cache of
+ * cache_kib, marks kept in memory, and commits that are atomic and ordered
+ * but not each flushed to the disk (SQLite's synchronous=NORMAL with WAL).
+ * That is safe for the sync because every batch stores its own cookie: a
+ * power loss that takes the last batches with it leaves the store as it
+ * was after an earlier batch, with that batch's cookie, and the next run
+ * replays the rest from the server.
+ */
+int dir_sync_tune(struct dir *d, int cache_kib, struct err *err);
+
+/* Call cb for the connector's last limit cycles (0 = all), newest first. */
+int dir_sync_cycle_list(struct dir *d, const char *tenant_id, const char *connector, int limit,
+			int (*cb)(void *ctx, const struct dir_sync_cycle *c), void *ctx,
+			struct err *err);
 
 /* ---- second factors (mfa) --------------------------------------------- */
 

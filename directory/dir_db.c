@@ -244,7 +244,8 @@ int dir_fold_key(const char *field, const char *value, char *out, size_t cap, st
 
 int dir_new_id(char out[DIR_ID_MAX], struct err *err)
 {
-	if (rand_uuid(out) != 0)
+	/* time-ordered: bulk inserts append to the id indexes instead of scattering */
+	if (rand_uuid7(out) != 0)
 		return err_set(err, ERR_INTERNAL, "the kernel's random source failed");
 	return 0;
 }

@@ -33,6 +33,7 @@ static const struct dir_table dir_tables[] = {
 	{"groups", "id", NULL, "name_key=name", 0, NULL},
 	{"group_member_users", "group_id, user_id", NULL, NULL, 0, NULL},
 	{"group_member_groups", "group_id, member_id", NULL, NULL, 0, NULL},
+	{"sync_member_refs", "group_id, member_key", NULL, NULL, 0, NULL},
 	{"apps", "id", NULL, NULL, 0, NULL},
 	{"role_definitions", "id", NULL, "name_key=name", 0, NULL},
 	{"role_assignments", "id", NULL, NULL, 0, NULL},

@@ -377,8 +377,38 @@ static const char *const dir_migration_5[] = {
 	NULL,
 };
 
+static const char *const dir_migration_6[] = {
+	/*
+	 * 6 (sync): the keys group members are named by in LDAP (a synced
+	 * object's normalized DN, a user's uid), set by the sync and indexed,
+	 * so that membership resolves through the store rather than a copy of
+	 * the tree in memory; the member references of synced groups as LDAP
+	 * gives them, resolved or not; cycles listed per connector.
+	 */
+	"ALTER TABLE users ADD COLUMN source_dn_key TEXT;"
+	"ALTER TABLE users ADD COLUMN source_uid_key TEXT;"
+	"ALTER TABLE groups ADD COLUMN source_dn_key TEXT;"
+	"CREATE INDEX users_source_dn_key ON users(tenant_id, source_dn_key)"
+	"  WHERE source_dn_key IS NOT NULL;"
+	"CREATE INDEX users_source_uid_key ON users(tenant_id, source_uid_key)"
+	"  WHERE source_uid_key IS NOT NULL;"
+	"CREATE INDEX groups_source_dn_key ON groups(tenant_id, source_dn_key)"
+	"  WHERE source_dn_key IS NOT NULL;",
+	"CREATE TABLE sync_member_refs ("
+	"  group_id TEXT NOT NULL,"
+	"  member_key TEXT NOT NULL,"
+	"  tenant_id TEXT NOT NULL,"
+	"  PRIMARY KEY (group_id, member_key),"
+	"  FOREIGN KEY (tenant_id, group_id) REFERENCES groups(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX sync_member_refs_key ON sync_member_refs(tenant_id, member_key);"
+	"CREATE INDEX sync_cycles_connector ON sync_cycles(tenant_id, connector, id);",
+	NULL,
+};
+
 static const char *const *const dir_migrations[] = {
-	dir_migration_1, dir_migration_2, dir_migration_3, dir_migration_4, dir_migration_5};
+	dir_migration_1, dir_migration_2, dir_migration_3,
+	dir_migration_4, dir_migration_5, dir_migration_6};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");

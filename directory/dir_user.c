@@ -437,3 +437,46 @@ int dir_user_list(struct dir *d, const char *tenant_id, const struct dir_user_qu
 	dir_stmt_done(st);
 	return stop;
 }
+
+static const char sql_deleted_users[] =
+	"SELECT tenant_id, id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ?1 LIMIT 100";
+static const char sql_deleted_groups[] =
+	"SELECT tenant_id, id FROM groups WHERE deleted_at IS NOT NULL AND deleted_at < ?1 LIMIT 100";
+
+int dir_purge_deleted(struct dir *d, int64_t older_than, int *purged, struct err *err)
+{
+	const char *const sqls[] = {sql_deleted_users, sql_deleted_groups};
+	int n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		for (;;) {
+			/* read a batch, then purge it: purging while a read is open would skip rows */
+			char ids[100][2][DIR_ID_MAX];
+			int got = 0, rc;
+			sqlite3_stmt *st = dir_stmt(d, sqls[k], err);
+			if (st == NULL)
+				return err->code;
+			sqlite3_bind_int64(st, 1, older_than);
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW && got < 100) {
+				dir_col_text(st, 0, ids[got][0], DIR_ID_MAX);
+				dir_col_text(st, 1, ids[got][1], DIR_ID_MAX);
+				got++;
+			}
+			dir_stmt_done(st);
+			if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+				return dir_fail(d, err, "find deleted objects");
+			for (int i = 0; i < got; i++) {
+				rc = k == 0 ? dir_user_purge(d, ids[i][0], ids[i][1], err)
+					    : dir_group_purge(d, ids[i][0], ids[i][1], err);
+				if (rc != 0)
+					return rc;
+				n++;
+			}
+			if (got < 100)
+				break;
+		}
+	}
+	if (purged != NULL)
+		*purged = n;
+	return 0;
+}

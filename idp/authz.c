@@ -145,12 +145,13 @@ json_t *authz_role_names(struct idp_req *r, const char *user_id)
 }
 
 /* The calling app, from its own access token; -1 with 401 made otherwise. */
-static int authz_caller(struct idp_req *r, char app_id[DIR_ID_MAX])
+static int authz_caller(struct idp_req *r, char app_id[DIR_ID_MAX],
+			char client_id[DIR_ID_MAX])
 {
 	const char *h = http_header(r->http, "Authorization");
 	struct jws_parsed p;
 	struct err err = {0};
-	const char *sub, *cid;
+	const char *sub, *cid, *aud;
 	int rc = -1;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -165,15 +166,54 @@ static int authz_caller(struct idp_req *r, char app_id[DIR_ID_MAX])
 	}
 	sub = json_string_value(json_object_get(p.claims, "sub"));
 	cid = json_string_value(json_object_get(p.claims, "client_id"));
-	/* an app's own token: client credentials, no user behind it */
-	if (sub != NULL && cid != NULL && json_object_get(p.claims, "auth_time") == NULL) {
-		snprintf(app_id, DIR_ID_MAX, "%s", sub);
-		rc = 0;
-	} else {
+	aud = json_string_value(json_object_get(p.claims, "aud"));
+	/*
+	 * An app's own token: client credentials, no user behind it, and
+	 * issued to the app for itself (a token it got for another audience,
+	 * such as the admin API, or that another app handed on, is not one).
+	 */
+	if (sub == NULL || cid == NULL || json_object_get(p.claims, "auth_time") != NULL) {
+		log_warnx("tenant %s: authz call refused from %s: not an app's own token",
+			  r->tenant.name, r->http->client_ip);
 		api_error(r, 403, "forbidden", "checks are for apps: use a client credentials token");
+	} else if (aud == NULL || strcmp(aud, cid) != 0) {
+		log_warnx("tenant %s: authz call refused: app:%s from %s: token audience is not the "
+			  "app", r->tenant.name, cid, r->http->client_ip);
+		api_error(r, 401, "invalid_token",
+			  "the token's audience must be the app itself (a client credentials "
+			  "token without resource=)");
+		http_resp_header(r->resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	} else {
+		snprintf(app_id, DIR_ID_MAX, "%s", sub);
+		snprintf(client_id, DIR_ID_MAX, "%s", cid);
+		rc = 0;
 	}
 	jws_parsed_clear(&p);
 	return rc;
+}
+
+/* May the app ask?  idp/authz/check/action at /apps/{id}; 403 made if not. */
+static int authz_permitted(struct idp_req *r, const struct rbac_index *idx, const char *app_id,
+			   const char *client_id)
+{
+	char scope[DIR_ID_MAX + 8], why[512];
+	struct rbac_request q = {RBAC_PRINCIPAL_APP, app_id, "idp/authz/check/action", scope, 0};
+	struct rbac_decision d;
+	struct err err = {0};
+
+	snprintf(scope, sizeof(scope), "/apps/%s", app_id);
+	if (rbac_check(idx, &q, &d, &err) != 0)
+		snprintf(why, sizeof(why), "%s", err.msg);
+	else if (d.allowed)
+		return 0;
+	else
+		rbac_decision_text(&d, why, sizeof(why));
+	log_warnx("tenant %s: authz call refused: app:%s from %s: %s", r->tenant.name, client_id,
+		  r->http->client_ip, why);
+	api_error(r, 403, "forbidden",
+		  "app:%s may not ask for decisions (idp/authz/check/action at %s): %s", client_id,
+		  scope, why);
+	return -1;
 }
 
 /* One check request object into a decision object (new reference). */
@@ -266,7 +306,7 @@ void authz_dispatch(struct idp_req *r)
 {
 	const struct rbac_index *idx;
 	struct err err = {0};
-	char app_id[DIR_ID_MAX];
+	char app_id[DIR_ID_MAX], client_id[DIR_ID_MAX];
 	json_t *body, *checks;
 
 	if (strcmp(r->http->method, "POST") != 0) {
@@ -277,11 +317,14 @@ void authz_dispatch(struct idp_req *r)
 		api_error(r, 404, "not_found", "no such endpoint");
 		return;
 	}
-	if (authz_caller(r, app_id) != 0 || (body = api_body(r)) == NULL)
+	if (authz_caller(r, app_id, client_id) != 0)
 		return;
 	if ((idx = authz_acquire(r, &err)) == NULL) {
-		json_decref(body);
 		api_error(r, 503, "unavailable", "role data unavailable: %s", err.msg);
+		return;
+	}
+	if (authz_permitted(r, idx, app_id, client_id) != 0 || (body = api_body(r)) == NULL) {
+		authz_release(r, idx);
 		return;
 	}
 	if (strcmp(r->sub, "/authz/check") == 0) {

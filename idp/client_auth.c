@@ -4,6 +4,7 @@
 #include "client_auth.h"
 
 #include "idp_cache.h"
+#include "log.h"
 #include "secret.h"
 
 #include <openssl/evp.h>
@@ -33,6 +34,8 @@ static int client_auth_unescape(char *s)
 
 static enum client_auth_result client_auth_fail(struct idp_req *r, int basic, const char *why)
 {
+	log_info("tenant %s: %s: client authentication failed from %s: %s", r->tenant.name,
+		 r->sub, r->http->client_ip, why);
 	http_resp_error(r->resp, 401, "invalid_client", why);
 	if (basic)
 		http_resp_header(r->resp, "WWW-Authenticate", "Basic realm=\"idp\"");

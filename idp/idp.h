@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 struct authz_cache;
+struct passthru_table;
 struct keys;
 struct mfa;
 struct secretbox;
@@ -30,6 +31,7 @@ struct idp {
 	struct secretbox *box;       /* seals private keys and second-factor secrets */
 	struct mfa *mfa;             /* the second factor (mfa.h) */
 	struct authz_cache *authz;   /* per-tenant RBAC indexes (authz.h) */
+	struct passthru_table *passthru; /* tenant -> LDAP for synced users' passwords */
 	unsigned char csrf_key[32];  /* derived from the key file: same on every node */
 	pthread_mutex_t dirs_lock;   /* guards the list of per-thread connections */
 	struct dir **dirs;

@@ -43,6 +43,8 @@ static int idp_check_url(const char *v, char *why, size_t n)
 static const struct cfg_key idp_config_keys[] = {
 	{"store", "path", CFG_STRING, F(store_path), NULL, CFG_REQUIRED, 0, 0, NULL, NULL},
 	{"store", "busy_timeout", CFG_INT, F(busy_timeout_ms), "5000", 0, 1, 600000, NULL, NULL},
+	{"store", "soft_delete_retention", CFG_DURATION, F(soft_delete_retention), "30d", 0, 60,
+	 3650LL * 86400, NULL, NULL},
 	{"passwords", "argon2_passes", CFG_INT, F(argon2_t_cost), "2", 0, 1, 100, NULL, NULL},
 	{"passwords", "argon2_memory", CFG_SIZE, F(argon2_m_cost_kib), "19M", 0, 8 * 1024,
 	 4LL * 1024 * 1024 * 1024, NULL, NULL},
@@ -72,6 +74,8 @@ static const struct cfg_key idp_config_keys[] = {
 	{"session", "max_lifetime", CFG_DURATION, F(session_max), "12h", 0, 60, 90LL * 86400,
 	 NULL, NULL},
 	{"secrets", "key_file", CFG_STRING, F(key_file), NULL, 0, 0, 0, NULL, NULL},
+	{"passthrough", "sync_config", CFG_LIST, F(passthrough_sync_configs), NULL, 0, 0, 0, NULL,
+	 NULL},
 	{"log", "level", CFG_ENUM, F(log_level), "info", 0, 0, 0, idp_log_levels, NULL},
 	{"mfa", "issuer", CFG_STRING, F(mfa_issuer), "idp", 0, 0, 0, NULL, idp_check_issuer},
 	{"mfa", "algorithm", CFG_ENUM, F(mfa_algorithm), "SHA1", 0, 0, 0, idp_mfa_algorithms, NULL},

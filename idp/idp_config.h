@@ -5,12 +5,15 @@
 #ifndef IDP_IDP_CONFIG_H
 #define IDP_IDP_CONFIG_H
 
+#include "config.h"
+
 struct err;
 
 struct idp_config {
 	/* [store] */
 	char *store_path;
 	long long busy_timeout_ms;
+	long long soft_delete_retention; /* seconds a soft-deleted user stays recoverable */
 	/* [passwords] */
 	long long argon2_t_cost;
 	long long argon2_m_cost_kib;
@@ -37,6 +40,8 @@ struct idp_config {
 	long long session_max;
 	/* [secrets] */
 	char *key_file;         /* the master key sealing private keys and secrets */
+	/* [passthrough] */
+	struct cfg_list passthrough_sync_configs; /* idp-sync configs naming LDAP per tenant */
 	/* [log] */
 	int log_level; /* enum log_level */
 	/* [mfa] */

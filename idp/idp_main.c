@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mfa.h"
+#include "passthru_glue.h"
 #include "rekey.h"
 #include "pages.h"
 #include "secret.h"
@@ -145,6 +146,10 @@ int main(int argc, char **argv)
 	}
 	if ((idp.authz = authz_cache_new()) == NULL)
 		goto out;
+	if ((idp.passthru = passthru_glue_load(&cfg.passthrough_sync_configs, &err)) == NULL) {
+		log_error("%s", err.msg);
+		goto out;
+	}
 	if (check_only) {
 		printf("%s: configuration ok\n", config);
 		rc = 0;
@@ -199,8 +204,16 @@ int main(int argc, char **argv)
 			break;
 		/* housekeeping once a minute, on the main thread's own connection */
 		struct dir *d = idp_dir(&idp, &err);
-		if (d != NULL && dir_tokens_expire(d, clock_now(&idp.clock), &err) != 0)
+		int64_t now = clock_now(&idp.clock);
+		int purged = 0;
+		if (d != NULL && dir_tokens_expire(d, now, &err) != 0)
 			log_warnx("expire tokens: %s", err.msg);
+		/* deleted objects past their retention are erased for good */
+		if (d != NULL &&
+		    dir_purge_deleted(d, now - cfg.soft_delete_retention, &purged, &err) != 0)
+			log_warnx("purge deleted objects: %s", err.msg);
+		else if (purged > 0)
+			log_info("purged %d deleted objects past their retention", purged);
 	}
 	rc = 0;
 out:
@@ -209,6 +222,7 @@ out:
 	keys_free(idp.keys);
 	mfa_free(idp.mfa);
 	authz_cache_free(idp.authz);
+	passthru_glue_free(idp.passthru);
 	secretbox_free(idp.box);
 	if (key != NULL) {
 		secret_wipe(key, strlen(key));

@@ -74,6 +74,9 @@ static const char usage_text[] =
 	"              create; principals, exclusions and each list replace; --no-exclusions]\n"
 	"  deny list TENANT | show TENANT ID | delete TENANT ID\n"
 	"\n"
+	"  remote --url https://HOST/TENANT --client-id ID --client-secret-file F [--ca F]\n"
+	"         METHOD PATH [--data JSON | --data-file F]   (the admin API of a running idp)\n"
+	"\n"
 	"exit codes: 0 done, 1 failed, 2 usage error, 3 not found, 4 exists or conflict,\n"
 	"            5 refused\n";
 
@@ -296,6 +299,7 @@ static const struct {
 	{"app", ctl_cmd_app},       {"export", ctl_cmd_export}, {"import", ctl_cmd_import},
 	{"audit", ctl_cmd_audit},   {"keys", ctl_cmd_keys},     {"mfa", ctl_cmd_mfa},
 	{"role", ctl_cmd_role},     {"assignment", ctl_cmd_assignment}, {"deny", ctl_cmd_deny},
+	{"remote", ctl_cmd_remote},
 };
 
 int main(int argc, char **argv)
@@ -326,6 +330,9 @@ int main(int argc, char **argv)
 		ctl_usage(stderr);
 		return CTL_USAGE;
 	}
+	/* remote talks to a running idp over HTTPS: no store, no config here */
+	if (strcmp(argv[i], "remote") == 0)
+		return ctl_cmd_remote(&c, argc - i - 1, argv + i + 1);
 	if (config == NULL)
 		config = getenv("IDP_CONFIG");
 	for (size_t k = 0; k < sizeof(ctl_commands) / sizeof(ctl_commands[0]); k++)

@@ -77,6 +77,7 @@ int ctl_cmd_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_import(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit(struct ctl *c, int argc, char **argv);
 int ctl_cmd_keys(struct ctl *c, int argc, char **argv);
+int ctl_cmd_remote(struct ctl *c, int argc, char **argv);
 int ctl_cmd_mfa(struct ctl *c, int argc, char **argv);
 int ctl_cmd_role(struct ctl *c, int argc, char **argv);
 int ctl_cmd_assignment(struct ctl *c, int argc, char **argv);

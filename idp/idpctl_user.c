@@ -3,32 +3,19 @@
  */
 #include "idpctl.h"
 
+#include "admin.h" /* one JSON shape of a user, in the API and here */
+
 #include "secret.h"
 
 #include <jansson.h>
 #include <string.h>
-
-static json_t *user_json(const struct dir_user *u)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:s*, s:s*, s:b, s:I, s:I, "
-			 "s:o}",
-			 "id", u->id, "upn", u->upn, "display_name", u->display_name,
-			 "given_name", u->given_name, "surname", u->surname, "mail", u->mail,
-			 "enabled", u->enabled, "mfa_required", u->mfa_required, "source",
-			 u->source == DIR_SOURCE_LDAP ? "ldap" : "cloud", "source_anchor",
-			 u->source_anchor[0] ? u->source_anchor : NULL, "source_dn",
-			 u->source_dn[0] ? u->source_dn : NULL, "has_password", u->has_password,
-			 "created_at", (json_int_t)u->created_at, "updated_at",
-			 (json_int_t)u->updated_at, "deleted_at",
-			 u->deleted_at ? json_integer(u->deleted_at) : json_null());
-}
 
 static void user_print(struct ctl *c, const struct dir_user *u)
 {
 	char t1[32], t2[32], t3[32];
 
 	if (c->json) {
-		json_t *j = user_json(u);
+		json_t *j = admin_user_json(u);
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
@@ -124,7 +111,7 @@ static int user_list_row(void *ctx, const struct dir_user *u)
 	struct user_list_ctx *l = ctx;
 
 	if (l->arr != NULL) {
-		json_array_append_new(l->arr, user_json(u));
+		json_array_append_new(l->arr, admin_user_json(u));
 	} else {
 		if (l->n == 0)
 			printf("%-36s  %-32s  %-24s  %-6s  %s\n", "ID", "UPN", "DISPLAY NAME",

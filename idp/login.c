@@ -59,15 +59,20 @@ void login_post(struct idp_req *r)
 		dir_password_burn(r->dir, password);
 		reason = "unknown user";
 	} else if (u.source == DIR_SOURCE_LDAP) {
-		int rc = passthru_glue_check(r, &u, password, &err);
+		int locked = 0, expired = 0;
+		int rc = passthru_glue_check(r, &u, password, &locked, &expired, &err);
 		ok = rc == 0;
 		reason = ok ? NULL : err.msg;
-		if (rc == ERR_UNAVAILABLE) {
-			idp_signin_log(r, u.id, username, a.app.id, "password", "failure", reason,
-				       NULL);
+		if (rc == ERR_UNAVAILABLE || locked || expired) {
+			idp_signin_log(r, u.id, username, a.app.id, "password",
+				       locked ? "locked" : "failure", reason, NULL);
 			authz_login_page(r, ap,
-					 "Your organisation's directory cannot be reached. Try again "
-					 "in a few minutes.",
+					 locked ? "Your account is locked at your organisation's "
+						  "directory. Ask your administrator."
+					 : expired ? "Your password has expired. Change it at your "
+						     "organisation's directory, then sign in again."
+						   : "Your organisation's directory cannot be reached. "
+						     "Try again in a few minutes.",
 					 username);
 			return;
 		}

@@ -11,11 +11,12 @@ run_pkgs=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libsqlite3-dev libssl-dev libjansson-dev libinih-dev libargon2-dev
 	libldap-dev liboath-dev libjwt-dev libmicrohttpd-dev libqrencode-dev
-	libmaxminddb-dev check
+	libmaxminddb-dev check libcurl4-openssl-dev
 	slapd ldap-utils
 )
 test_pkgs=(
 	oathtool clang libclang-rt-14-dev wrk sqlite3 chromium
+	openssl
 )
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

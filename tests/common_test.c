@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 START_TEST(b64url_rfc4648_vectors)
 {
@@ -94,6 +95,14 @@ START_TEST(rand_uuid_and_token)
 	ck_assert_str_ne(a, b);
 	ck_assert_int_eq(a[14], '4');
 	ck_assert(strchr("89ab", a[19]) != NULL);
+	/* version 7: the time comes first, so later ids sort after earlier ones */
+	char v7a[RAND_UUID_LEN], v7b[RAND_UUID_LEN];
+	ck_assert_int_eq(rand_uuid7(v7a), 0);
+	usleep(2000);
+	ck_assert_int_eq(rand_uuid7(v7b), 0);
+	ck_assert_int_eq(v7a[14], '7');
+	ck_assert(strchr("89ab", v7a[19]) != NULL);
+	ck_assert_int_lt(strcmp(v7a, v7b), 0);
 	ck_assert_int_eq(rand_token(tok, sizeof(tok), 32), 0);
 	ck_assert_uint_eq(strlen(tok), 43);
 	ck_assert_int_ne(rand_token(tok, 10, 32), 0);

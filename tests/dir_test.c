@@ -850,6 +850,34 @@ START_TEST(two_processes_writing_at_once)
 }
 END_TEST
 
+START_TEST(soft_deleted_objects_are_purged_after_retention)
+{
+	struct dir_tenant t;
+	struct dir_user old, recent, live;
+	struct dir_group g;
+	struct err err = {0};
+	int n = -1;
+
+	make_tenant("acme", &t);
+	make_user(t.id, "old-gone-xq7@acme.test", NULL, &old);
+	make_user(t.id, "recent@acme.test", NULL, &recent);
+	make_user(t.id, "live@acme.test", NULL, &live);
+	make_group(t.id, "old-group-zz9", &g);
+	ck_assert_int_eq(dir_user_soft_delete(d, t.id, old.id, &err), 0);
+	ck_assert_int_eq(dir_group_soft_delete(d, t.id, g.id, &err), 0);
+	now += 31 * 86400;
+	ck_assert_int_eq(dir_user_soft_delete(d, t.id, recent.id, &err), 0);
+	ck_assert_int_eq(dir_purge_deleted(d, now - 30 * 86400, &n, &err), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(dir_user_get(d, t.id, old.id, &old, &err), ERR_NOT_FOUND);
+	ck_assert_int_eq(dir_group_get(d, t.id, g.id, &g, &err), ERR_NOT_FOUND);
+	ck_assert_int_eq(dir_user_get(d, t.id, recent.id, &recent, &err), 0);
+	ck_assert_int_eq(dir_user_get(d, t.id, live.id, &live, &err), 0);
+	ck_assert(!tu_file_contains(db_path, "old-gone-xq7"));
+	ck_assert(!tu_file_contains(db_path, "old-group-zz9"));
+}
+END_TEST
+
 START_TEST(transactions_roll_back)
 {
 	struct dir_tenant t;
@@ -897,6 +925,7 @@ int main(void)
 	tcase_add_test(tc, export_round_trip);
 	tcase_add_test(tc, import_rejects_bad_documents);
 	tcase_add_test(tc, two_processes_writing_at_once);
+	tcase_add_test(tc, soft_deleted_objects_are_purged_after_retention);
 	tcase_add_test(tc, transactions_roll_back);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -80,7 +80,7 @@ expect 2 "unknown option" -- "$ctl" user create acme dave@acme.test --no-passwor
 contains err "unknown option '--colour'" "names the option"
 expect 0 "user in other tenant, same name" -- "$ctl" user create globex alice@acme.test --no-password
 expect 0 "user show" -- "$ctl" --json user show acme Alice@Acme.Test
-contains out '"display_name": "Alice"' "json user"
+contains out '"displayName": "Alice"' "json user"
 if grep -q argon2 "$dir/out"; then echo "FAIL: show prints the password hash"; fails=$((fails + 1)); fi
 expect 0 "user disable" -- "$ctl" user disable acme alice@acme.test
 expect 0 "user list" -- "$ctl" user list acme

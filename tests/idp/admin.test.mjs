@@ -2,7 +2,9 @@
 // every call, hostile JSON, and tenant isolation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IDP, PASSWORD, Agent, app, authorizeUrl, pkce, redeem, signIn, tokenRequest } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { IDP, DIR, PASSWORD, Agent, app, authorizeUrl, pkce, redeem, signIn, tokenRequest } from './lib.mjs';
 
 const admin = (t) => `${IDP}/${t}/admin`;
 const tokens = new Map();
@@ -245,6 +247,17 @@ test('role definitions, assignments and deny assignments through the API', async
   const perms = await call(at, 'POST', `${IDP}/acme/authz/permissions`, { principalType: 'user', principalId: dave.id, scope: '/projects/p1/secret' });
   assert.equal(perms.json.grants[0].roleName, 'Project Reader');
   assert.equal(perms.json.denies[0].name, 'No secrets');
+  // an app without idp/authz/check/action may not ask (Reader reads, it does not ask)
+  const readerApp = app('acme', 'reader');
+  const rt = (await tokenRequest(IDP, 'acme', { grant_type: 'client_credentials' }, [readerApp.client_id, readerApp.client_secret])).body.access_token;
+  const refused = await call(rt, 'POST', `${IDP}/acme/authz/check`, { principalId: dave.id, action: 'proj/docs/read', scope: '/projects/p1' });
+  assert.equal(refused.status, 403, refused.text);
+  assert.match(refused.json.error.message, /idp\/authz\/check\/action/);
+  assert.equal((await call(rt, 'POST', `${IDP}/acme/authz/permissions`, { principalId: dave.id })).status, 403);
+  // the asking app's token for another audience (the admin API) is not its own token
+  const adminAud = (await tokenRequest(IDP, 'acme', { grant_type: 'client_credentials', resource: admin('acme') }, [authzApp.client_id, authzApp.client_secret])).body.access_token;
+  assert.ok(adminAud);
+  assert.equal((await call(adminAud, 'POST', `${IDP}/acme/authz/check`, { principalId: dave.id, action: 'a/b/c', scope: '/' })).status, 401);
   // a user's token is not for checks
   const r = await signIn(new Agent(), IDP, 'acme', app('acme', 'a'), 'dave@acme.test', PASSWORD);
   const ut = (await redeem(IDP, 'acme', app('acme', 'a'), r.code, r.verifier)).body.access_token;
@@ -308,7 +321,8 @@ test('export: the tenant\'s data, streamed, and nothing of another tenant', asyn
   assert.ok(doc.users.some((u) => u.upn === 'alice@acme.test'));
   assert.ok(doc.audit_log.length > 0);
   const text = JSON.stringify(doc);
-  assert.ok(!text.includes('globex'), 'no other tenant');
+  const globexTool = app('globex', 'admin');
+  assert.ok(!text.includes('@globex.test') && !text.includes(globexTool.client_id), 'no other tenant');
   assert.ok(!text.includes('BEGIN PRIVATE KEY'), 'no private keys');
   const reader = await appToken('acme', 'reader');
   assert.equal((await call(reader, 'GET', `${admin('acme')}/export`)).status, 403);
@@ -346,4 +360,27 @@ test('isolation: tenant A cannot read, change or use tenant B by id, by name or 
   }
   const gAfter = await call(globex, 'GET', `${admin('globex')}/users/${gAlice.id}`);
   assert.equal(gAfter.json.displayName, 'Alice Liddell', 'untouched');
+});
+
+test('idpctl remote: the same operations against the running idp', async () => {
+  const a = app('acme', 'admin');
+  const secretFile = `${DIR}/admin-secret`;
+  writeFileSync(secretFile, a.client_secret + '\n', { mode: 0o600 });
+  const run = (...args) => {
+    try {
+      return { code: 0, out: execFileSync(`${process.env.IDP_BUILD}/idp/idpctl`, ['remote', '--url', `${IDP}/acme`, '--client-id', a.client_id, '--client-secret-file', secretFile, '--ca', `${DIR}/tls.crt`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (e) { return { code: e.status, out: e.stdout, err: e.stderr }; }
+  };
+  const made = run('POST', 'users', '--data', JSON.stringify({ userPrincipalName: 'remote.user@acme.test', displayName: 'Remote' }));
+  assert.equal(made.code, 0, made.err);
+  const id = JSON.parse(made.out).id;
+  const list = run('GET', 'users?startsWith=remote.');
+  assert.deepEqual(JSON.parse(list.out).value.map((u) => u.id), [id]);
+  assert.equal(run('POST', 'users', '--data', JSON.stringify({ userPrincipalName: 'remote.user@acme.test' })).code, 4, 'exists');
+  assert.equal(run('DELETE', `users/${id}`).code, 0);
+  assert.equal(run('GET', `users/${id}`).code, 3, 'not found');
+  const audit = JSON.parse(run('GET', 'auditLogs?limit=1000').out);
+  assert.ok(audit.value.some((r) => r.action === 'user.purge' && r.targetId === id));
+  writeFileSync(secretFile, 'wrong\n', { mode: 0o600 });
+  assert.equal(run('GET', 'users').code, 5, 'a wrong secret is refused');
 });

@@ -349,3 +349,17 @@ test('key rotation: new tokens use the new key, old ones stay valid', async () =
   assert.equal((await introspect(IDP, 'globex', globexSvc, before)).body.active, true);
   assert.equal((await introspect(IDP, 'globex', globexSvc, after)).body.active, true);
 });
+
+test('synced users sign in with their LDAP password (pass-through bind)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const ldapPassword = readFileSync(process.env.IDP_LDAP_PASSWORD_FILE, 'utf8').trim();
+  const ok = await signIn(new Agent(), IDP, 'acme', acmeA, 'ada@ldap.acme.test', ldapPassword);
+  assert.ok(ok.code, 'the directory accepted the password');
+  const t = await redeem(IDP, 'acme', acmeA, ok.code, ok.verifier);
+  assert.equal(b64json(t.body.id_token.split('.')[1]).preferred_username, 'ada@ldap.acme.test');
+  const wrong = await signIn(new Agent(), IDP, 'acme', acmeA, 'ada@ldap.acme.test', 'not-it');
+  assert.match(wrong.res.text_, /Wrong username or password/);
+  const locked = await signIn(new Agent(), IDP, 'acme', acmeA, 'charles@ldap.acme.test', ldapPassword);
+  assert.match(locked.res.text_, /locked at your organisation/);
+  assert.ok(!locked.code);
+});

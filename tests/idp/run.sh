@@ -16,6 +16,8 @@ idp="$build/idp/idp"
 dir=$(mktemp -d /tmp/idp-it-XXXXXX)
 pids=()
 cleanup() {
+	DEMO_LDAP_DIR="$dir/ldap" DEMO_LDAP_PORT="$ldap_port" "$here/../../scripts/demo-ldap.sh" \
+		stop >/dev/null 2>&1 || true
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then echo "test dir kept: $dir"; else rm -rf "$dir"; fi
@@ -33,6 +35,7 @@ free_port() {
 port=$(free_port)
 port_short=$(free_port)
 cb_port=$(free_port)
+ldap_port=$(free_port)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
@@ -60,6 +63,8 @@ access_token_lifetime = $4
 id_token_lifetime = $4
 [secrets]
 key_file = $dir/keys.txt
+[passthrough]
+sync_config = $dir/sync.conf
 [log]
 level = warn
 EOF
@@ -103,6 +108,9 @@ for t in acme globex; do
 	cid() { sed -n 's/.*"client_id": "\(.*\)".*/\1/p' "$1"; }
 	"$ctl" assignment create "$t" --role Owner --app "$(cid "$dir/$t-admin.json")" --scope / >/dev/null
 	"$ctl" assignment create "$t" --role Reader --app "$(cid "$dir/$t-reader.json")" --scope / >/dev/null
+	# the authz app may ask for decisions; the reader app may not
+	"$ctl" role create "$t" "Decision Asker" --action idp/authz/check/action >/dev/null
+	"$ctl" assignment create "$t" --role "Decision Asker" --app "$(cid "$dir/$t-authz.json")" --scope / >/dev/null
 	# App A may read for its users; alice may do anything; bob only read
 	"$ctl" assignment create "$t" --role Reader --app "$(cid "$dir/$t-a.json")" --scope / >/dev/null
 	"$ctl" assignment create "$t" --role Owner --user "alice@$t.test" --scope / >/dev/null
@@ -121,6 +129,21 @@ JSON
 "$ctl" --json app create initech "Admin Tool" --grant client_credentials >"$dir/initech-admin.json"
 "$ctl" assignment create initech --role Owner --app "$(cid "$dir/initech-admin.json")" --scope / >/dev/null
 "$ctl" user disable acme disabled@acme.test >/dev/null
+
+# The demo LDAP directory on its own port, synced into acme: users whose
+# passwords the idp checks by pass-through bind.
+DEMO_LDAP_DIR="$dir/ldap" DEMO_LDAP_PORT="$ldap_port" "$here/../../scripts/demo-ldap.sh" \
+	start >/dev/null
+sed -e "s|^uri = .*|uri = ldap://127.0.0.1:$ldap_port|" \
+	-e "s|^bind_password_file = .*|bind_password_file = $dir/ldap/sync.password|" \
+	-e "s|^path = .*|path = $dir/store.db|" -e "s|^tenant = .*|tenant = acme|" \
+	-e "s|^upn = .*|upn = {uid}@ldap.acme.test|" -e "s|^level = .*|level = warn|" \
+	"$here/../../conf/sync.conf" >"$dir/sync.conf"
+"$build/sync/idp-sync" -c "$dir/sync.conf" --once >"$dir/sync.log" 2>&1 || {
+	cat "$dir/sync.log" >&2
+	exit 1
+}
+export IDP_LDAP_PASSWORD_FILE="$dir/ldap/user.password"
 
 start() { # CONF PORT LOG
 	"$idp" -c "$1" >"$3" 2>&1 &

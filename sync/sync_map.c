@@ -1,0 +1,592 @@
+/*
+ * sync_map: templates, entries, DN keys, and the mapping of an entry to a
+ * cloud user or group.  See sync_map.h.
+ */
+#include "sync_map.h"
+
+#include "err.h"
+#include "sync_config.h"
+#include "utf8.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SYNC_TEMPLATE_MAX_PARTS 16
+
+struct sync_template_part {
+	int is_attr;
+	char *text; /* literal text, or the attribute name */
+};
+
+struct sync_template {
+	size_t n;
+	struct sync_template_part parts[SYNC_TEMPLATE_MAX_PARTS];
+};
+
+void sync_template_free(struct sync_template *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->parts[i].text);
+	free(t);
+}
+
+/* An attribute description without options: a name (letter, then letters, digits, '-') or an OID. */
+static int sync_attr_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 64)
+		return 0;
+	if (isdigit((unsigned char)s[0])) {
+		for (size_t i = 0; i < len; i++)
+			if (!isdigit((unsigned char)s[i]) && s[i] != '.')
+				return 0;
+		return 1;
+	}
+	if (!isalpha((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int sync_template_add(struct sync_template *t, int is_attr, const char *s, size_t len)
+{
+	char *copy;
+
+	if (len == 0)
+		return 0;
+	if (!is_attr && t->n > 0 && !t->parts[t->n - 1].is_attr) {
+		/* extend the previous literal */
+		size_t old = strlen(t->parts[t->n - 1].text);
+		copy = realloc(t->parts[t->n - 1].text, old + len + 1);
+		if (copy == NULL)
+			return -1;
+		memcpy(copy + old, s, len);
+		copy[old + len] = '\0';
+		t->parts[t->n - 1].text = copy;
+		return 0;
+	}
+	if (t->n == SYNC_TEMPLATE_MAX_PARTS || (copy = strndup(s, len)) == NULL)
+		return -1;
+	t->parts[t->n].is_attr = is_attr;
+	t->parts[t->n].text = copy;
+	t->n++;
+	return 0;
+}
+
+struct sync_template *sync_template_parse(const char *text, char *why, size_t whylen)
+{
+	struct sync_template *t = calloc(1, sizeof(*t));
+	const char *p = text;
+
+	if (t == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if (!utf8_valid(text, strlen(text)) || !utf8_printable(text)) {
+		snprintf(why, whylen, "not printable UTF-8");
+		goto fail;
+	}
+	while (*p != '\0') {
+		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+			if (sync_template_add(t, 0, p, 1) != 0)
+				goto toolong;
+			p += 2;
+		} else if (*p == '{') {
+			const char *end = strchr(p + 1, '}');
+			if (end == NULL) {
+				snprintf(why, whylen, "'{' without its '}'");
+				goto fail;
+			}
+			if (!sync_attr_name_ok(p + 1, (size_t)(end - p - 1))) {
+				snprintf(why, whylen, "'{%.*s}' is not an attribute name",
+					 (int)(end - p - 1 > 40 ? 40 : end - p - 1), p + 1);
+				goto fail;
+			}
+			if (sync_template_add(t, 1, p + 1, (size_t)(end - p - 1)) != 0)
+				goto toolong;
+			p = end + 1;
+		} else if (*p == '}') {
+			snprintf(why, whylen, "'}' without its '{' (write '}}' for a brace)");
+			goto fail;
+		} else {
+			size_t n = strcspn(p, "{}");
+			if (sync_template_add(t, 0, p, n) != 0)
+				goto toolong;
+			p += n;
+		}
+	}
+	return t;
+toolong:
+	snprintf(why, whylen, "more than %d parts", SYNC_TEMPLATE_MAX_PARTS);
+fail:
+	sync_template_free(t);
+	return NULL;
+}
+
+int sync_template_check(const char *text, char *why, size_t whylen)
+{
+	struct sync_template *t = sync_template_parse(text, why, whylen);
+
+	if (t == NULL)
+		return -1;
+	sync_template_free(t);
+	return 0;
+}
+
+/* Check one value as text that may be stored: UTF-8, no NUL, no control characters. */
+static int sync_value_text_ok(const struct berval *v, const char *attr, struct err *err)
+{
+	if (!utf8_valid(v->bv_val, v->bv_len)) {
+		for (size_t i = 0; i < v->bv_len; i++)
+			if (v->bv_val[i] == '\0')
+				return err_set(err, ERR_INVALID,
+					       "attribute '%s' has a binary value (%lu bytes)", attr,
+					       (unsigned long)v->bv_len);
+		return err_set(err, ERR_INVALID, "attribute '%s' is not valid UTF-8", attr);
+	}
+	for (size_t i = 0; i < v->bv_len; i++) {
+		unsigned char c = (unsigned char)v->bv_val[i];
+		if (c < 0x20 || c == 0x7f)
+			return err_set(err, ERR_INVALID,
+				       "attribute '%s' contains control characters", attr);
+	}
+	return 0;
+}
+
+/*
+ * Expand t with the first value of each attribute into out (capacity cap).
+ * A missing attribute is an error when required, else expands to nothing;
+ * the result is trimmed of surrounding spaces.
+ */
+static int sync_template_expand(const struct sync_template *t, const struct sync_entry *e,
+				const char *field, int required, char *out, size_t cap,
+				struct err *err)
+{
+	size_t len = 0, start = 0;
+
+	out[0] = '\0';
+	if (t == NULL)
+		return 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *s = t->parts[i].text;
+		size_t n = strlen(s);
+		if (t->parts[i].is_attr) {
+			struct berval **v = sync_entry_values(e, s);
+			if (v == NULL || v[0] == NULL) {
+				if (required)
+					return err_set(err, ERR_INVALID,
+						       "attribute '%s' (for the %s) is missing", s,
+						       field);
+				continue;
+			}
+			if (sync_value_text_ok(v[0], s, err) != 0)
+				return err->code;
+			n = v[0]->bv_len;
+			if (len + n >= cap)
+				return err_set(err, ERR_INVALID,
+					       "attribute '%s' makes the %s longer than %zu bytes",
+					       s, field, cap - 1);
+			memcpy(out + len, v[0]->bv_val, n);
+		} else {
+			if (len + n >= cap)
+				return err_set(err, ERR_INVALID, "the %s is longer than %zu bytes",
+					       field, cap - 1);
+			memcpy(out + len, s, n);
+		}
+		len += n;
+	}
+	out[len] = '\0';
+	while (len > 0 && out[len - 1] == ' ')
+		out[--len] = '\0';
+	while (out[start] == ' ')
+		start++;
+	if (start > 0)
+		memmove(out, out + start, len - start + 1);
+	if (required && out[0] == '\0')
+		return err_set(err, ERR_INVALID, "the %s is empty", field);
+	return 0;
+}
+
+/* ---- entries ---- */
+
+void sync_entry_clear(struct sync_entry *e)
+{
+	if (e->dn != NULL)
+		ldap_memfree(e->dn);
+	for (size_t i = 0; i < e->n; i++) {
+		ldap_memfree(e->attrs[i].name);
+		ldap_value_free_len(e->attrs[i].vals);
+	}
+	free(e->attrs);
+	memset(e, 0, sizeof(*e));
+}
+
+struct berval **sync_entry_values(const struct sync_entry *e, const char *attr)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcasecmp(e->attrs[i].name, attr) == 0)
+			return e->attrs[i].vals;
+	return NULL;
+}
+
+int sync_uuid_format(const struct berval *raw, char out[DIR_ANCHOR_MAX])
+{
+	const unsigned char *b = (const unsigned char *)raw->bv_val;
+
+	if (raw->bv_len != 16)
+		return -1;
+	snprintf(out, DIR_ANCHOR_MAX,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+	return 0;
+}
+
+/* An entryUUID attribute value in text form: 36 characters, hex and dashes. */
+static int sync_uuid_text(const struct berval *v, char out[DIR_ANCHOR_MAX])
+{
+	if (v->bv_len != 36)
+		return -1;
+	for (size_t i = 0; i < 36; i++) {
+		char c = v->bv_val[i];
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? c != '-' : !isxdigit((unsigned char)c))
+			return -1;
+		out[i] = (char)tolower((unsigned char)c);
+	}
+	out[36] = '\0';
+	return 0;
+}
+
+int sync_entry_read(LDAP *ld, LDAPMessage *msg, const struct berval *uuid16,
+		    struct sync_entry *e, struct err *err)
+{
+	BerElement *ber = NULL;
+	char *a;
+	int rc = 0;
+
+	if ((e->dn = ldap_get_dn(ld, msg)) == NULL)
+		return err_set(err, ERR_INVALID, "an entry without a DN");
+	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL;
+	     a = ldap_next_attribute(ld, msg, ber)) {
+		struct berval **vals = ldap_get_values_len(ld, msg, a);
+		if (e->n == e->cap) {
+			size_t cap = e->cap ? e->cap * 2 : 16;
+			struct sync_attr *v = realloc(e->attrs, cap * sizeof(*v));
+			if (v == NULL) {
+				ldap_memfree(a);
+				ldap_value_free_len(vals);
+				rc = err_set(err, ERR_INTERNAL, "out of memory");
+				break;
+			}
+			e->attrs = v;
+			e->cap = cap;
+		}
+		e->attrs[e->n].name = a;
+		e->attrs[e->n].vals = vals;
+		e->n++;
+	}
+	if (ber != NULL)
+		ber_free(ber, 0);
+	if (rc != 0)
+		return rc;
+	if (uuid16 != NULL) {
+		if (sync_uuid_format(uuid16, e->uuid) != 0)
+			return err_set(err, ERR_INVALID, "%s: a sync state without a 16-byte UUID",
+				       e->dn);
+	} else {
+		struct berval **u = sync_entry_values(e, "entryUUID");
+		if (u == NULL || u[0] == NULL)
+			return err_set(err, ERR_INVALID,
+				       "no entryUUID (the anchor): is the account allowed to read "
+				       "operational attributes?");
+		if (sync_uuid_text(u[0], e->uuid) != 0)
+			return err_set(err, ERR_INVALID, "entryUUID is not a UUID");
+	}
+	return 0;
+}
+
+/* ---- keys ---- */
+
+/* Length of dn without a trailing "#'0101'B" optional UID (nameAndOptionalUID). */
+static size_t sync_dn_strip_uid(const char *dn, size_t len)
+{
+	size_t i;
+
+	if (len < 4 || dn[len - 1] != 'B' || dn[len - 2] != '\'')
+		return len;
+	for (i = len - 3; i > 0 && (dn[i] == '0' || dn[i] == '1'); i--)
+		;
+	if (i >= 1 && dn[i] == '\'' && dn[i - 1] == '#')
+		return i - 1;
+	return len;
+}
+
+int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *err)
+{
+	char *copy, *norm = NULL;
+	int rc;
+
+	len = sync_dn_strip_uid(dn, len);
+	if (len == 0)
+		return err_set(err, ERR_INVALID, "an empty DN");
+	if (memchr(dn, '\0', len) != NULL || !utf8_valid(dn, len))
+		return err_set(err, ERR_INVALID, "a DN that is not UTF-8 text");
+	if ((copy = strndup(dn, len)) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	rc = ldap_dn_normalize(copy, LDAP_DN_FORMAT_LDAP, &norm,
+			       LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY);
+	free(copy);
+	if (rc != LDAP_SUCCESS || norm == NULL) {
+		if (norm != NULL)
+			ldap_memfree(norm);
+		return err_set(err, ERR_INVALID, "not a DN: %s", ldap_err2string(rc));
+	}
+	if (cap < 4) {
+		ldap_memfree(norm);
+		return err_set(err, ERR_INVALID, "no room for a DN key");
+	}
+	memcpy(out, "dn:", 3);
+	rc = utf8_fold(norm, out + 3, cap - 3);
+	ldap_memfree(norm);
+	if (rc < 0)
+		return err_set(err, ERR_INVALID, "a DN too long or not foldable");
+	return 0;
+}
+
+/* "uid:" and the folded uid. */
+static int sync_uid_key(const struct berval *v, char *out, size_t cap, struct err *err)
+{
+	char buf[DIR_SYNC_KEY_MAX];
+
+	if (v->bv_len == 0 || v->bv_len >= sizeof(buf) || !utf8_valid(v->bv_val, v->bv_len))
+		return err_set(err, ERR_INVALID, "a uid that is empty, too long or not UTF-8");
+	memcpy(buf, v->bv_val, v->bv_len);
+	buf[v->bv_len] = '\0';
+	memcpy(out, "uid:", 4);
+	if (utf8_fold(buf, out + 4, cap - 4) < 0)
+		return err_set(err, ERR_INVALID, "a uid too long to fold");
+	return 0;
+}
+
+/* ---- the mapping ---- */
+
+static void sync_attrs_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void sync_map_free(struct sync_map *m)
+{
+	sync_template_free(m->upn);
+	sync_template_free(m->display_name);
+	sync_template_free(m->given_name);
+	sync_template_free(m->surname);
+	sync_template_free(m->mail);
+	sync_template_free(m->group_name);
+	sync_template_free(m->group_description);
+	free(m->disabled_attr);
+	sync_attrs_free(m->user_attrs);
+	sync_attrs_free(m->group_attrs);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Append name to the NULL-terminated list *v unless it is there (any case). */
+static int sync_attrs_add(char ***v, const char *name)
+{
+	size_t n = 0;
+	char **nv;
+
+	if (*v != NULL)
+		for (; (*v)[n] != NULL; n++)
+			if (strcasecmp((*v)[n], name) == 0)
+				return 0;
+	if ((nv = realloc(*v, (n + 2) * sizeof(*nv))) == NULL)
+		return -1;
+	*v = nv;
+	if ((nv[n] = strdup(name)) == NULL)
+		return -1;
+	nv[n + 1] = NULL;
+	return 0;
+}
+
+static int sync_attrs_add_template(char ***v, const struct sync_template *t)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (t->parts[i].is_attr && sync_attrs_add(v, t->parts[i].text) != 0)
+			return -1;
+	return 0;
+}
+
+static struct sync_template *sync_map_compile(const char *text, const char *key,
+					      struct err *err)
+{
+	char why[160];
+	struct sync_template *t;
+
+	if (text == NULL || *text == '\0')
+		return NULL;
+	if ((t = sync_template_parse(text, why, sizeof(why))) == NULL)
+		err_set(err, ERR_INVALID, "[mapping] %s: %s", key, why);
+	return t;
+}
+
+int sync_map_init(struct sync_map *m, const struct sync_config *cfg, struct err *err)
+{
+	static const char *const user_fixed[] = {"entryUUID", "uid", NULL};
+	static const char *const group_fixed[] = {"entryUUID", "member", "uniqueMember",
+						  "memberUid", NULL};
+
+	memset(m, 0, sizeof(*m));
+	err_clear(err);
+	m->upn = sync_map_compile(cfg->map_upn, "upn", err);
+	m->display_name = sync_map_compile(cfg->map_display_name, "display_name", err);
+	m->given_name = sync_map_compile(cfg->map_given_name, "given_name", err);
+	m->surname = sync_map_compile(cfg->map_surname, "surname", err);
+	m->mail = sync_map_compile(cfg->map_mail, "mail", err);
+	m->group_name = sync_map_compile(cfg->map_group_name, "group_name", err);
+	m->group_description =
+		sync_map_compile(cfg->map_group_description, "group_description", err);
+	if (err->code != 0)
+		return err->code;
+	if (m->upn == NULL || m->group_name == NULL)
+		return err_set(err, ERR_INVALID, "[mapping] upn and group_name are required");
+	if (cfg->map_disabled != NULL && *cfg->map_disabled != '\0' &&
+	    (m->disabled_attr = strdup(cfg->map_disabled)) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; user_fixed[i] != NULL; i++)
+		if (sync_attrs_add(&m->user_attrs, user_fixed[i]) != 0)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; group_fixed[i] != NULL; i++)
+		if (sync_attrs_add(&m->group_attrs, group_fixed[i]) != 0)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+	if (sync_attrs_add_template(&m->user_attrs, m->upn) != 0 ||
+	    sync_attrs_add_template(&m->user_attrs, m->display_name) != 0 ||
+	    sync_attrs_add_template(&m->user_attrs, m->given_name) != 0 ||
+	    sync_attrs_add_template(&m->user_attrs, m->surname) != 0 ||
+	    sync_attrs_add_template(&m->user_attrs, m->mail) != 0 ||
+	    (m->disabled_attr != NULL && sync_attrs_add(&m->user_attrs, m->disabled_attr) != 0) ||
+	    sync_attrs_add_template(&m->group_attrs, m->group_name) != 0 ||
+	    sync_attrs_add_template(&m->group_attrs, m->group_description) != 0)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	return 0;
+}
+
+int sync_map_user(const struct sync_map *m, const struct sync_entry *e, struct dir_user *u,
+		  char dn_key[DIR_SYNC_KEY_MAX], char uid_key[DIR_SYNC_KEY_MAX], struct err *err)
+{
+	struct berval **uid;
+	size_t dnlen;
+
+	memset(u, 0, sizeof(*u));
+	dn_key[0] = uid_key[0] = '\0';
+	dnlen = strlen(e->dn);
+	if (dnlen >= sizeof(u->source_dn))
+		return err_set(err, ERR_INVALID, "the DN is longer than %zu bytes",
+			       sizeof(u->source_dn) - 1);
+	memcpy(u->source_dn, e->dn, dnlen + 1);
+	memcpy(u->source_anchor, e->uuid, sizeof(u->source_anchor));
+	if (sync_dn_key(e->dn, dnlen, dn_key, DIR_SYNC_KEY_MAX, err) != 0)
+		return err->code;
+	if ((uid = sync_entry_values(e, "uid")) != NULL && uid[0] != NULL &&
+	    sync_uid_key(uid[0], uid_key, DIR_SYNC_KEY_MAX, err) != 0)
+		return err->code;
+	if (sync_template_expand(m->upn, e, "user principal name", 1, u->upn, sizeof(u->upn),
+				 err) ||
+	    sync_template_expand(m->display_name, e, "display name", 0, u->display_name,
+				 sizeof(u->display_name), err) ||
+	    sync_template_expand(m->given_name, e, "given name", 0, u->given_name,
+				 sizeof(u->given_name), err) ||
+	    sync_template_expand(m->surname, e, "surname", 0, u->surname, sizeof(u->surname),
+				 err) ||
+	    sync_template_expand(m->mail, e, "mail", 0, u->mail, sizeof(u->mail), err))
+		return err->code;
+	u->enabled = m->disabled_attr == NULL || sync_entry_values(e, m->disabled_attr) == NULL;
+	u->source = DIR_SOURCE_LDAP;
+	return 0;
+}
+
+void sync_members_free(struct sync_members *mk)
+{
+	for (size_t i = 0; i < mk->n; i++)
+		free(mk->keys[i]);
+	free(mk->keys);
+	memset(mk, 0, sizeof(*mk));
+}
+
+static int sync_members_add(struct sync_members *mk, const char *key)
+{
+	if (mk->n == mk->cap) {
+		size_t cap = mk->cap ? mk->cap * 2 : 64;
+		char **v = realloc(mk->keys, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		mk->keys = v;
+		mk->cap = cap;
+	}
+	if ((mk->keys[mk->n] = strdup(key)) == NULL)
+		return -1;
+	mk->n++;
+	return 0;
+}
+
+int sync_map_group(const struct sync_map *m, const struct sync_entry *e, struct dir_group *g,
+		   char dn_key[DIR_SYNC_KEY_MAX], struct sync_members *mk, struct err *err)
+{
+	static const char *const by_dn[] = {"member", "uniqueMember"};
+	char key[DIR_SYNC_KEY_MAX];
+	struct berval **v;
+	size_t dnlen;
+
+	memset(g, 0, sizeof(*g));
+	sync_members_free(mk);
+	dn_key[0] = '\0';
+	dnlen = strlen(e->dn);
+	if (dnlen >= sizeof(g->source_dn))
+		return err_set(err, ERR_INVALID, "the DN is longer than %zu bytes",
+			       sizeof(g->source_dn) - 1);
+	memcpy(g->source_dn, e->dn, dnlen + 1);
+	memcpy(g->source_anchor, e->uuid, sizeof(g->source_anchor));
+	if (sync_dn_key(e->dn, dnlen, dn_key, DIR_SYNC_KEY_MAX, err) != 0)
+		return err->code;
+	if (sync_template_expand(m->group_name, e, "group name", 1, g->name, sizeof(g->name),
+				 err) ||
+	    sync_template_expand(m->group_description, e, "description", 0, g->description,
+				 sizeof(g->description), err))
+		return err->code;
+	g->source = DIR_SOURCE_LDAP;
+	for (size_t a = 0; a < 2; a++) {
+		if ((v = sync_entry_values(e, by_dn[a])) == NULL)
+			continue;
+		for (size_t i = 0; v[i] != NULL; i++) {
+			/* A member that is not a DN names nothing we can find: skip it. */
+			if (sync_dn_key(v[i]->bv_val, v[i]->bv_len, key, sizeof(key), NULL) != 0) {
+				mk->unparsable++;
+				continue;
+			}
+			if (sync_members_add(mk, key) != 0)
+				return err_set(err, ERR_INTERNAL, "out of memory");
+		}
+	}
+	if ((v = sync_entry_values(e, "memberUid")) != NULL) {
+		for (size_t i = 0; v[i] != NULL; i++) {
+			if (sync_uid_key(v[i], key, sizeof(key), NULL) != 0) {
+				mk->unparsable++;
+				continue;
+			}
+			if (sync_members_add(mk, key) != 0)
+				return err_set(err, ERR_INTERNAL, "out of memory");
+		}
+	}
+	return 0;
+}

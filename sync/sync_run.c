@@ -1,0 +1,1206 @@
+/*
+ * sync_run: full, delta and persist cycles, batches, reconnects.  See
+ * sync_run.h for what each cycle does and the rules they keep.
+ *
+ * One engine (struct sync_engine) per run: the store handle, the compiled
+ * mapping, one struct sync_search per configured base (users bases first,
+ * then groups bases), the connection of the current session, the cycle
+ * being recorded and the open batch.  Counts are kept in the cycle record
+ * and written with every batch; a batch that rolls back takes its counts
+ * back with it.
+ */
+#include "sync_run.h"
+
+#include "clock.h"
+#include "dir.h"
+#include "err.h"
+#include "log.h"
+#include "sync_config.h"
+#include "sync_cookie.h"
+#include "sync_ldap.h"
+#include "sync_map.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Outcomes of a cycle besides 0 (done) and negative err codes. */
+enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
+
+#define ENG_TICK_MS        200 /* how often an idle session looks at the stop flag */
+#define ENG_ERRORS_LOGGED  100 /* per cycle; the rest are counted */
+#define ENG_PROBE_UUID     "00000000-0000-0000-0000-000000000000"
+#define ENG_MAX_SEARCHES   SYNC_MAX_BASES
+#define ENG_CACHE_KIB      (24 * 1024) /* the store's page cache: most of the memory budget */
+
+struct sync_search {
+	enum dir_member_kind kind;
+	const char *base;
+	char base_key[DIR_SYNC_KEY_MAX];
+	const char *filter;
+	char **attrs;
+	int msgid;
+	struct berval cookie; /* as stored, then the newest the server sent */
+	int refreshing;       /* its refresh stage is not over */
+	int present;          /* its refresh had a present phase: sweep its base */
+};
+
+/* An entry mapped to what the store takes, or why it cannot be. */
+struct eng_mapped {
+	int rc; /* of the mapping: 0, or an err code that why explains */
+	struct err why;
+	char dn_key[DIR_SYNC_KEY_MAX], uid_key[DIR_SYNC_KEY_MAX];
+	union {
+		struct dir_user u;
+		struct dir_group g;
+	};
+	struct sync_members members; /* a group's references */
+};
+
+struct sync_engine {
+	const struct sync_config *cfg;
+	const struct sync_run_opts *opts;
+	struct sync_map map;
+	struct dir *d;
+	char tenant_id[DIR_ID_MAX];
+	char scope[65];
+	struct sync_search *s;
+	size_t ns;
+	struct sync_conn *conn;
+	struct dir_sync_cycle cycle; /* the cycle being recorded; id 0 when none */
+	struct dir_sync_cycle saved; /* its counts as of the last commit */
+	int64_t cycle_t0;            /* monotonic ms at its start */
+	int in_tx, batch_n;
+	int persisting;    /* deletes apply at once, cookies go with each batch */
+	int first;         /* a full sync into a tenant without synced objects */
+	int first_groups;  /* ... that has begun putting groups */
+	int progressed;    /* this session completed a refresh: reconnect quickly */
+	int cookies_dirty; /* a cookie arrived since the last batch stored them */
+	int confirm;       /* the delete confirmation is still unused */
+	int errors_logged;
+	struct eng_mapped scratch; /* eng_entry()'s */
+	struct sync_msg msg;
+};
+
+static int eng_stopping(const struct sync_engine *e)
+{
+	return e->opts->stop != NULL && *e->opts->stop;
+}
+
+/* ---- cookies: one text in the store for all searches (sync_cookie.h) ---- */
+
+/* The searches' cookies as the array sync_cookie.c works on (at most ENG_MAX_SEARCHES). */
+static size_t eng_cookie_ptrs(struct sync_engine *e, struct berval **v)
+{
+	for (size_t i = 0; i < e->ns; i++)
+		v[i] = &e->s[i].cookie;
+	return e->ns;
+}
+
+static void eng_cookies_clear(struct sync_engine *e)
+{
+	for (size_t i = 0; i < e->ns; i++)
+		sync_bv_free(&e->s[i].cookie);
+}
+
+/* 1 if every search has a cookie to resume from. */
+static int eng_cookies_complete(const struct sync_engine *e)
+{
+	for (size_t i = 0; i < e->ns; i++)
+		if (e->s[i].cookie.bv_len == 0)
+			return 0;
+	return 1;
+}
+
+static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
+{
+	struct berval *v[ENG_MAX_SEARCHES];
+	size_t n = eng_cookie_ptrs(e, v);
+	char *text = sync_cookie_encode(e->scope, v, n);
+	int rc;
+
+	if (text == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	rc = dir_sync_state_set(e->d, e->tenant_id, e->cfg->connector, text, full, err);
+	free(text);
+	if (rc == 0)
+		e->cookies_dirty = 0;
+	return rc;
+}
+
+/* ---- cycles and batches ---- */
+
+static int eng_cycle_begin(struct sync_engine *e, const char *kind, struct err *err)
+{
+	memset(&e->cycle, 0, sizeof(e->cycle));
+	snprintf(e->cycle.connector, sizeof(e->cycle.connector), "%s", e->cfg->connector);
+	snprintf(e->cycle.kind, sizeof(e->cycle.kind), "%s", kind);
+	if (dir_sync_cycle_start(e->d, e->tenant_id, &e->cycle, err) != 0)
+		return err->code;
+	e->saved = e->cycle;
+	e->cycle_t0 = clock_mono_ms();
+	e->errors_logged = 0;
+	return 0;
+}
+
+static void eng_cycle_log(const struct sync_engine *e)
+{
+	const struct dir_sync_cycle *c = &e->cycle;
+	double secs = (double)(clock_mono_ms() - e->cycle_t0) / 1000.0;
+
+	log_info("%s sync %s: %lld added, %lld updated, %lld deleted, %lld unchanged, %lld "
+		 "errors in %.2f s%s%s",
+		 c->kind, c->status, (long long)c->added, (long long)c->updated,
+		 (long long)c->deleted, (long long)c->unchanged, (long long)c->errors, secs,
+		 c->message[0] ? ": " : "", c->message);
+}
+
+/* Finish the cycle record with status and message (which may be NULL). */
+static void eng_cycle_end(struct sync_engine *e, const char *status, const char *message)
+{
+	struct err err = {0};
+
+	if (e->cycle.id == 0)
+		return;
+	snprintf(e->cycle.status, sizeof(e->cycle.status), "%s", status);
+	if (message != NULL)
+		snprintf(e->cycle.message, sizeof(e->cycle.message), "%s", message);
+	e->cycle.finished_at = (int64_t)time(NULL);
+	eng_cycle_log(e);
+	if (dir_sync_cycle_save(e->d, e->tenant_id, &e->cycle, &err) != 0)
+		log_warnx("recording the %s cycle: %s", e->cycle.kind, err.msg);
+	e->saved = e->cycle;
+	e->cycle.id = 0;
+}
+
+static int eng_batch_begin(struct sync_engine *e, struct err *err)
+{
+	if (e->in_tx)
+		return 0;
+	if (dir_begin(e->d, err) != 0)
+		return err->code;
+	e->in_tx = 1;
+	e->batch_n = 0;
+	e->saved = e->cycle;
+	return 0;
+}
+
+static void eng_batch_rollback(struct sync_engine *e)
+{
+	if (!e->in_tx)
+		return;
+	dir_rollback(e->d);
+	e->in_tx = 0;
+	e->batch_n = 0;
+	/* the counts of what was rolled back go with it */
+	e->cycle.added = e->saved.added;
+	e->cycle.updated = e->saved.updated;
+	e->cycle.deleted = e->saved.deleted;
+	e->cycle.unchanged = e->saved.unchanged;
+	e->cycle.errors = e->saved.errors;
+}
+
+/* Commit the open batch with the cycle's counts and, when persisting, the cookies. */
+static int eng_batch_commit(struct sync_engine *e, struct err *err)
+{
+	int changed;
+
+	if (!e->in_tx)
+		return 0;
+	changed = e->cycle.added != e->saved.added || e->cycle.updated != e->saved.updated ||
+		  e->cycle.deleted != e->saved.deleted;
+	if ((e->persisting && e->cookies_dirty && eng_cookies_store(e, 0, err) != 0) ||
+	    (e->cycle.id != 0 && dir_sync_cycle_save(e->d, e->tenant_id, &e->cycle, err) != 0) ||
+	    dir_commit(e->d, err) != 0) {
+		eng_batch_rollback(e);
+		return err->code;
+	}
+	e->in_tx = 0;
+	if (e->persisting && changed)
+		log_info("persist: %lld added, %lld updated, %lld deleted",
+			 (long long)(e->cycle.added - e->saved.added),
+			 (long long)(e->cycle.updated - e->saved.updated),
+			 (long long)(e->cycle.deleted - e->saved.deleted));
+	e->saved = e->cycle;
+	e->batch_n = 0;
+	return 0;
+}
+
+/* One entry that cannot be synced: logged (up to a limit) and counted. */
+static void eng_entry_error(struct sync_engine *e, const char *dn, const char *why)
+{
+	e->cycle.errors++;
+	if (e->cycle.errors == 1 || e->cycle.message[0] == '\0')
+		snprintf(e->cycle.message, sizeof(e->cycle.message), "first error: %.300s: %.400s",
+			 dn != NULL ? dn : "(no DN)", why);
+	if (e->errors_logged < ENG_ERRORS_LOGGED) {
+		log_warnx("%s: %s: not synced", dn != NULL ? dn : "(no DN)", why);
+		if (++e->errors_logged == ENG_ERRORS_LOGGED)
+			log_warnx("more entry errors in this cycle are counted, not logged");
+	}
+}
+
+/* Is this store error about the entry (skip it) rather than the store (stop)? */
+static int eng_entry_fault(int code)
+{
+	return code == ERR_INVALID || code == ERR_EXISTS || code == ERR_NOT_FOUND;
+}
+
+static void eng_count(struct sync_engine *e, int change)
+{
+	if (change == DIR_SYNC_ADDED)
+		e->cycle.added++;
+	else if (change == DIR_SYNC_UPDATED)
+		e->cycle.updated++;
+	else
+		e->cycle.unchanged++;
+}
+
+static void eng_map(const struct sync_map *map, enum dir_member_kind kind,
+		    const struct sync_entry *ent, struct eng_mapped *m)
+{
+	m->why.code = 0;
+	m->why.msg[0] = '\0';
+	if (kind == DIR_MEMBER_USER)
+		m->rc = sync_map_user(map, ent, &m->u, m->dn_key, m->uid_key, &m->why);
+	else
+		m->rc = sync_map_group(map, ent, &m->g, m->dn_key, &m->members, &m->why);
+}
+
+/*
+ * Apply one mapped entry (add or modify) of a search of kind; mark it seen
+ * when a read that proves absence is going on.  0, or an err code that ends
+ * the cycle (the store failed).
+ */
+static int eng_put(struct sync_engine *e, enum dir_member_kind kind,
+		   const struct sync_entry *ent, struct eng_mapped *m, int mark, struct err *err)
+{
+	struct err why = m->why;
+	int rc = m->rc;
+
+	/* A first full sync sweeps nothing, so it marks nothing. */
+	mark = mark && !e->first;
+	if (kind == DIR_MEMBER_USER) {
+		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
+			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
+		if (rc == 0)
+			rc = dir_sync_user_put(e->d, e->tenant_id, &m->u, m->dn_key, m->uid_key,
+					       flags, &why);
+	} else {
+		e->first_groups = 1;
+		if (rc == 0)
+			rc = dir_sync_group_put(e->d, e->tenant_id, &m->g, m->dn_key,
+						m->members.keys, m->members.n,
+						mark ? DIR_SYNC_PUT_MARK : 0, &why);
+		if (rc >= 0 && m->members.unparsable > 0)
+			log_debug("%s: %zu member values are not DNs or uids: ignored", ent->dn,
+				  m->members.unparsable);
+	}
+	e->batch_n++;
+	if (rc >= 0) {
+		eng_count(e, rc);
+		return 0;
+	}
+	if (!eng_entry_fault(rc)) {
+		*err = why;
+		return rc;
+	}
+	eng_entry_error(e, ent->dn, why.msg);
+	/* It is in the source all the same: a bad value must not make it look deleted. */
+	if (mark && ent->uuid[0] != '\0' &&
+	    dir_sync_mark(e->d, DIR_SYNC_SEEN, kind, ent->uuid, err) != 0)
+		return err->code;
+	return 0;
+}
+
+/* Map and apply one entry: eng_put() of it. */
+static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
+		     const struct sync_entry *ent, int mark, struct err *err)
+{
+	eng_map(&e->map, kind, ent, &e->scratch);
+	return eng_put(e, kind, ent, &e->scratch, mark, err);
+}
+
+/* Over the threshold with what would be deleted now?  Uses up the confirmation. */
+static int eng_over_threshold(struct sync_engine *e, long long more)
+{
+	long long total = (long long)e->cycle.deleted + more;
+
+	if (total <= e->cfg->delete_threshold)
+		return 0;
+	if (e->confirm) {
+		log_warnx("%lld deletes in this cycle exceed the threshold of %lld: proceeding, "
+			  "as confirmed",
+			  total, e->cfg->delete_threshold);
+		e->confirm = 0; /* it covers this cycle only */
+		return 0;
+	}
+	return 1;
+}
+
+static void eng_threshold_stop(struct sync_engine *e, long long would)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg),
+		 "stopped: %lld deletes exceed the delete threshold of %lld; nothing was "
+		 "deleted; check the source, then run idp-sync --once --confirm-deletes",
+		 would, e->cfg->delete_threshold);
+	log_error("%s", msg);
+	eng_cycle_end(e, "threshold", msg);
+}
+
+/* A delete while persisting: at once, within the cycle's threshold. */
+static int eng_delete_now(struct sync_engine *e, enum dir_member_kind kind, const char *anchor,
+			  struct err *err)
+{
+	int rc;
+
+	if (e->cycle.deleted + 1 > e->cfg->delete_threshold && !e->confirm) {
+		/* Would this delete anything?  Only real deletes count. */
+		struct dir_user u;
+		struct dir_group g;
+		struct err ignore;
+		int live = kind == DIR_MEMBER_USER
+				   ? dir_user_get_by_anchor(e->d, e->tenant_id, anchor, &u,
+							    &ignore) == 0 &&
+					     u.source == DIR_SOURCE_LDAP && u.deleted_at == 0
+				   : dir_group_get_by_anchor(e->d, e->tenant_id, anchor, &g,
+							     &ignore) == 0 &&
+					     g.source == DIR_SOURCE_LDAP && g.deleted_at == 0;
+		if (live)
+			return ENG_THRESHOLD;
+	}
+	rc = dir_sync_delete(e->d, e->tenant_id, kind, anchor, err);
+	if (rc < 0)
+		return rc;
+	e->batch_n++;
+	if (rc > 0) {
+		if (e->cycle.deleted + 1 > e->cfg->delete_threshold)
+			(void)eng_over_threshold(e, 1);
+		e->cycle.deleted++;
+	}
+	return 0;
+}
+
+/* ---- the connection ---- */
+
+static void eng_disconnect(struct sync_engine *e)
+{
+	sync_conn_close(e->conn);
+	e->conn = NULL;
+	for (size_t i = 0; i < e->ns; i++)
+		e->s[i].msgid = -1;
+}
+
+/* The search a message belongs to, or NULL. */
+static struct sync_search *eng_search_of(struct sync_engine *e, int msgid)
+{
+	for (size_t i = 0; i < e->ns; i++)
+		if (e->s[i].msgid == msgid)
+			return &e->s[i];
+	return NULL;
+}
+
+/*
+ * Read the next message of any search, waiting at most timeout_ms.  0 with
+ * one in e->msg, 1 if none came, or an err code.
+ */
+static int eng_read(struct sync_engine *e, int timeout_ms, struct err *err)
+{
+	return sync_conn_read(e->conn, timeout_ms, &e->msg, err);
+}
+
+/* ---- full sync ---- */
+
+/* The cookie of "now" for search s: an RFC 4533 refresh that matches nothing. */
+static int eng_probe_cookie(struct sync_engine *e, struct sync_search *s, struct err *err)
+{
+	char *filter;
+	char *attrs[] = {"1.1", NULL};
+	struct sync_search_req req = {0};
+	size_t len = strlen(s->filter) + 64;
+	int rc, done = 0;
+
+	if ((filter = malloc(len)) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	snprintf(filter, len, "(&%s(entryUUID=%s))", s->filter, ENG_PROBE_UUID);
+	req.base = s->base;
+	req.filter = filter;
+	req.attrs = attrs;
+	req.sync_mode = LDAP_SYNC_REFRESH_ONLY;
+	rc = sync_conn_search(e->conn, &req, &s->msgid, err);
+	free(filter);
+	if (rc != 0)
+		return rc;
+	sync_bv_free(&s->cookie);
+	while (!done) {
+		rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
+		if (rc == 1)
+			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",
+				       e->cfg->timeout);
+		if (rc < 0)
+			return rc;
+		if (e->msg.msgid != s->msgid)
+			continue;
+		if (e->msg.has_cookie && sync_bv_set(&s->cookie, &e->msg.cookie) != 0)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		done = e->msg.type == SYNC_MSG_RESULT;
+	}
+	s->msgid = -1;
+	if (e->msg.result == LDAP_UNAVAILABLE_CRITICAL_EXTENSION)
+		return err_set(err, ERR_INVALID,
+			       "%s: the server does not offer Content Sync (RFC 4533; OpenLDAP: "
+			       "the syncprov overlay)",
+			       s->base);
+	if (e->msg.result != LDAP_SUCCESS)
+		return err_set(err, e->msg.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND
+									 : ERR_INVALID,
+			       "%s: %s%s%s", s->base, ldap_err2string(e->msg.result),
+			       e->msg.diag[0] ? ": " : "", e->msg.diag);
+	if (s->cookie.bv_len == 0)
+		return err_set(err, ERR_INVALID, "%s: the server sent no sync cookie", s->base);
+	return 0;
+}
+
+/*
+ * Read one page of search s (sent already) into buf: its entries, then the
+ * result, whose cookie names the next page.  Returns 0 or an err code.
+ */
+static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sync_msg **buf,
+			 size_t *n, size_t *cap, struct berval *next, struct err *err)
+{
+	for (;;) {
+		int rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
+		if (rc == 1)
+			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
+		if (rc < 0)
+			return rc;
+		if (e->msg.msgid != s->msgid)
+			continue;
+		if (e->msg.type == SYNC_MSG_ENTRY) {
+			if (*n == *cap) {
+				size_t c = *cap ? *cap * 2 : 256;
+				struct sync_msg *v = realloc(*buf, c * sizeof(*v));
+				if (v == NULL)
+					return err_set(err, ERR_INTERNAL, "out of memory");
+				*buf = v;
+				*cap = c;
+			}
+			/* the buffer takes over what the message owns */
+			(*buf)[(*n)++] = e->msg;
+			memset(&e->msg, 0, sizeof(e->msg));
+			continue;
+		}
+		if (e->msg.type != SYNC_MSG_RESULT)
+			continue;
+		s->msgid = -1;
+		if (e->msg.result != LDAP_SUCCESS) {
+			err_set(err, e->msg.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
+				"%s: %s%s%s", s->base, ldap_err2string(e->msg.result),
+				e->msg.diag[0] ? ": " : "", e->msg.diag);
+			if (e->msg.result == LDAP_SIZELIMIT_EXCEEDED)
+				err_prefix(err, "the sync account needs an unlimited size limit "
+						"(olcLimits)");
+			return err->code;
+		}
+		if (sync_bv_set(next, &e->msg.page_cookie) != 0)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		return 0;
+	}
+}
+
+/*
+ * The pages of a paged search, read and mapped by a thread of their own
+ * while the engine applies the previous page: parsing LDAP and writing the
+ * store run on two cores instead of taking turns on one.  Two pages at most
+ * are held: the one being applied and the one being read.  The reader uses
+ * the connection, e->msg and s->msgid, which nothing else touches until it
+ * is joined, and reads the compiled mapping, which nothing changes.
+ */
+struct eng_page {
+	struct sync_msg *buf;
+	size_t n, cap;
+	struct eng_mapped *mapped; /* buf's entries mapped, by the reader too */
+	size_t mapped_cap;
+};
+
+struct eng_pager {
+	struct sync_engine *e;
+	struct sync_search *s;
+	struct sync_search_req req;
+	struct berval cookie; /* the next page's */
+	struct eng_page page[2];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ready; /* the page handed over, -1 while none is */
+	int done;  /* the reader has ended: rc and err say how */
+	int quit;  /* the engine stops reading */
+	int rc;
+	struct err err;
+};
+
+static void eng_page_clear(struct eng_page *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		sync_msg_clear(&p->buf[i]);
+		if (i < p->mapped_cap)
+			sync_members_free(&p->mapped[i].members);
+	}
+	p->n = 0;
+}
+
+/* Map the entries of page p; ERR_INTERNAL when out of memory. */
+static int eng_page_map(const struct sync_map *map, enum dir_member_kind kind,
+			struct eng_page *p, struct err *err)
+{
+	if (p->n > p->mapped_cap) {
+		/* malloc, not calloc: only what mapping writes becomes resident */
+		struct eng_mapped *v = realloc(p->mapped, p->n * sizeof(*v));
+		if (v == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		for (size_t i = p->mapped_cap; i < p->n; i++)
+			memset(&v[i].members, 0, sizeof(v[i].members));
+		p->mapped = v;
+		p->mapped_cap = p->n;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->buf[i].bad)
+			eng_map(map, kind, &p->buf[i].entry, &p->mapped[i]);
+	return 0;
+}
+
+static void *eng_pager_main(void *arg)
+{
+	struct eng_pager *pg = arg;
+	struct err err = {0};
+	int k = 0, rc = 0, more = 1;
+
+	while (more) {
+		struct eng_page *p = &pg->page[k];
+		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie, &err);
+		more = rc == 0 && pg->cookie.bv_len > 0;
+		/* ask for the next page, then map this one while the server works */
+		pg->req.page_cookie = &pg->cookie;
+		if (more && (rc = sync_conn_search(pg->e->conn, &pg->req, &pg->s->msgid, &err)))
+			more = 0;
+		if (rc == 0 && (rc = eng_page_map(&pg->e->map, pg->s->kind, p, &err)) != 0)
+			more = 0;
+		pthread_mutex_lock(&pg->mu);
+		while (pg->ready >= 0 && !pg->quit)
+			pthread_cond_wait(&pg->cv, &pg->mu);
+		if (pg->quit) {
+			pthread_mutex_unlock(&pg->mu);
+			break;
+		}
+		if (rc == 0)
+			pg->ready = k; /* a failed page is not applied */
+		pthread_cond_broadcast(&pg->cv);
+		pthread_mutex_unlock(&pg->mu);
+		k ^= 1;
+	}
+	pthread_mutex_lock(&pg->mu);
+	pg->rc = rc;
+	pg->err = err;
+	pg->done = 1;
+	pthread_cond_broadcast(&pg->cv);
+	pthread_mutex_unlock(&pg->mu);
+	return NULL;
+}
+
+/* Apply one page; 0, ENG_STOPPED, or an err code. */
+static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct eng_page *p,
+			  struct err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < p->n; i++) {
+		if (p->buf[i].bad)
+			eng_entry_error(e, p->buf[i].entry.dn, p->buf[i].diag);
+		else
+			rc = eng_put(e, s->kind, &p->buf[i].entry, &p->mapped[i], 1, err);
+		/* A batch spans pages: big transactions write each index page once. */
+		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
+		    (rc = eng_batch_commit(e, err)) == 0)
+			rc = eng_batch_begin(e, err);
+	}
+	eng_page_clear(p);
+	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
+		rc = ENG_STOPPED;
+	return rc;
+}
+
+/* Read every page of search s, applying each entry; ENG_STOPPED on a signal. */
+static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *err)
+{
+	struct eng_pager pg = {.e = e, .s = s, .ready = -1};
+	pthread_t reader;
+	sigset_t all, old;
+	int rc;
+
+	pg.req.base = s->base;
+	pg.req.filter = s->filter;
+	pg.req.attrs = s->attrs;
+	/* A group can be large (every member is a value): smaller pages of them. */
+	pg.req.page_size = (int)e->cfg->page_size;
+	if (s->kind == DIR_MEMBER_GROUP)
+		pg.req.page_size = pg.req.page_size / 20 > 10 ? pg.req.page_size / 20 : 10;
+	if ((rc = sync_conn_search(e->conn, &pg.req, &s->msgid, err)) != 0 ||
+	    (rc = eng_batch_begin(e, err)) != 0)
+		goto out;
+	pthread_mutex_init(&pg.mu, NULL);
+	pthread_cond_init(&pg.cv, NULL);
+	/* Signals stay with this thread, which looks at the stop flag. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&reader, NULL, eng_pager_main, &pg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		rc = err_set(err, ERR_INTERNAL, "cannot start the page reader: %s", strerror(rc));
+	} else {
+		for (;;) {
+			int k;
+			pthread_mutex_lock(&pg.mu);
+			while (pg.ready < 0 && !pg.done)
+				pthread_cond_wait(&pg.cv, &pg.mu);
+			k = pg.ready;
+			pthread_mutex_unlock(&pg.mu);
+			if (k < 0) {
+				rc = pg.rc;
+				*err = pg.err;
+				break;
+			}
+			rc = eng_page_apply(e, s, &pg.page[k], err);
+			pthread_mutex_lock(&pg.mu);
+			pg.ready = -1;
+			pg.quit = rc != 0;
+			pthread_cond_broadcast(&pg.cv);
+			pthread_mutex_unlock(&pg.mu);
+			if (rc != 0)
+				break;
+		}
+		pthread_join(reader, NULL);
+	}
+	pthread_cond_destroy(&pg.cv);
+	pthread_mutex_destroy(&pg.mu);
+out:
+	if (rc != 0 && s->msgid >= 0) {
+		sync_conn_abandon(e->conn, s->msgid);
+		s->msgid = -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		eng_page_clear(&pg.page[k]);
+		free(pg.page[k].buf);
+		free(pg.page[k].mapped);
+	}
+	sync_bv_free(&pg.cookie);
+	return rc;
+}
+
+static int eng_full(struct sync_engine *e, struct err *err)
+{
+	long long would;
+	int rc;
+
+	if ((rc = eng_cycle_begin(e, "full", err)) != 0)
+		return rc;
+	log_info("full sync of %zu searches starts", e->ns);
+	if ((rc = dir_sync_marks_reset(e->d, err)) != 0)
+		goto fail;
+	if ((rc = dir_sync_first(e->d, e->tenant_id, err)) < 0)
+		goto fail;
+	e->first = rc;
+	e->first_groups = 0;
+	rc = 0;
+	for (size_t i = 0; i < e->ns; i++)
+		if ((rc = eng_probe_cookie(e, &e->s[i], err)) != 0)
+			goto fail;
+	for (size_t i = 0; i < e->ns; i++) {
+		log_debug("full sync: reading %s", e->s[i].base);
+		if ((rc = eng_paged(e, &e->s[i], err)) != 0)
+			goto fail;
+	}
+	/* Every search completed: what was not seen is gone. */
+	if ((rc = eng_batch_begin(e, err)) != 0)
+		goto fail;
+	if (e->first) {
+		/* nothing synced before this cycle: everything synced was seen */
+		would = 0;
+	} else {
+		int u = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 1, err);
+		int g = u < 0 ? 0 : dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 1,
+						   err);
+		if (u < 0 || g < 0) {
+			rc = u < 0 ? u : g;
+			goto fail;
+		}
+		would = (long long)u + g;
+	}
+	if (eng_over_threshold(e, would)) {
+		/* keep what was added and updated; delete nothing, store no cookie */
+		if ((rc = eng_batch_commit(e, err)) != 0)
+			goto fail;
+		e->first = 0;
+		eng_threshold_stop(e, would);
+		eng_cookies_clear(e);
+		return ENG_THRESHOLD;
+	}
+	if (!e->first) {
+		if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_USER, NULL, 0, err)) < 0)
+			goto fail;
+		e->cycle.deleted += rc;
+		if ((rc = dir_sync_sweep(e->d, e->tenant_id, DIR_MEMBER_GROUP, NULL, 0, err)) < 0)
+			goto fail;
+		e->cycle.deleted += rc;
+	}
+	e->first = 0;
+	snprintf(e->cycle.status, sizeof(e->cycle.status), "ok");
+	e->cycle.finished_at = (int64_t)time(NULL);
+	if ((rc = eng_cookies_store(e, 1, err)) != 0 || (rc = eng_batch_commit(e, err)) != 0)
+		goto fail;
+	eng_cycle_end(e, "ok", NULL);
+	return 0;
+fail:
+	e->first = 0;
+	eng_batch_rollback(e);
+	if (rc == ENG_STOPPED) {
+		eng_cookies_clear(e);
+		eng_cycle_end(e, "stopped", "stopped by a signal before the read completed; "
+					    "nothing was deleted");
+		return rc;
+	}
+	eng_cookies_clear(e);
+	eng_cycle_end(e, "failed", err->msg);
+	return rc;
+}
+
+/* ---- delta: RFC 4533 ---- */
+
+static int eng_refreshing(const struct sync_engine *e)
+{
+	for (size_t i = 0; i < e->ns; i++)
+		if (e->s[i].refreshing)
+			return 1;
+	return 0;
+}
+
+static int eng_take_cookie(struct sync_engine *e, struct sync_search *s, struct err *err)
+{
+	if (!e->msg.has_cookie)
+		return 0;
+	if (sync_bv_set(&s->cookie, &e->msg.cookie) != 0)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	e->cookies_dirty = 1;
+	return 0;
+}
+
+/* A UUID the source says is gone: remembered during the refresh, else applied. */
+static int eng_gone(struct sync_engine *e, struct sync_search *s, const char *uuid,
+		    struct err *err)
+{
+	if (!e->persisting) {
+		e->batch_n++;
+		return dir_sync_mark(e->d, DIR_SYNC_GONE, s->kind, uuid, err);
+	}
+	return eng_delete_now(e, s->kind, uuid, err);
+}
+
+static int eng_message(struct sync_engine *e, struct err *err)
+{
+	struct sync_msg *m = &e->msg;
+	struct sync_search *s = eng_search_of(e, m->msgid);
+	int rc = 0;
+
+	if (s == NULL || m->type == SYNC_MSG_OTHER)
+		return 0;
+	if ((rc = eng_batch_begin(e, err)) != 0)
+		return rc;
+	switch (m->type) {
+	case SYNC_MSG_ENTRY:
+		if (m->bad) {
+			eng_entry_error(e, m->entry.dn, m->diag);
+			break;
+		}
+		switch (m->state) {
+		case LDAP_SYNC_ADD:
+		case LDAP_SYNC_MODIFY:
+			rc = eng_entry(e, s->kind, &m->entry, !e->persisting, err);
+			break;
+		case LDAP_SYNC_PRESENT:
+			s->present = 1;
+			e->batch_n++;
+			rc = dir_sync_mark(e->d, DIR_SYNC_SEEN, s->kind, m->entry.uuid, err);
+			break;
+		case LDAP_SYNC_DELETE:
+			rc = eng_gone(e, s, m->entry.uuid, err);
+			break;
+		default:
+			return err_set(err, ERR_INVALID, "an entry without a sync state in a "
+							 "Content Sync search");
+		}
+		break;
+	case SYNC_MSG_INFO:
+		if (m->info == LDAP_SYNC_REFRESH_PRESENTS)
+			s->present = 1;
+		if ((m->info == LDAP_SYNC_REFRESH_PRESENTS ||
+		     m->info == LDAP_SYNC_REFRESH_DELETES) &&
+		    m->refresh_done)
+			s->refreshing = 0;
+		if (m->info == SYNC_INFO_ID_SET) {
+			if (!m->refresh_deletes)
+				s->present = 1;
+			for (size_t i = 0; rc == 0 && i < m->n_uuids; i++) {
+				if (m->refresh_deletes) {
+					rc = eng_gone(e, s, m->uuids[i], err);
+				} else {
+					e->batch_n++;
+					rc = dir_sync_mark(e->d, DIR_SYNC_SEEN, s->kind,
+							   m->uuids[i], err);
+				}
+			}
+		}
+		break;
+	case SYNC_MSG_RESULT:
+		s->msgid = -1;
+		if (m->result == LDAP_SYNC_REFRESH_REQUIRED)
+			return ENG_NEED_FULL;
+		if (m->result != LDAP_SUCCESS) {
+			rc = err_set(err, m->result == LDAP_BUSY || m->result == LDAP_UNAVAILABLE
+						  ? ERR_UNAVAILABLE
+						  : ERR_INVALID,
+				     "%s: %s%s%s", s->base, ldap_err2string(m->result),
+				     m->diag[0] ? ": " : "", m->diag);
+			break;
+		}
+		if (!m->sync_done)
+			return err_set(err, ERR_INVALID,
+				       "%s: a Content Sync search ended without Sync Done",
+				       s->base);
+		if (!m->refresh_deletes)
+			s->present = 1;
+		if (e->persisting || !s->refreshing)
+			return err_set(err, ERR_UNAVAILABLE,
+				       "%s: the server ended the persistent search", s->base);
+		s->refreshing = 0;
+		break;
+	default:
+		break;
+	}
+	if (rc == 0)
+		rc = eng_take_cookie(e, s, err);
+	return rc;
+}
+
+/*
+ * Every search's refresh is over: apply the deletes it announced and the
+ * sweeps of present phases, store the cookies, close the cycle.
+ */
+static int eng_finalize(struct sync_engine *e, struct err *err)
+{
+	long long would = 0;
+	int rc;
+
+	if ((rc = eng_batch_begin(e, err)) != 0)
+		return rc;
+	if ((rc = dir_sync_apply_gone(e->d, e->tenant_id, 1, err)) < 0)
+		return rc;
+	would += rc;
+	for (size_t i = 0; i < e->ns; i++) {
+		if (!e->s[i].present)
+			continue;
+		rc = dir_sync_sweep(e->d, e->tenant_id, e->s[i].kind, e->s[i].base_key, 1, err);
+		if (rc < 0)
+			return rc;
+		would += rc;
+	}
+	if (eng_over_threshold(e, would)) {
+		if ((rc = eng_batch_commit(e, err)) != 0)
+			return rc;
+		eng_threshold_stop(e, would);
+		return ENG_THRESHOLD;
+	}
+	if ((rc = dir_sync_apply_gone(e->d, e->tenant_id, 0, err)) < 0)
+		return rc;
+	e->cycle.deleted += rc;
+	for (size_t i = 0; i < e->ns; i++) {
+		if (!e->s[i].present)
+			continue;
+		rc = dir_sync_sweep(e->d, e->tenant_id, e->s[i].kind, e->s[i].base_key, 0, err);
+		if (rc < 0)
+			return rc;
+		e->cycle.deleted += rc;
+	}
+	snprintf(e->cycle.status, sizeof(e->cycle.status), "ok");
+	e->cycle.finished_at = (int64_t)time(NULL);
+	if ((rc = eng_cookies_store(e, 0, err)) != 0 || (rc = eng_batch_commit(e, err)) != 0)
+		return rc;
+	eng_cycle_end(e, "ok", NULL);
+	e->progressed = 1;
+	return dir_sync_marks_reset(e->d, err);
+}
+
+/*
+ * A delta cycle: refreshOnly (returns when done) or refreshAndPersist
+ * (returns only on a signal, an error, or the delete threshold).
+ */
+static int eng_delta(struct sync_engine *e, int mode, struct err *err)
+{
+	int64_t last = clock_mono_ms();
+	int rc;
+
+	if ((rc = eng_cycle_begin(e, "delta", err)) != 0)
+		return rc;
+	e->persisting = 0;
+	if ((rc = dir_sync_marks_reset(e->d, err)) != 0)
+		goto fail;
+	for (size_t i = 0; i < e->ns; i++) {
+		struct sync_search_req req = {0};
+		struct sync_search *s = &e->s[i];
+		req.base = s->base;
+		req.filter = s->filter;
+		req.attrs = s->attrs;
+		req.sync_mode = mode;
+		req.sync_cookie = &s->cookie;
+		s->refreshing = 1;
+		s->present = 0;
+		if ((rc = sync_conn_search(e->conn, &req, &s->msgid, err)) != 0)
+			goto fail;
+	}
+	for (;;) {
+		int wait;
+		if (!e->persisting && !eng_refreshing(e)) {
+			if ((rc = eng_finalize(e, err)) != 0)
+				goto fail;
+			if (mode == LDAP_SYNC_REFRESH_ONLY)
+				return 0;
+			e->persisting = 1;
+			if ((rc = eng_cycle_begin(e, "persist", err)) != 0)
+				return rc;
+			log_info("persisting: changes are applied as they come");
+		}
+		if (e->persisting && !e->in_tx &&
+		    (int64_t)time(NULL) - e->cycle.started_at >= e->cfg->cycle_window) {
+			eng_cycle_end(e, "ok", NULL);
+			if ((rc = eng_cycle_begin(e, "persist", err)) != 0)
+				return rc;
+		}
+		if (eng_stopping(e)) {
+			if ((rc = eng_batch_commit(e, err)) != 0)
+				goto fail;
+			rc = ENG_STOPPED;
+			goto fail;
+		}
+		/* With a batch open, take what has arrived and commit when the socket is drained. */
+		wait = e->in_tx ? 0 : ENG_TICK_MS;
+		rc = eng_read(e, wait, err);
+		if (rc == 1) {
+			if (e->in_tx && (rc = eng_batch_commit(e, err)) != 0)
+				goto fail;
+			if (!e->persisting &&
+			    clock_mono_ms() - last > (int64_t)e->cfg->timeout * 1000) {
+				rc = err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",
+					     e->cfg->timeout);
+				goto fail;
+			}
+			continue;
+		}
+		if (rc < 0 && eng_stopping(e)) {
+			rc = eng_batch_commit(e, err) != 0 ? err->code : ENG_STOPPED;
+			goto fail;
+		}
+		if (rc < 0)
+			goto fail;
+		last = clock_mono_ms();
+		if ((rc = eng_message(e, err)) != 0)
+			goto fail;
+		if (e->batch_n >= e->cfg->batch_size && (rc = eng_batch_commit(e, err)) != 0)
+			goto fail;
+	}
+fail:
+	eng_batch_rollback(e);
+	if (rc == ENG_THRESHOLD) {
+		if (e->cycle.id != 0)
+			eng_threshold_stop(e, (long long)e->cycle.deleted + 1);
+		return rc;
+	}
+	if (rc == ENG_STOPPED) {
+		eng_cycle_end(e, e->persisting ? "ok" : "stopped",
+			      e->persisting ? NULL : "stopped by a signal during the refresh");
+		return rc;
+	}
+	if (rc == ENG_NEED_FULL) {
+		eng_cycle_end(e, "failed", "the server cannot resume from the stored cookie: "
+					   "a full sync follows");
+		return rc;
+	}
+	eng_cycle_end(e, "failed", err->msg);
+	return rc;
+}
+
+/* ---- sessions ---- */
+
+/* One connection's work: a full sync if needed, then a delta or persist cycle. */
+static int eng_session(struct sync_engine *e, struct err *err)
+{
+	char *text = NULL;
+	int full, rc, mode, had;
+
+	if ((rc = sync_conn_open(e->cfg, &e->conn, err)) != 0)
+		return rc;
+	log_info("connected to %s as %s", e->cfg->uri, e->cfg->bind_dn);
+	rc = dir_sync_state_get(e->d, e->tenant_id, e->cfg->connector, &text, NULL, err);
+	if (rc != 0 && rc != ERR_NOT_FOUND)
+		goto out;
+	had = text != NULL;
+	{
+		struct berval *v[ENG_MAX_SEARCHES];
+		size_t n = eng_cookie_ptrs(e, v);
+		full = e->opts->force_full || sync_cookie_decode(text, e->scope, v, n) != 0 ||
+		       !eng_cookies_complete(e);
+	}
+	free(text);
+	if (full && had && !e->opts->force_full)
+		log_info("the stored cookie is for another configuration: full sync");
+	rc = 0;
+	mode = e->opts->once || e->cfg->mode == SYNC_MODE_POLL ? LDAP_SYNC_REFRESH_ONLY
+							       : LDAP_SYNC_REFRESH_AND_PERSIST;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (full) {
+			eng_cookies_clear(e);
+			if ((rc = eng_full(e, err)) != 0 || e->opts->once)
+				goto out;
+		}
+		rc = eng_delta(e, mode, err);
+		if (rc != ENG_NEED_FULL)
+			break;
+		log_warnx("the server cannot resume from the stored cookie: full sync");
+		full = 1;
+	}
+out:
+	eng_disconnect(e);
+	return rc;
+}
+
+/* Sleep ms, waking early when asked to stop. */
+static void eng_sleep(const struct sync_engine *e, int64_t ms)
+{
+	int64_t end = clock_mono_ms() + ms;
+
+	while (!eng_stopping(e)) {
+		int64_t left = end - clock_mono_ms();
+		struct timespec ts;
+		if (left <= 0)
+			break;
+		if (left > ENG_TICK_MS)
+			left = ENG_TICK_MS;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !eng_stopping(e))
+			;
+	}
+}
+
+static int eng_init(struct sync_engine *e, const struct sync_config *cfg,
+		    const struct sync_run_opts *o, struct err *err)
+{
+	struct dir_options dopts = {0};
+	struct dir_tenant t;
+	size_t k = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->opts = o;
+	e->confirm = o->confirm_deletes;
+	sync_config_scope_hash(cfg, e->scope);
+	if (sync_map_init(&e->map, cfg, err) != 0)
+		return err->code;
+	if ((e->s = calloc(cfg->user_bases.n + cfg->group_bases.n, sizeof(*e->s))) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	e->ns = cfg->user_bases.n + cfg->group_bases.n;
+	for (size_t i = 0; i < cfg->user_bases.n + cfg->group_bases.n; i++, k++) {
+		struct sync_search *s = &e->s[k];
+		int user = i < cfg->user_bases.n;
+		s->kind = user ? DIR_MEMBER_USER : DIR_MEMBER_GROUP;
+		s->base = user ? cfg->user_bases.v[i] : cfg->group_bases.v[i - cfg->user_bases.n];
+		s->filter = user ? cfg->user_filter : cfg->group_filter;
+		s->attrs = user ? e->map.user_attrs : e->map.group_attrs;
+		s->msgid = -1;
+		if (sync_dn_key(s->base, strlen(s->base), s->base_key, sizeof(s->base_key), err))
+			return err->code;
+	}
+	dopts.path = cfg->store_path;
+	dopts.busy_timeout_ms = (int)cfg->busy_timeout_ms;
+	if ((e->d = dir_open(&dopts, err)) == NULL)
+		return err->code;
+	if (dir_tenant_get_by_name(e->d, cfg->tenant, &t, err) != 0) {
+		err_prefix(err, "[store] tenant");
+		return err->code;
+	}
+	memcpy(e->tenant_id, t.id, sizeof(e->tenant_id));
+	return dir_sync_tune(e->d, ENG_CACHE_KIB, err);
+}
+
+static void eng_free(struct sync_engine *e)
+{
+	eng_batch_rollback(e);
+	eng_disconnect(e);
+	eng_cookies_clear(e);
+	free(e->s);
+	sync_members_free(&e->scratch.members);
+	sync_msg_clear(&e->msg);
+	sync_map_free(&e->map);
+	dir_close(e->d);
+}
+
+int sync_run(const struct sync_config *cfg, const struct sync_run_opts *o, struct err *err)
+{
+	struct sync_engine e;
+	int64_t backoff = 250;
+	int rc, result = SYNC_RUN_FAILED, n;
+
+	if (eng_init(&e, cfg, o, err) != 0)
+		goto out;
+	if ((n = dir_sync_cycle_interrupted(e.d, e.tenant_id, cfg->connector, err)) < 0)
+		goto out;
+	if (n > 0)
+		log_warnx("%d cycle(s) of an earlier run did not finish: marked interrupted", n);
+	for (;;) {
+		e.progressed = 0;
+		rc = eng_session(&e, err);
+		if (e.progressed)
+			backoff = 250;
+		if (rc == ENG_STOPPED || (rc == 0 && eng_stopping(&e))) {
+			log_info("stopped");
+			result = SYNC_RUN_OK;
+			break;
+		}
+		if (o->once) {
+			result = rc == 0 ? SYNC_RUN_OK
+				 : rc == ENG_THRESHOLD ? SYNC_RUN_THRESHOLD
+						       : SYNC_RUN_FAILED;
+			break;
+		}
+		if (rc == 0 || rc == ENG_THRESHOLD) {
+			/* poll mode after a cycle; a threshold stop waits for the admin */
+			backoff = 250;
+			eng_sleep(&e, cfg->poll_interval * 1000);
+		} else {
+			log_warnx("%s; retrying in %.1f s", err->msg, (double)backoff / 1000.0);
+			eng_sleep(&e, backoff);
+			backoff = backoff * 2 > cfg->retry_max * 1000 ? cfg->retry_max * 1000
+								      : backoff * 2;
+		}
+		if (eng_stopping(&e)) {
+			log_info("stopped");
+			result = SYNC_RUN_OK;
+			break;
+		}
+	}
+out:
+	eng_free(&e);
+	return result;
+}

@@ -1,0 +1,826 @@
+/*
+ * sync_unit_test: the parts of the sync that need no server: the
+ * configuration, templates and mapping, DN keys, and the store calls that
+ * apply synced objects (dir_sync.c) on a real SQLite file.
+ */
+#define _GNU_SOURCE
+#include "dir.h"
+#include "sync_config.h"
+#include "sync_cookie.h"
+#include "sync_map.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <lber.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- configuration ---- */
+
+static const char conf_base[] = "[ldap]\n"
+				"uri = ldap://127.0.0.1:3389\n"
+				"bind_dn = cn=sync,dc=x\n"
+				"bind_password_file = /nonexistent\n"
+				"[users]\n"
+				"base = ou=people,dc=x\n"
+				"[groups]\n"
+				"base = ou=groups,dc=x\n"
+				"[mapping]\n"
+				"upn = {uid}@x.example\n"
+				"[store]\n"
+				"path = /tmp/x.db\n"
+				"tenant = demo\n";
+
+static int conf_try(const char *extra_ldap, const char *rest, struct sync_config *cfg,
+		    struct err *err)
+{
+	char text[4096];
+	const char *after = strstr(conf_base, "[users]");
+
+	snprintf(text, sizeof(text), "%.*s%s%s%s", (int)(after - conf_base), conf_base,
+		 extra_ldap != NULL ? extra_ldap : "", after, rest != NULL ? rest : "");
+	return sync_config_load_string("test.conf", text, cfg, err);
+}
+
+START_TEST(config_defaults)
+{
+	struct sync_config cfg;
+	struct err err = {0};
+	char h1[65], h2[65];
+
+	ck_assert_msg(conf_try(NULL, NULL, &cfg, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(cfg.mode, SYNC_MODE_PERSIST);
+	ck_assert_int_eq(cfg.delete_threshold, 500);
+	ck_assert_int_eq(cfg.page_size, 1000);
+	ck_assert_str_eq(cfg.connector, "ldap");
+	ck_assert_str_eq(cfg.user_filter, "(objectClass=inetOrgPerson)");
+	ck_assert_uint_eq(cfg.user_bases.n, 1);
+	sync_config_scope_hash(&cfg, h1);
+	sync_config_free(&cfg);
+	/* the scope digest follows the filter */
+	ck_assert(conf_try(NULL, "[sync]\nmode = poll\n", &cfg, &err) == 0);
+	sync_config_scope_hash(&cfg, h2);
+	ck_assert_str_eq(h1, h2);
+	sync_config_free(&cfg);
+	ck_assert(conf_try(NULL, "", &cfg, &err) == 0);
+	free(cfg.user_filter);
+	cfg.user_filter = strdup("(objectClass=person)");
+	sync_config_scope_hash(&cfg, h2);
+	ck_assert_str_ne(h1, h2);
+	sync_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(config_errors)
+{
+	static const struct {
+		const char *ldap, *rest, *needle;
+	} cases[] = {
+		{"colour = blue\n", NULL, "unknown key"},
+		{NULL, "[sync]\nmode = sometimes\n", "not one of"},
+		{NULL, "[sync]\ndelete_threshold = -1\n", "out of range"},
+		{NULL, "[mapping2]\nx = y\n", "unknown section"},
+		{"starttls = yes\n", NULL, NULL}, /* fine */
+		{"insecure = maybe\n", NULL, "boolean"},
+		{NULL, "[users]\nfilter = objectClass=person\n", "parentheses"},
+		{NULL, "[users]\nfilter = (a=b))(b=c)\n", "unbalanced"},
+		{NULL, "[store]\ntenant = again\n", "set twice"},
+	};
+	struct sync_config cfg;
+	struct err err = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = conf_try(cases[i].ldap, cases[i].rest, &cfg, &err);
+		if (cases[i].needle == NULL) {
+			ck_assert_msg(rc == 0, "case %zu: %s", i, err.msg);
+			sync_config_free(&cfg);
+			continue;
+		}
+		ck_assert_msg(rc != 0, "case %zu accepted", i);
+		ck_assert_msg(strstr(err.msg, cases[i].needle) != NULL, "case %zu: %s", i, err.msg);
+	}
+}
+END_TEST
+
+/* Whole files, to reach the checks that span keys. */
+START_TEST(config_cross_checks)
+{
+	static const struct {
+		const char *from, *to, *needle;
+	} cases[] = {
+		{"uri = ldap://127.0.0.1:3389", "uri = http://127.0.0.1", "ldap://"},
+		{"uri = ldap://127.0.0.1:3389", "uri = ldap://10.1.2.3", "in the clear"},
+		{"uri = ldap://127.0.0.1:3389", "uri = ldap://h/dc=x??sub", "only scheme"},
+		{"base = ou=people,dc=x", "base = ou=people,dc=x\nbase = OU=Staff, ou=People,dc=X",
+		 "overlap"},
+		{"base = ou=people,dc=x", "base = not a dn", "distinguished"},
+		{"upn = {uid}@x.example", "upn = {uid@x.example", "without its"},
+		{"upn = {uid}@x.example", "upn = {u id}@x", "not an attribute"},
+		{"upn = {uid}@x.example", "upn = x}", "without its"},
+		{"tenant = demo", "tenant = Demo Tenant", "tenant"},
+		{"bind_dn = cn=sync,dc=x", "bind_dn = ,,", "distinguished"},
+	};
+	struct sync_config cfg;
+	struct err err = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[4096], *at;
+		snprintf(text, sizeof(text), "%s", conf_base);
+		at = strstr(text, cases[i].from);
+		ck_assert(at != NULL);
+		{
+			char rest[4096];
+			snprintf(rest, sizeof(rest), "%s", at + strlen(cases[i].from));
+			snprintf(at, sizeof(text) - (size_t)(at - text), "%s%s", cases[i].to, rest);
+		}
+		ck_assert_msg(sync_config_load_string("t.conf", text, &cfg, &err) != 0,
+			      "case %zu accepted", i);
+		ck_assert_msg(strstr(err.msg, cases[i].needle) != NULL, "case %zu: %s", i, err.msg);
+	}
+	/* TLS makes a remote server fine; so does the explicit opt-out */
+	{
+		char text[4096];
+		snprintf(text, sizeof(text), "%s", conf_base);
+		memcpy(strstr(text, "ldap://127.0.0.1:3389"), "ldaps://10.1.2.3:636 ", 21);
+		ck_assert_msg(sync_config_load_string("t.conf", text, &cfg, &err) == 0, "%s",
+			      err.msg);
+		sync_config_free(&cfg);
+	}
+}
+END_TEST
+
+/* ---- entries, templates, mapping ---- */
+
+static void entry_add(struct sync_entry *e, const char *attr, const char *val, size_t len)
+{
+	struct berval **vals = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n; i++) {
+		if (strcmp(e->attrs[i].name, attr) == 0) {
+			vals = e->attrs[i].vals;
+			while (vals[n] != NULL)
+				n++;
+			vals = ber_memrealloc(vals, (n + 2) * sizeof(*vals));
+			vals[n] = ber_str2bv(val, len, 1, NULL);
+			vals[n + 1] = NULL;
+			e->attrs[i].vals = vals;
+			return;
+		}
+	}
+	e->attrs = realloc(e->attrs, (e->n + 1) * sizeof(*e->attrs));
+	e->attrs[e->n].name = ber_strdup(attr);
+	vals = ber_memcalloc(2, sizeof(*vals));
+	vals[0] = ber_str2bv(val, len, 1, NULL);
+	e->attrs[e->n].vals = vals;
+	e->n++;
+	e->cap = e->n;
+}
+
+static void entry_init(struct sync_entry *e, const char *dn, const char *uuid)
+{
+	memset(e, 0, sizeof(*e));
+	e->dn = ber_strdup(dn);
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+}
+
+static struct sync_config map_cfg;
+static struct sync_map map;
+
+static void map_setup(void)
+{
+	struct err err = {0};
+
+	ck_assert(conf_try(NULL, NULL, &map_cfg, &err) == 0);
+	free(map_cfg.map_display_name);
+	map_cfg.map_display_name = strdup("{givenName} {sn}");
+	map_cfg.map_disabled = strdup("pwdAccountLockedTime");
+	ck_assert_msg(sync_map_init(&map, &map_cfg, &err) == 0, "%s", err.msg);
+}
+
+static void map_teardown(void)
+{
+	sync_map_free(&map);
+	sync_config_free(&map_cfg);
+}
+
+START_TEST(map_user)
+{
+	struct sync_entry e;
+	struct dir_user u;
+	char dk[DIR_SYNC_KEY_MAX], uk[DIR_SYNC_KEY_MAX];
+	struct err err = {0};
+	int found = 0;
+
+	/* the searches ask for what the templates name, and the anchor */
+	for (char **a = map.user_attrs; *a != NULL; a++)
+		found += strcmp(*a, "entryUUID") == 0 || strcmp(*a, "givenName") == 0 ||
+			 strcmp(*a, "pwdAccountLockedTime") == 0;
+	ck_assert_int_eq(found, 3);
+
+	entry_init(&e, "uid=Ada,OU=People, dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", "Ada", 3);
+	entry_add(&e, "givenName", "Ada", 3);
+	entry_add(&e, "sn", "Lovelace", 8);
+	entry_add(&e, "mail", "ada@x.example", 13);
+	ck_assert_msg(sync_map_user(&map, &e, &u, dk, uk, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(u.upn, "Ada@x.example");
+	ck_assert_str_eq(u.display_name, "Ada Lovelace");
+	ck_assert_str_eq(u.mail, "ada@x.example");
+	ck_assert_str_eq(u.source_dn, "uid=Ada,OU=People, dc=x");
+	ck_assert_str_eq(dk, "dn:uid=ada,ou=people,dc=x");
+	ck_assert_str_eq(uk, "uid:ada");
+	ck_assert_int_eq(u.enabled, 1);
+
+	/* disabled by the presence of the attribute */
+	entry_add(&e, "pwdAccountLockedTime", "000001010000Z", 13);
+	ck_assert(sync_map_user(&map, &e, &u, dk, uk, &err) == 0);
+	ck_assert_int_eq(u.enabled, 0);
+	sync_entry_clear(&e);
+
+	/* a missing optional attribute leaves nothing behind, not "  Lovelace" */
+	entry_init(&e, "uid=x,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", "x", 1);
+	entry_add(&e, "sn", "Lovelace", 8);
+	ck_assert(sync_map_user(&map, &e, &u, dk, uk, &err) == 0);
+	ck_assert_str_eq(u.display_name, "Lovelace");
+	sync_entry_clear(&e);
+}
+END_TEST
+
+START_TEST(map_user_refusals)
+{
+	static const char bin[] = {'\xff', '\xd8', '\xff', '\0', 'J', 'F', 'I', 'F'};
+	static const char bad[] = {'A', '\xc3', '(', 'B'};
+	char longv[5000];
+	struct sync_entry e;
+	struct dir_user u;
+	char dk[DIR_SYNC_KEY_MAX], uk[DIR_SYNC_KEY_MAX];
+	struct err err = {0};
+
+	/* the UPN's attribute missing */
+	entry_init(&e, "cn=nouid,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "sn", "x", 1);
+	ck_assert_int_eq(sync_map_user(&map, &e, &u, dk, uk, &err), ERR_INVALID);
+	ck_assert_msg(strstr(err.msg, "'uid'") && strstr(err.msg, "missing"), "%s", err.msg);
+	sync_entry_clear(&e);
+
+	/* binary, invalid UTF-8, control characters, too long */
+	entry_init(&e, "uid=a,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", "a", 1);
+	entry_add(&e, "givenName", bin, sizeof(bin));
+	ck_assert_int_eq(sync_map_user(&map, &e, &u, dk, uk, &err), ERR_INVALID);
+	ck_assert_msg(strstr(err.msg, "givenName") && strstr(err.msg, "binary"), "%s", err.msg);
+	sync_entry_clear(&e);
+
+	entry_init(&e, "uid=a,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", "a", 1);
+	entry_add(&e, "sn", bad, sizeof(bad));
+	ck_assert_int_eq(sync_map_user(&map, &e, &u, dk, uk, &err), ERR_INVALID);
+	ck_assert_msg(strstr(err.msg, "'sn'") && strstr(err.msg, "UTF-8"), "%s", err.msg);
+	sync_entry_clear(&e);
+
+	entry_init(&e, "uid=a,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", "a", 1);
+	entry_add(&e, "mail", "a@x\nInjected: yes", 17);
+	ck_assert_int_eq(sync_map_user(&map, &e, &u, dk, uk, &err), ERR_INVALID);
+	ck_assert_msg(strstr(err.msg, "control"), "%s", err.msg);
+	sync_entry_clear(&e);
+
+	memset(longv, 'x', sizeof(longv));
+	entry_init(&e, "uid=a,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", "a", 1);
+	entry_add(&e, "sn", longv, sizeof(longv));
+	ck_assert_int_eq(sync_map_user(&map, &e, &u, dk, uk, &err), ERR_INVALID);
+	ck_assert_msg(strstr(err.msg, "longer than"), "%s", err.msg);
+	sync_entry_clear(&e);
+
+	/* a UPN template cannot be made longer than its field */
+	entry_init(&e, "uid=a,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "uid", longv, 300);
+	ck_assert_int_eq(sync_map_user(&map, &e, &u, dk, uk, &err), ERR_INVALID);
+	sync_entry_clear(&e);
+}
+END_TEST
+
+START_TEST(map_group)
+{
+	struct sync_entry e;
+	struct dir_group g;
+	struct sync_members mk = {0};
+	char dk[DIR_SYNC_KEY_MAX];
+	struct err err = {0};
+
+	entry_init(&e, "cn=Ops,ou=Groups,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "cn", "Ops", 3);
+	entry_add(&e, "description", "Operators", 9);
+	entry_add(&e, "member", "UID=Ada , ou=people,DC=x", 24);
+	entry_add(&e, "uniqueMember", "uid=ken,ou=people,dc=x#'0101'B", 30);
+	entry_add(&e, "uniqueMember", "not a dn at all", 15);
+	entry_add(&e, "memberUid", "Margaret", 8);
+	ck_assert_msg(sync_map_group(&map, &e, &g, dk, &mk, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(g.name, "Ops");
+	ck_assert_str_eq(g.description, "Operators");
+	ck_assert_str_eq(dk, "dn:cn=ops,ou=groups,dc=x");
+	ck_assert_uint_eq(mk.n, 3);
+	ck_assert_str_eq(mk.keys[0], "dn:uid=ada,ou=people,dc=x");
+	ck_assert_str_eq(mk.keys[1], "dn:uid=ken,ou=people,dc=x");
+	ck_assert_str_eq(mk.keys[2], "uid:margaret");
+	ck_assert_uint_eq(mk.unparsable, 1);
+	sync_members_free(&mk);
+	sync_entry_clear(&e);
+}
+END_TEST
+
+START_TEST(dn_keys)
+{
+	char a[DIR_SYNC_KEY_MAX], b[DIR_SYNC_KEY_MAX];
+	struct err err = {0};
+
+	/* one DN, several spellings */
+	const char *s1 = "cn=Smith\\, John,ou=People,dc=x", *s2 = "CN=smith\\2C john, OU=people, DC=X";
+
+	ck_assert(sync_dn_key(s1, strlen(s1), a, sizeof(a), &err) == 0);
+	ck_assert(sync_dn_key(s2, strlen(s2), b, sizeof(b), &err) == 0);
+	ck_assert_str_eq(a, b);
+	ck_assert(sync_dn_key("cn=Ärger,dc=x", strlen("cn=Ärger,dc=x"), a, sizeof(a), &err) == 0);
+	ck_assert(sync_dn_key("cn=ärger,dc=x", strlen("cn=ärger,dc=x"), b, sizeof(b), &err) == 0);
+	ck_assert_str_eq(a, b);
+	/* hostile input */
+	ck_assert_int_eq(sync_dn_key("=,=,", 4, a, sizeof(a), &err), ERR_INVALID);
+	ck_assert_int_eq(sync_dn_key("cn=a\0b", 6, a, sizeof(a), &err), ERR_INVALID);
+	ck_assert_int_eq(sync_dn_key("cn=\xc3\x28", 5, a, sizeof(a), &err), ERR_INVALID);
+	ck_assert_int_eq(sync_dn_key("", 0, a, sizeof(a), &err), ERR_INVALID);
+	ck_assert_int_eq(sync_dn_key("cn=abc", 6, a, 5, &err), ERR_INVALID);
+}
+END_TEST
+
+START_TEST(templates)
+{
+	char why[160];
+	struct sync_template *t;
+
+	ck_assert(sync_template_check("{uid}@x", why, sizeof(why)) == 0);
+	ck_assert(sync_template_check("{{literal}} {cn}", why, sizeof(why)) == 0);
+	ck_assert(sync_template_check("{1.2.3}", why, sizeof(why)) == 0);
+	ck_assert(sync_template_check("{}", why, sizeof(why)) != 0);
+	ck_assert(sync_template_check("{cn;lang-en}", why, sizeof(why)) != 0);
+	ck_assert(sync_template_check("{a}{b}{c}{d}{e}{f}{g}{h}{i}{j}{k}{l}{m}{n}{o}{p}{q}", why,
+				      sizeof(why)) != 0);
+	ck_assert(sync_template_check("a\x01", why, sizeof(why)) != 0);
+	t = sync_template_parse("x{cn}y", why, sizeof(why));
+	ck_assert(t != NULL);
+	sync_template_free(t);
+}
+END_TEST
+
+/* ---- the stored cookie text ---- */
+
+START_TEST(cookie_text)
+{
+	char bin[] = {'r', 'i', 'd', '\0', '\n', '\xff'};
+	struct berval a = {3, strdup("abc")}, b = {0, NULL}, c = {sizeof(bin), NULL};
+	struct berval *v[3] = {&a, &b, &c};
+	char *text;
+	static const char *const bad[] = {
+		NULL,
+		"",
+		"idp-sync-cookie 1 other\nYWJj\n-\n-\n",
+		"idp-sync-cookie 1 S\nYWJj\n-\n",           /* too few */
+		"idp-sync-cookie 1 S\nYWJj\n-\n-\n-\n",    /* too many */
+		"idp-sync-cookie 1 S\nYW=j\n-\n-\n",        /* not base64url */
+		"idp-sync-cookie 1 S\nYWJj\n-\n-",           /* cut */
+		"idp-sync-cookie 2 S\nYWJj\n-\n-\n",        /* another version */
+	};
+
+	c.bv_val = malloc(sizeof(bin));
+	memcpy(c.bv_val, bin, sizeof(bin));
+	text = sync_cookie_encode("S", v, 3);
+	ck_assert_ptr_nonnull(text);
+	free(a.bv_val);
+	free(c.bv_val);
+	a.bv_val = c.bv_val = NULL;
+	a.bv_len = c.bv_len = 0;
+	ck_assert_int_eq(sync_cookie_decode(text, "S", v, 3), 0);
+	ck_assert(a.bv_len == 3 && memcmp(a.bv_val, "abc", 3) == 0);
+	ck_assert_uint_eq(b.bv_len, 0);
+	ck_assert(c.bv_len == sizeof(bin) && memcmp(c.bv_val, bin, sizeof(bin)) == 0);
+	ck_assert_int_eq(sync_cookie_decode(text, "T", v, 3), -1);
+	ck_assert_int_eq(sync_cookie_decode(text, "S", v, 2), -1);
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sync_cookie_decode(bad[i], "S", v, 3) == -1, "case %zu accepted", i);
+	free(a.bv_val);
+	free(b.bv_val);
+	free(c.bv_val);
+}
+END_TEST
+
+/* ---- the store side: dir_sync.c ---- */
+
+static const char *tmp;
+static struct dir *d;
+static char tid[DIR_ID_MAX], other[DIR_ID_MAX];
+
+static void store_setup(void)
+{
+	struct dir_options o = {0};
+	struct dir_tenant t;
+	struct err err = {0};
+	char path[600];
+
+	tmp = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/store.db", tmp);
+	o.path = path;
+	o.argon2 = (struct dir_argon2){1, 64, 1};
+	d = dir_open(&o, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	memset(&t, 0, sizeof(t));
+	strcpy(t.name, "acme");
+	ck_assert(dir_tenant_create(d, &t, &err) == 0);
+	memcpy(tid, t.id, sizeof(tid));
+	memset(&t, 0, sizeof(t));
+	strcpy(t.name, "other");
+	ck_assert(dir_tenant_create(d, &t, &err) == 0);
+	memcpy(other, t.id, sizeof(other));
+}
+
+static void store_teardown(void)
+{
+	struct err err = {0};
+
+	ck_assert_msg(dir_integrity_check(d, &err) == 0, "%s", err.msg);
+	dir_close(d);
+	tu_rmtree(tmp);
+}
+
+/* Put a user named n (uid n, DN uid=n,ou=p) with anchor "a-n". */
+static int put_user(const char *tenant, const char *n, const char *dn, int mark, char *id)
+{
+	struct dir_user u;
+	struct err err = {0};
+	char dk[DIR_SYNC_KEY_MAX], uk[DIR_SYNC_KEY_MAX];
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.upn, sizeof(u.upn), "%s@x.example", n);
+	snprintf(u.display_name, sizeof(u.display_name), "User %s", n);
+	snprintf(u.source_anchor, sizeof(u.source_anchor), "a-%s", n);
+	snprintf(u.source_dn, sizeof(u.source_dn), "%s", dn);
+	u.enabled = 1;
+	ck_assert(sync_dn_key(dn, strlen(dn), dk, sizeof(dk), &err) == 0);
+	snprintf(uk, sizeof(uk), "uid:%s", n);
+	rc = dir_sync_user_put(d, tenant, &u, dk, uk, mark, &err);
+	ck_assert_msg(rc >= 0, "put user %s: %s", n, err.msg);
+	if (id != NULL)
+		strcpy(id, u.id);
+	return rc;
+}
+
+static int put_group(const char *tenant, const char *n, const char *dn, const char *const *refs,
+		     char *id)
+{
+	struct dir_group g;
+	struct err err = {0};
+	char dk[DIR_SYNC_KEY_MAX], *keys[16];
+	size_t nk = 0;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.name, sizeof(g.name), "%s", n);
+	snprintf(g.source_anchor, sizeof(g.source_anchor), "g-%s", n);
+	snprintf(g.source_dn, sizeof(g.source_dn), "%s", dn);
+	ck_assert(sync_dn_key(dn, strlen(dn), dk, sizeof(dk), &err) == 0);
+	for (; refs != NULL && refs[nk] != NULL; nk++) {
+		char k[DIR_SYNC_KEY_MAX];
+		if (strncmp(refs[nk], "uid:", 4) == 0)
+			snprintf(k, sizeof(k), "%s", refs[nk]);
+		else
+			ck_assert(sync_dn_key(refs[nk], strlen(refs[nk]), k, sizeof(k), &err) == 0);
+		keys[nk] = strdup(k);
+	}
+	rc = dir_sync_group_put(d, tenant, &g, dk, keys, nk, 0, &err);
+	ck_assert_msg(rc >= 0, "put group %s: %s", n, err.msg);
+	for (size_t i = 0; i < nk; i++)
+		free(keys[i]);
+	if (id != NULL)
+		strcpy(id, g.id);
+	return rc;
+}
+
+struct names {
+	char buf[1024];
+};
+
+static int collect_name(void *ctx, const struct dir_member *m)
+{
+	struct names *n = ctx;
+	size_t len = strlen(n->buf);
+
+	snprintf(n->buf + len, sizeof(n->buf) - len, "%s%s", len ? "," : "", m->name);
+	return 0;
+}
+
+/* The direct members of a group as "name,name" in the store's order (users, then groups). */
+static const char *members(const char *tenant, const char *gid)
+{
+	static struct names n;
+	struct err err = {0};
+
+	n.buf[0] = '\0';
+	ck_assert(dir_group_members(d, tenant, gid, collect_name, &n, &err) == 0);
+	return n.buf;
+}
+
+START_TEST(store_members_in_any_order)
+{
+	const char *refs[] = {"uid=ann,ou=p,dc=x", "uid=bob,ou=p,dc=x", "cn=sub,ou=g,dc=x",
+			      "cn=top,ou=g,dc=x", NULL};
+	const char *sub_refs[] = {"uid=bob,ou=p,dc=x", NULL};
+	char top[DIR_ID_MAX], sub[DIR_ID_MAX];
+
+	/* the group first: nothing resolves yet (and it names itself: ignored) */
+	ck_assert_int_eq(put_group(tid, "top", "cn=top,ou=g,dc=x", refs, top), DIR_SYNC_ADDED);
+	ck_assert_str_eq(members(tid, top), "");
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, NULL);
+	ck_assert_str_eq(members(tid, top), "ann@x.example");
+	put_user(tid, "bob", "UID=Bob, OU=P,DC=X", 0, NULL);
+	ck_assert_str_eq(members(tid, top), "ann@x.example,bob@x.example");
+	ck_assert_int_eq(put_group(tid, "sub", "cn=sub,ou=g,dc=x", sub_refs, sub),
+			 DIR_SYNC_ADDED);
+	ck_assert_str_eq(members(tid, top), "ann@x.example,bob@x.example,sub");
+	ck_assert_str_eq(members(tid, sub), "bob@x.example");
+	/* the same again changes nothing */
+	ck_assert_int_eq(put_group(tid, "top", "cn=top,ou=g,dc=x", refs, NULL),
+			 DIR_SYNC_UNCHANGED);
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, NULL), DIR_SYNC_UNCHANGED);
+	/* a member dropped from the list */
+	refs[1] = NULL;
+	ck_assert_int_eq(put_group(tid, "top", "cn=top,ou=g,dc=x", refs, NULL), DIR_SYNC_UPDATED);
+	ck_assert_str_eq(members(tid, top), "ann@x.example");
+}
+END_TEST
+
+START_TEST(store_rename_and_uid)
+{
+	const char *by_dn[] = {"uid=ann,ou=p,dc=x", NULL};
+	const char *by_uid[] = {"uid:ann", NULL};
+	const char *both[] = {"uid=ann,ou=p,dc=x", "uid:ann", NULL};
+	char g1[DIR_ID_MAX], g2[DIR_ID_MAX], g3[DIR_ID_MAX], ann[DIR_ID_MAX], ann2[DIR_ID_MAX];
+
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, ann);
+	put_group(tid, "bydn", "cn=bydn,dc=x", by_dn, g1);
+	put_group(tid, "byuid", "cn=byuid,dc=x", by_uid, g2);
+	put_group(tid, "both", "cn=both,dc=x", both, g3);
+	ck_assert_str_eq(members(tid, g1), "ann@x.example");
+	ck_assert_str_eq(members(tid, g2), "ann@x.example");
+	ck_assert_str_eq(members(tid, g3), "ann@x.example");
+
+	/* moved: same anchor, same id; named by the old DN no more, by uid still */
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=q,dc=x", 0, ann2), DIR_SYNC_UPDATED);
+	ck_assert_str_eq(ann, ann2);
+	ck_assert_str_eq(members(tid, g1), "");
+	ck_assert_str_eq(members(tid, g2), "ann@x.example");
+	ck_assert_str_eq(members(tid, g3), "ann@x.example");
+	/* back where it was */
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, NULL);
+	ck_assert_str_eq(members(tid, g1), "ann@x.example");
+	/* the group drops one of two names: still a member */
+	put_group(tid, "both", "cn=both,dc=x", by_uid, NULL);
+	ck_assert_str_eq(members(tid, g3), "ann@x.example");
+}
+END_TEST
+
+START_TEST(store_key_reused_and_delete)
+{
+	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
+	char g[DIR_ID_MAX], old[DIR_ID_MAX];
+	struct dir_user u, nu;
+	struct err err = {0};
+	char dk[DIR_SYNC_KEY_MAX];
+
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, old);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert_str_eq(members(tid, g), "ann@x.example");
+	/*
+	 * A new entry at the same DN, the old one's delete not applied yet:
+	 * both are named by the group until the old one is.
+	 */
+	memset(&nu, 0, sizeof(nu));
+	strcpy(nu.upn, "ann2@x.example");
+	strcpy(nu.source_anchor, "a-ann-new");
+	strcpy(nu.source_dn, "uid=ann,ou=p,dc=x");
+	nu.enabled = 1;
+	ck_assert(sync_dn_key(nu.source_dn, strlen(nu.source_dn), dk, sizeof(dk), &err) == 0);
+	ck_assert(dir_sync_user_put(d, tid, &nu, dk, "uid:ann", 0, &err) == DIR_SYNC_ADDED);
+	ck_assert_str_eq(members(tid, g), "ann2@x.example,ann@x.example");
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_str_eq(members(tid, g), "ann2@x.example");
+	/* deleting: soft, unlinked, counted once */
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", &err), 1);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann-new", &err), 0);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "no-such", &err), 0);
+	ck_assert_str_eq(members(tid, g), "");
+	ck_assert(dir_user_get_by_anchor(d, tid, "a-ann-new", &u, &err) == 0);
+	ck_assert(u.deleted_at != 0);
+	/* the old entry back at that DN: restored, the same object, linked again */
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, u.id), DIR_SYNC_ADDED);
+	ck_assert_str_eq(u.id, old);
+	ck_assert_str_eq(members(tid, g), "ann@x.example");
+}
+END_TEST
+
+/* A first full sync: the probe, and the insert-first put falling back when the anchor exists. */
+START_TEST(store_first_sync)
+{
+	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
+	char id[DIR_ID_MAX], again[DIR_ID_MAX], g[DIR_ID_MAX];
+	struct dir_user cloud;
+	struct err err = {0};
+
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	/* cloud users are not synced ones */
+	memset(&cloud, 0, sizeof(cloud));
+	strcpy(cloud.upn, "cloud@x.example");
+	cloud.enabled = 1;
+	ck_assert(dir_user_create(d, tid, &cloud, NULL, &err) == 0);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", DIR_SYNC_PUT_FIRST, id),
+			 DIR_SYNC_ADDED);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 0);
+	/* the same anchor again with the flag: found and left as it is */
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", DIR_SYNC_PUT_FIRST, again),
+			 DIR_SYNC_UNCHANGED);
+	ck_assert_str_eq(again, id);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert_str_eq(members(tid, g), "ann@x.example");
+	/* a deleted synced user still counts: a full sync must sweep */
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 0);
+	/* another tenant is not this one */
+	ck_assert_int_eq(dir_sync_first(d, other, &err), 1);
+}
+END_TEST
+
+START_TEST(store_restore_keeps_id)
+{
+	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
+	char g[DIR_ID_MAX], a1[DIR_ID_MAX], a2[DIR_ID_MAX];
+	struct err err = {0};
+
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, a1);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert_int_eq(dir_sync_delete(d, tid, DIR_MEMBER_USER, "a-ann", &err), 1);
+	ck_assert_str_eq(members(tid, g), "");
+	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, a2), DIR_SYNC_ADDED);
+	ck_assert_str_eq(a1, a2);
+	ck_assert_str_eq(members(tid, g), "ann@x.example");
+}
+END_TEST
+
+START_TEST(store_sweep_and_marks)
+{
+	struct err err = {0};
+	struct dir_user cloud;
+
+	/* a cloud user and another tenant's synced user are out of any sweep */
+	memset(&cloud, 0, sizeof(cloud));
+	strcpy(cloud.upn, "cloud@x.example");
+	cloud.enabled = 1;
+	ck_assert(dir_user_create(d, tid, &cloud, NULL, &err) == 0);
+	put_user(other, "ann", "uid=ann,ou=p,dc=x", 0, NULL);
+
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, NULL);
+	put_user(tid, "bob", "uid=bob,ou=p,dc=x", 0, NULL);
+	put_user(tid, "cid", "uid=cid,ou=q,dc=x", 0, NULL);
+	ck_assert(dir_sync_marks_reset(d, &err) == 0);
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 1, NULL);
+	/* under ou=p only bob is unseen; everywhere bob and cid */
+	{
+		char base[DIR_SYNC_KEY_MAX];
+		ck_assert(sync_dn_key("ou=p,dc=x", 9, base, sizeof(base), &err) == 0);
+		ck_assert_int_eq(dir_sync_sweep(d, tid, DIR_MEMBER_USER, base, 1, &err), 1);
+	}
+	ck_assert_int_eq(dir_sync_sweep(d, tid, DIR_MEMBER_USER, NULL, 1, &err), 2);
+	ck_assert_int_eq(dir_sync_sweep(d, tid, DIR_MEMBER_USER, NULL, 0, &err), 2);
+	ck_assert_int_eq(dir_sync_sweep(d, tid, DIR_MEMBER_USER, NULL, 1, &err), 0);
+	{
+		struct dir_user u;
+		ck_assert(dir_user_get(d, tid, cloud.id, &u, &err) == 0 && u.deleted_at == 0);
+		ck_assert(dir_user_get_by_anchor(d, other, "a-ann", &u, &err) == 0 &&
+			  u.deleted_at == 0);
+		ck_assert(dir_user_get_by_anchor(d, tid, "a-bob", &u, &err) == 0 &&
+			  u.deleted_at != 0);
+	}
+	/* gone marks: counted, applied; seen afterwards takes one back */
+	ck_assert(dir_sync_marks_reset(d, &err) == 0);
+	ck_assert(dir_sync_mark(d, DIR_SYNC_GONE, DIR_MEMBER_USER, "a-ann", &err) == 0);
+	ck_assert(dir_sync_mark(d, DIR_SYNC_GONE, DIR_MEMBER_USER, "a-bob", &err) == 0);
+	ck_assert(dir_sync_mark(d, DIR_SYNC_GONE, DIR_MEMBER_USER, "never-seen", &err) == 0);
+	ck_assert_int_eq(dir_sync_apply_gone(d, tid, 1, &err), 1);
+	ck_assert(dir_sync_mark(d, DIR_SYNC_SEEN, DIR_MEMBER_USER, "a-ann", &err) == 0);
+	ck_assert_int_eq(dir_sync_apply_gone(d, tid, 1, &err), 0);
+}
+END_TEST
+
+static int count_cycle(void *ctx, const struct dir_sync_cycle *c)
+{
+	(void)c;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int first_cycle(void *ctx, const struct dir_sync_cycle *c)
+{
+	*(struct dir_sync_cycle *)ctx = *c;
+	return 1;
+}
+
+START_TEST(store_state_and_cycles)
+{
+	struct err err = {0};
+	struct dir_sync_cycle c;
+	char *cookie = NULL;
+	int64_t full = -1;
+	int n = 0;
+
+	ck_assert_int_eq(dir_sync_state_get(d, tid, "ldap", &cookie, &full, &err), ERR_NOT_FOUND);
+	ck_assert(dir_sync_state_set(d, tid, "ldap", "c1", 1, &err) == 0);
+	ck_assert(dir_sync_state_set(d, tid, "ldap", "c2", 0, &err) == 0);
+	ck_assert(dir_sync_state_get(d, tid, "ldap", &cookie, &full, &err) == 0);
+	ck_assert_str_eq(cookie, "c2");
+	ck_assert(full > 0);
+	free(cookie);
+	ck_assert_int_eq(dir_sync_state_get(d, other, "ldap", &cookie, &full, &err),
+			 ERR_NOT_FOUND);
+	ck_assert(dir_sync_state_set(d, tid, "ldap", NULL, 0, &err) == 0);
+	ck_assert(dir_sync_state_get(d, tid, "ldap", &cookie, &full, &err) == 0);
+	ck_assert_ptr_null(cookie);
+
+	for (int i = 0; i < 1005; i++) {
+		memset(&c, 0, sizeof(c));
+		strcpy(c.connector, "ldap");
+		strcpy(c.kind, "delta");
+		ck_assert(dir_sync_cycle_start(d, tid, &c, &err) == 0);
+	}
+	c.added = 7;
+	strcpy(c.status, "ok");
+	strcpy(c.message, "line\nbreak and a tab\t");
+	c.finished_at = c.started_at + 1;
+	ck_assert(dir_sync_cycle_save(d, tid, &c, &err) == 0);
+	/* 1005 started, the newest 1000 kept, one of them finished */
+	ck_assert_int_eq(dir_sync_cycle_interrupted(d, tid, "ldap", &err), 999);
+	ck_assert(dir_sync_cycle_list(d, tid, "ldap", 0, count_cycle, &n, &err) == 0);
+	ck_assert_int_eq(n, 1000);
+	ck_assert(dir_sync_cycle_list(d, tid, "ldap", 1, first_cycle, &c, &err) == 1);
+	ck_assert_int_eq(c.added, 7);
+	ck_assert_str_eq(c.status, "ok");
+	ck_assert_str_eq(c.message, "line break and a tab ");
+	/* another tenant sees none of it */
+	n = 0;
+	ck_assert(dir_sync_cycle_list(d, other, "ldap", 0, count_cycle, &n, &err) == 0);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+static Suite *sync_unit_suite(void)
+{
+	Suite *s = suite_create("sync-unit");
+	TCase *tc = tcase_create("config");
+	tcase_add_test(tc, config_defaults);
+	tcase_add_test(tc, config_errors);
+	tcase_add_test(tc, config_cross_checks);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("map");
+	tcase_add_checked_fixture(tc, map_setup, map_teardown);
+	tcase_add_test(tc, map_user);
+	tcase_add_test(tc, map_user_refusals);
+	tcase_add_test(tc, map_group);
+	tcase_add_test(tc, dn_keys);
+	tcase_add_test(tc, templates);
+	tcase_add_test(tc, cookie_text);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, store_setup, store_teardown);
+	tcase_add_test(tc, store_members_in_any_order);
+	tcase_add_test(tc, store_rename_and_uid);
+	tcase_add_test(tc, store_key_reused_and_delete);
+	tcase_add_test(tc, store_restore_keeps_id);
+	tcase_add_test(tc, store_first_sync);
+	tcase_add_test(tc, store_sweep_and_marks);
+	tcase_add_test(tc, store_state_and_cycles);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sync_unit_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

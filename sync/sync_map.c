@@ -152,7 +152,11 @@ static int sync_value_text_ok(const struct berval *v, const char *attr, struct e
 	}
 	for (size_t i = 0; i < v->bv_len; i++) {
 		unsigned char c = (unsigned char)v->bv_val[i];
-		if (c < 0x20 || c == 0x7f)
+		/* C1 controls too (U+0080..U+009F, 0xC2 0x80..0x9F): the store refuses them
+		 * (found by tests/fuzz/fuzz_ldap_map) */
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xc2 && i + 1 < v->bv_len && (unsigned char)v->bv_val[i + 1] >= 0x80 &&
+		     (unsigned char)v->bv_val[i + 1] <= 0x9f))
 			return err_set(err, ERR_INVALID,
 				       "attribute '%s' contains control characters", attr);
 	}

@@ -1,7 +1,8 @@
 /*
  * fuzz_config: the INI loader (libinih underneath, our reader and table on
- * top) with a table that has a key of every type, and the idp's own table
- * through idp_config_load() on a real file.
+ * top) with a table that has a key of every type, the idp's own table
+ * through idp_config_load() on a real file, and the sync daemon's table
+ * (sync_config_load_string).
  *
  * Properties: a file that loads leaves every number inside its bounds, an
  * enum inside its choices and a checked string passing its check; a file
@@ -14,6 +15,7 @@
 #include "config.h"
 #include "err.h"
 #include "idp_config.h"
+#include "sync_config.h"
 
 #include <stddef.h>
 #include <unistd.h>
@@ -116,6 +118,23 @@ static void fuzz_idp_file(const uint8_t *data, size_t size)
 	idp_config_free(&cfg);
 }
 
+/* The sync daemon's table, from text (sync_config_load_string). */
+static void fuzz_sync(const char *text)
+{
+	struct sync_config cfg;
+	struct err err = {0};
+
+	if (sync_config_load_string("sync.conf", text, &cfg, &err) != 0) {
+		FUZZ_ASSERT(err.code != 0 && err.msg[0] != '\0', "a silent refusal");
+		return;
+	}
+	FUZZ_ASSERT(cfg.uri != NULL && cfg.map_upn != NULL && cfg.map_group_name != NULL,
+		    "required keys missing");
+	FUZZ_ASSERT(cfg.user_bases.n + cfg.group_bases.n <= SYNC_MAX_BASES, "%zu bases",
+		    cfg.user_bases.n + cfg.group_bases.n);
+	sync_config_free(&cfg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -125,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	fuzz_table(text);
+	fuzz_sync(text);
 	free(text);
 	fuzz_idp_file(data, size);
 	return 0;

@@ -23,8 +23,7 @@ seconds=${1:?usage: tests/fuzz/run.sh SECONDS [HARNESS...]}
 shift
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-all=(http_params http_request admin_json jwt jwks config rbac otpauth)
-[ -f tests/fuzz/fuzz_ldap_map.c ] && all+=(ldap_map)
+all=(http_params http_request admin_json jwt jwks config rbac otpauth ldap_map)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 

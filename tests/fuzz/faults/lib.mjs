@@ -157,7 +157,9 @@ export class World {
     }
   }
 
-  rows() { return JSON.parse(execFileSync(TOOL, ['rows', this.store], { encoding: 'utf8' })); }
+  rows() {
+    return JSON.parse(execFileSync(TOOL, ['rows', this.store], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+  }
 }
 
 // One HTTP request on its own connection.  opts: method, headers, body

@@ -14,7 +14,7 @@ cleanup() {
 		while read -r p; do kill -KILL "$p" 2>/dev/null || true; done <"$dir/pids"
 	fi
 	# a test that failed half-way may leave mounts and daemons behind
-	grep -F " $dir/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do
+	{ grep -F " $dir/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true
 	done
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then echo "test dir kept: $dir"; else rm -rf "$dir"; fi
@@ -27,4 +27,6 @@ chmod 600 "$dir/tls.key"
 export IDP_BUILD="$build" FAULTS_DIR="$dir"
 # thousands of connections need file descriptors, here and in the daemon
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-node --test --test-reporter=spec "$@"
+status=0
+node --test --test-reporter=spec "$@" || status=$?
+exit $status

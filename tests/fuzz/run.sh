@@ -4,11 +4,16 @@
 # Builds a clang tree (build-fuzz, or $FUZZ_BUILD) with -Dfuzz=true,
 # AddressSanitizer, UndefinedBehaviorSanitizer and coverage instrumentation
 # of the whole project, then runs every harness (or those named) for
-# SECONDS each, starting from the committed seeds (tests/fuzz/corpus/NAME)
-# and from what earlier runs found (BUILD/fuzz-corpus/NAME, kept between
-# runs).  A crash, a sanitizer report, a leak, a timeout or a failed
-# property stops that harness and leaves the input in
-# BUILD/fuzz-crashes/; the script then says how to replay it and exits 1.
+# SECONDS each, starting from the committed corpus (tests/fuzz/corpus/NAME:
+# hand-written seeds and merged finds), every regression input
+# (tests/fuzz/regress/NAME) and what earlier runs found
+# (BUILD/fuzz-corpus/NAME, kept between runs).  A crash, a sanitizer
+# report, a leak, a timeout or a failed property stops that harness and
+# leaves the input in BUILD/fuzz-crashes/; the script then says how to
+# replay it and exits 1.
+#
+# To fold what a long run found into the committed corpus:
+#   BUILD/tests/fuzz/fuzz_NAME -merge=1 tests/fuzz/corpus/NAME BUILD/fuzz-corpus/NAME
 #
 # It ends with a table (also in BUILD/fuzz-summary.txt, and as
 # tab-separated values in BUILD/fuzz-summary.tsv for bench/fuzz):
@@ -73,7 +78,7 @@ run_one() {
 			UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 		"$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
 			-print_final_stats=1 -artifact_prefix="$build/fuzz-crashes/$1-" "${args[@]}" \
-			"$corpus" "tests/fuzz/corpus/$1"
+			"$corpus" "tests/fuzz/corpus/$1" "tests/fuzz/regress/$1"
 	) >"$log" 2>&1 || rc=$?
 	after=$(find "$build/fuzz-crashes" -name "$1-*" | wc -l)
 	local execs rate cov ft units rss crashes=$((after - before))

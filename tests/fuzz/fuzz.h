@@ -75,15 +75,15 @@ static inline uint8_t fuzz_byte(struct fuzz_in *in)
  * A failed property: say which and abort, so that libFuzzer (or the
  * replay driver, or the sanitizers) records the input as a crash.
  */
-#define FUZZ_ASSERT(cond, ...)                                                                   \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "fuzz property failed at %s:%d: %s: ", __FILE__,         \
-				__LINE__, #cond);                                                \
-			fprintf(stderr, __VA_ARGS__);                                            \
-			fputc('\n', stderr);                                                     \
-			abort();                                                                 \
-		}                                                                                \
+#define FUZZ_ASSERT(cond, ...)                                                                     \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz property failed at %s:%d: %s: ", __FILE__, __LINE__, \
+			        #cond);                                                            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #endif

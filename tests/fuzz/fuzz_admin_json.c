@@ -19,30 +19,30 @@
 static const struct {
 	const char *method, *path;
 } fz_endpoints[] = {
-	{"POST", "/acme/admin/users"},
-	{"PATCH", "/acme/admin/users/@USER@"},
-	{"POST", "/acme/admin/groups"},
-	{"PATCH", "/acme/admin/groups/@GROUP@"},
-	{"POST", "/acme/admin/groups/@GROUP@/members"},
-	{"POST", "/acme/admin/apps"},
-	{"PATCH", "/acme/admin/apps/@APP@"},
-	{"POST", "/acme/admin/roleDefinitions"},
-	{"PATCH", "/acme/admin/roleDefinitions/@ROLE@"},
-	{"POST", "/acme/admin/roleAssignments"},
-	{"POST", "/acme/admin/denyAssignments"},
-	{"POST", "/acme/scim/v2/Users"},
-	{"PUT", "/acme/scim/v2/Users/@USER@"},
-	{"PATCH", "/acme/scim/v2/Users/@USER@"},
-	{"POST", "/acme/scim/v2/Groups"},
-	{"PATCH", "/acme/scim/v2/Groups/@GROUP@"},
-	{"PUT", "/acme/scim/v2/Groups/@GROUP@"},
-	{"POST", "/acme/authz/check"},
-	{"POST", "/acme/authz/permissions"},
-	{"POST", "/acme/admin/users/@USER@/mfa/reset"},
+        {"POST", "/acme/admin/users"},
+        {"PATCH", "/acme/admin/users/@USER@"},
+        {"POST", "/acme/admin/groups"},
+        {"PATCH", "/acme/admin/groups/@GROUP@"},
+        {"POST", "/acme/admin/groups/@GROUP@/members"},
+        {"POST", "/acme/admin/apps"},
+        {"PATCH", "/acme/admin/apps/@APP@"},
+        {"POST", "/acme/admin/roleDefinitions"},
+        {"PATCH", "/acme/admin/roleDefinitions/@ROLE@"},
+        {"POST", "/acme/admin/roleAssignments"},
+        {"POST", "/acme/admin/denyAssignments"},
+        {"POST", "/acme/scim/v2/Users"},
+        {"PUT", "/acme/scim/v2/Users/@USER@"},
+        {"PATCH", "/acme/scim/v2/Users/@USER@"},
+        {"POST", "/acme/scim/v2/Groups"},
+        {"PATCH", "/acme/scim/v2/Groups/@GROUP@"},
+        {"PUT", "/acme/scim/v2/Groups/@GROUP@"},
+        {"POST", "/acme/authz/check"},
+        {"POST", "/acme/authz/permissions"},
+        {"POST", "/acme/admin/users/@USER@/mfa/reset"},
 };
 
 static const char *const fz_types[] = {"application/json", "application/scim+json",
-				       "application/json; charset=utf-8", "text/plain"};
+                                       "application/json; charset=utf-8", "text/plain"};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_world_tidy(w);
 	path = fuzz_world_expand(w, fz_endpoints[which].path, strlen(fz_endpoints[which].path),
-				 &plen);
+	                         &plen);
 	body = fuzz_world_expand(w, (const char *)in.p, in.n, &blen);
 	{
 		size_t alen;

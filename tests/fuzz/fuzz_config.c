@@ -40,15 +40,15 @@ static int fuzz_no_space(const char *v, char *why, size_t n)
 
 #define F(x) offsetof(struct fuzz_conf, x)
 static const struct cfg_key fuzz_keys[] = {
-	{"main", "name", CFG_STRING, F(name), "none", 0, 0, 0, NULL, NULL},
-	{"main", "word", CFG_STRING, F(word), NULL, 0, 0, 0, NULL, fuzz_no_space},
-	{"main", "count", CFG_INT, F(count), "3", 0, -50, 50, NULL, NULL},
-	{"main", "flag", CFG_BOOL, F(flag), "false", 0, 0, 0, NULL, NULL},
-	{"limits", "wait", CFG_DURATION, F(wait), "30s", 0, 1, 86400, NULL, NULL},
-	{"limits", "size", CFG_SIZE, F(size), "64k", 0, 1024, 1LL << 30, NULL, NULL},
-	{"limits", "mode", CFG_ENUM, F(mode), "safe", 0, 0, 0, fuzz_modes, NULL},
-	{"limits", "item", CFG_LIST, F(items), NULL, 0, 0, 0, NULL, NULL},
-	CFG_END,
+        {"main", "name", CFG_STRING, F(name), "none", 0, 0, 0, NULL, NULL},
+        {"main", "word", CFG_STRING, F(word), NULL, 0, 0, 0, NULL, fuzz_no_space},
+        {"main", "count", CFG_INT, F(count), "3", 0, -50, 50, NULL, NULL},
+        {"main", "flag", CFG_BOOL, F(flag), "false", 0, 0, 0, NULL, NULL},
+        {"limits", "wait", CFG_DURATION, F(wait), "30s", 0, 1, 86400, NULL, NULL},
+        {"limits", "size", CFG_SIZE, F(size), "64k", 0, 1024, 1LL << 30, NULL, NULL},
+        {"limits", "mode", CFG_ENUM, F(mode), "safe", 0, 0, 0, fuzz_modes, NULL},
+        {"limits", "item", CFG_LIST, F(items), NULL, 0, 0, 0, NULL, NULL},
+        CFG_END,
 };
 
 static char fuzz_path[4096];
@@ -61,7 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	snprintf(fuzz_path, sizeof(fuzz_path), "%s/fuzz-config-XXXXXX",
-		 tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	         tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	if ((fuzz_fd = mkstemp(fuzz_path)) < 0) {
 		perror("fuzz_config: mkstemp");
 		abort();
@@ -80,9 +80,9 @@ static void fuzz_table(const char *text)
 	memset(&c, 0, sizeof(c));
 	if (cfg_load_string("fuzz.conf", text, fuzz_keys, &c, &err) != 0) {
 		FUZZ_ASSERT(err.code != 0 && strncmp(err.msg, "fuzz.conf", 9) == 0,
-			    "refusal not naming the file: '%s'", err.msg);
+		            "refusal not naming the file: '%s'", err.msg);
 		FUZZ_ASSERT(c.name == NULL && c.word == NULL && c.items.v == NULL,
-			    "a refused file left strings behind");
+		            "a refused file left strings behind");
 		return;
 	}
 	FUZZ_ASSERT(c.name != NULL, "the default was not applied");
@@ -92,7 +92,7 @@ static void fuzz_table(const char *text)
 	FUZZ_ASSERT(c.mode >= 0 && c.mode <= 2, "mode %d", c.mode);
 	FUZZ_ASSERT(c.flag == 0 || c.flag == 1, "flag %d", c.flag);
 	FUZZ_ASSERT(c.word == NULL || strpbrk(c.word, " \t") == NULL, "unchecked word '%s'",
-		    c.word);
+	            c.word);
 	for (size_t i = 0; i < c.items.n; i++)
 		FUZZ_ASSERT(c.items.v[i] != NULL, "a hole in the list");
 	cfg_free(fuzz_keys, &c);
@@ -113,7 +113,7 @@ static void fuzz_idp_file(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(cfg.port >= 0 && cfg.port <= 65535, "port %lld", cfg.port);
 	FUZZ_ASSERT(cfg.max_body >= 1024, "max_body %lld", cfg.max_body);
 	FUZZ_ASSERT(cfg.plain_http ? cfg.tls_cert == NULL : cfg.tls_cert != NULL,
-		    "TLS settings inconsistent");
+	            "TLS settings inconsistent");
 	FUZZ_ASSERT(cfg.mfa_digits == 6 || cfg.mfa_digits == 8, "digits %lld", cfg.mfa_digits);
 	idp_config_free(&cfg);
 }
@@ -129,9 +129,9 @@ static void fuzz_sync(const char *text)
 		return;
 	}
 	FUZZ_ASSERT(cfg.uri != NULL && cfg.map_upn != NULL && cfg.map_group_name != NULL,
-		    "required keys missing");
+	            "required keys missing");
 	FUZZ_ASSERT(cfg.user_bases.n + cfg.group_bases.n <= SYNC_MAX_BASES, "%zu bases",
-		    cfg.user_bases.n + cfg.group_bases.n);
+	            cfg.user_bases.n + cfg.group_bases.n);
 	sync_config_free(&cfg);
 }
 

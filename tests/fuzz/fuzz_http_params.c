@@ -30,8 +30,9 @@ static void fuzz_params(const char *s, size_t len)
 		FUZZ_ASSERT(err.code == ERR_INVALID || err.code == ERR_LIMIT, "code %d", err.code);
 		FUZZ_ASSERT(err.msg[0] != '\0', "a refusal without a reason");
 		/* the reason names the parameter: never through a pointer into freed storage */
-		FUZZ_ASSERT(strstr(err.msg, "(null)") == NULL || memmem(s, len, "(null)", 6) != NULL,
-			    "refusal names nothing: %s", err.msg);
+		FUZZ_ASSERT(strstr(err.msg, "(null)") == NULL ||
+		                    memmem(s, len, "(null)", 6) != NULL,
+		            "refusal names nothing: %s", err.msg);
 		FUZZ_ASSERT(p.n == 0 && p.storage == NULL, "a refused list was left filled");
 		return;
 	}
@@ -59,16 +60,17 @@ static void fuzz_params(const char *s, size_t len)
 	}
 	if (dups > 0)
 		FUZZ_ASSERT(first != NULL && http_param(&p, first, NULL) == NULL,
-			    "dups() named a parameter that lookup finds once");
+		            "dups() named a parameter that lookup finds once");
 	FUZZ_ASSERT(!buf_failed(&b), "re-encoding failed");
 	if (b.len > 0) {
 		FUZZ_ASSERT(http_params_parse(b.data, b.len, &again, &err) == 0,
-			    "the re-encoded list was refused: %s", err.msg);
+		            "the re-encoded list was refused: %s", err.msg);
 		FUZZ_ASSERT(again.n == p.n, "%zu pairs became %zu", p.n, again.n);
 		for (size_t i = 0; i < p.n; i++) {
-			FUZZ_ASSERT(strcmp(again.v[i].name, p.v[i].name) == 0, "name %zu changed", i);
-			FUZZ_ASSERT(strcmp(again.v[i].value, p.v[i].value) == 0, "value %zu changed",
-				    i);
+			FUZZ_ASSERT(strcmp(again.v[i].name, p.v[i].name) == 0, "name %zu changed",
+			            i);
+			FUZZ_ASSERT(strcmp(again.v[i].value, p.v[i].value) == 0,
+			            "value %zu changed", i);
 		}
 		http_params_free(&again);
 	}
@@ -87,14 +89,13 @@ static void fuzz_cookie(const char *header, const char *name, size_t cap)
 	for (const char *c = out; *c; c++) {
 		unsigned char u = (unsigned char)*c;
 		FUZZ_ASSERT(u > 0x20 && u < 0x7f && u != '"' && u != ',' && u != '\\' && u != ';',
-			    "byte 0x%02x in a cookie value", u);
+		            "byte 0x%02x in a cookie value", u);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = {"idp_session", "__Secure-idp_session", "idp_csrf",
-					    "a"};
+	static const char *const names[] = {"idp_session", "__Secure-idp_session", "idp_csrf", "a"};
 	char *header;
 
 	fuzz_params((const char *)data, size);

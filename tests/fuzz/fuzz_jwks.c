@@ -35,8 +35,8 @@ static void fz_roundtrip(json_t *jwk)
 	again = jws_key_from_jwk(out, &err);
 	FUZZ_ASSERT(again != NULL, "a written key does not parse: %s", err.msg);
 	FUZZ_ASSERT(strcmp(jws_key_kid(k), jws_key_kid(again)) == 0 &&
-			    jws_key_alg(k) == jws_key_alg(again),
-		    "kid or alg changed");
+	                    jws_key_alg(k) == jws_key_alg(again),
+	            "kid or alg changed");
 	out2 = jws_key_public_jwk(again);
 	FUZZ_ASSERT(json_equal(out, out2), "the public members changed");
 	json_decref(out);
@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 
 	arr = json_object_get(doc, "keys");
-	json_array_foreach(arr, i, jwk) {
+	json_array_foreach(arr, i, jwk)
+	{
 		if (i >= 8)
 			break;
 		fz_roundtrip(jwk);
@@ -77,11 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (verify_token(ks, token, &o, &claims, &err) == 0) {
 			json_t *exp = json_object_get(claims, "exp");
 			FUZZ_ASSERT(claims != NULL, "accepted without claims");
-			FUZZ_ASSERT(strcmp(json_string_value(json_object_get(claims, "iss")), ISS) ==
-					    0,
-				    "wrong issuer accepted");
+			FUZZ_ASSERT(
+			        strcmp(json_string_value(json_object_get(claims, "iss")), ISS) == 0,
+			        "wrong issuer accepted");
 			FUZZ_ASSERT(json_is_integer(exp) && json_integer_value(exp) > NOW - 30,
-				    "expired token accepted");
+			            "expired token accepted");
 			json_decref(claims);
 		} else {
 			FUZZ_ASSERT(claims == NULL && err.msg[0] != '\0', "refusal without reason");

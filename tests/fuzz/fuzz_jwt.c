@@ -61,9 +61,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fz_keys[0] = jws_key_from_pem(fuzz_rs256_pem, strlen(fuzz_rs256_pem), JWS_RS256,
-				      FUZZ_RS256_KID, &err);
+	                              FUZZ_RS256_KID, &err);
 	fz_keys[1] = jws_key_from_pem(fuzz_es256_pem, strlen(fuzz_es256_pem), JWS_ES256,
-				      FUZZ_ES256_KID, &err);
+	                              FUZZ_ES256_KID, &err);
 	if (fz_keys[0] == NULL || fz_keys[1] == NULL) {
 		fprintf(stderr, "fuzz_jwt: test keys: %s\n", err.msg);
 		abort();
@@ -84,7 +84,8 @@ __attribute__((noreturn)) static void fz_fail(const char *what)
 /* Sign "header.payload" (both raw JSON text) with test key i: the token, or NULL. */
 static char *fz_sign_raw(int i, const char *header, size_t hlen, const char *claims, size_t clen)
 {
-	size_t cap = b64url_encoded_len(hlen) + b64url_encoded_len(clen) + b64url_encoded_len(512) + 4;
+	size_t cap =
+	        b64url_encoded_len(hlen) + b64url_encoded_len(clen) + b64url_encoded_len(512) + 4;
 	size_t pos;
 	char *tok = malloc(cap);
 	unsigned char der[600], sig[600];
@@ -135,14 +136,14 @@ static void fz_accepted(const struct jws_parsed *p)
 	const char *kid = json_string_value(json_object_get(p->header, "kid"));
 
 	FUZZ_ASSERT(p->key != NULL && p->claims != NULL && json_is_object(p->claims),
-		    "accepted without key or claims");
+	            "accepted without key or claims");
 	FUZZ_ASSERT(alg != NULL && jws_alg_parse(alg) == jws_key_alg(p->key) &&
-			    p->alg == jws_key_alg(p->key),
-		    "accepted with alg '%s' by a %s key", alg != NULL ? alg : "(none)",
-		    jws_alg_name(jws_key_alg(p->key)));
+	                    p->alg == jws_key_alg(p->key),
+	            "accepted with alg '%s' by a %s key", alg != NULL ? alg : "(none)",
+	            jws_alg_name(jws_key_alg(p->key)));
 	FUZZ_ASSERT(json_object_get(p->header, "crit") == NULL, "accepted with crit");
 	FUZZ_ASSERT(kid == NULL || strcmp(kid, jws_key_kid(p->key)) == 0,
-		    "accepted kid '%s' by key '%s'", kid, jws_key_kid(p->key));
+	            "accepted kid '%s' by key '%s'", kid, jws_key_kid(p->key));
 }
 
 /* -1 absent, 0 not an integer, 1 present (value in *v). */
@@ -195,7 +196,7 @@ static int fz_claims_ok(const struct jws_parsed *p, const struct jws_expect *e)
 			found = strcmp(json_string_value(aud), e->aud) == 0;
 		if (json_is_array(aud))
 			json_array_foreach(aud, i, v) found |=
-				json_is_string(v) && strcmp(json_string_value(v), e->aud) == 0;
+			        json_is_string(v) && strcmp(json_string_value(v), e->aud) == 0;
 		if (!found)
 			return 0;
 	}
@@ -217,8 +218,7 @@ static void fz_check_claims(const struct jws_parsed *p, const char *typ)
 	e.max_age = 86400;
 	got = jws_check_claims(p, &e, &err) == 0;
 	want = fz_claims_ok(p, &e);
-	FUZZ_ASSERT(got == want, "claims check said %d, the rules say %d (%s)", got, want,
-		    err.msg);
+	FUZZ_ASSERT(got == want, "claims check said %d, the rules say %d (%s)", got, want, err.msg);
 	/* the same without expectations but exp, and with extreme clocks */
 	e.iss = e.aud = e.typ = NULL;
 	e.max_age = 0;
@@ -238,7 +238,7 @@ static void fz_token(const char *tok, int must_verify, const char *typ)
 	if (rc != 0) {
 		FUZZ_ASSERT(!must_verify, "a token jws_sign made was refused: %s", err.msg);
 		FUZZ_ASSERT((rc == ERR_INVALID || rc == ERR_DENIED) && err.msg[0] != '\0',
-			    "refusal %d without reason", rc);
+		            "refusal %d without reason", rc);
 		FUZZ_ASSERT(p.header == NULL && p.claims == NULL, "a refused token left state");
 		return;
 	}

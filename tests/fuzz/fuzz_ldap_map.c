@@ -42,7 +42,7 @@
 static long fz_b64(const char *s, size_t n, char *out)
 {
 	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned acc = 0;
 	int bits = 0;
 	long o = 0;
@@ -105,7 +105,7 @@ static void fz_text(const char *what, const char *s, size_t cap, int required)
 	FUZZ_ASSERT(!required || n > 0, "an empty %s", what);
 	FUZZ_ASSERT(utf8_valid(s, n) && utf8_printable(s), "%s is not printable UTF-8", what);
 	FUZZ_ASSERT(n == 0 || (s[0] != ' ' && s[n - 1] != ' '), "%s keeps surrounding spaces",
-		    what);
+	            what);
 }
 
 /* A DN key is "dn:" and a normalized, folded DN that normalizes to itself. */
@@ -117,9 +117,8 @@ static void fz_dn_key(const char *key)
 	FUZZ_ASSERT(strncmp(key, "dn:", 3) == 0, "a DN key without dn: '%s'", key);
 	FUZZ_ASSERT(utf8_valid(key, strlen(key)), "a DN key that is not UTF-8");
 	FUZZ_ASSERT(sync_dn_key(key + 3, strlen(key + 3), again, sizeof(again), &err) == 0,
-		    "a DN key does not parse as a DN: '%s': %s", key, err.msg);
-	FUZZ_ASSERT(strcmp(again, key) == 0, "a DN key is not stable: '%s' then '%s'", key,
-		    again);
+	            "a DN key does not parse as a DN: '%s': %s", key, err.msg);
+	FUZZ_ASSERT(strcmp(again, key) == 0, "a DN key is not stable: '%s' then '%s'", key, again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -152,10 +151,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(err.msg[0] != '\0', "a refused mapping without a reason");
 		/* the config check says the same about the templates */
 		FUZZ_ASSERT(*upn == '\0' || *gname == '\0' ||
-				    sync_template_check(upn, why, sizeof(why)) != 0 ||
-				    sync_template_check(display, why, sizeof(why)) != 0 ||
-				    sync_template_check(gname, why, sizeof(why)) != 0,
-			    "init refused templates the check accepts: %s", err.msg);
+		                    sync_template_check(upn, why, sizeof(why)) != 0 ||
+		                    sync_template_check(display, why, sizeof(why)) != 0 ||
+		                    sync_template_check(gname, why, sizeof(why)) != 0,
+		            "init refused templates the check accepts: %s", err.msg);
 		sync_map_free(&m);
 		goto out;
 	}
@@ -169,7 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int added = 0;
 			if (colon[1] == ':') {
 				char *raw = malloc(len + 1);
-				long n = raw != NULL ? fz_b64(colon + 2, strlen(colon + 2), raw) : -1;
+				long n = raw != NULL ? fz_b64(colon + 2, strlen(colon + 2), raw)
+				                     : -1;
 				if (n >= 0)
 					fz_add(&e, line, raw, (size_t)n), added = 1;
 				free(raw);
@@ -180,8 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				added = 1;
 			}
 			if (added && (strcasecmp(line, "member") == 0 ||
-				      strcasecmp(line, "uniqueMember") == 0 ||
-				      strcasecmp(line, "memberUid") == 0))
+			              strcasecmp(line, "uniqueMember") == 0 ||
+			              strcasecmp(line, "memberUid") == 0))
 				members++;
 		}
 		free(line);
@@ -196,18 +196,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(strcmp(u.source_dn, e.dn) == 0, "the DN changed");
 		fz_dn_key(dn_key);
 		FUZZ_ASSERT(uid_key[0] == '\0' || strncmp(uid_key, "uid:", 4) == 0,
-			    "a uid key without uid:");
+		            "a uid key without uid:");
 	} else {
 		FUZZ_ASSERT(err.code == ERR_INVALID && err.msg[0] != '\0', "a silent refusal %d",
-			    err.code);
+		            err.code);
 	}
 	err_clear(&err);
 	if (sync_map_group(&m, &e, &g, dn_key, &mk, &err) == 0) {
 		fz_text("group name", g.name, sizeof(g.name), 1);
 		fz_text("description", g.description, sizeof(g.description), 0);
 		fz_dn_key(dn_key);
-		FUZZ_ASSERT(mk.n + mk.unparsable == members, "%zu members became %zu keys and %zu "
-			    "unparsable", members, mk.n, mk.unparsable);
+		FUZZ_ASSERT(mk.n + mk.unparsable == members,
+		            "%zu members became %zu keys and %zu "
+		            "unparsable",
+		            members, mk.n, mk.unparsable);
 		for (size_t i = 0; i < mk.n; i++) {
 			if (strncmp(mk.keys[i], "uid:", 4) == 0)
 				continue;
@@ -215,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else {
 		FUZZ_ASSERT(err.code == ERR_INVALID && err.msg[0] != '\0', "a silent refusal %d",
-			    err.code);
+		            err.code);
 	}
 	sync_members_free(&mk);
 	sync_map_free(&m);

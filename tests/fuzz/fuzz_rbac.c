@@ -38,9 +38,9 @@ static int ref_glob(const char *p, const char *s)
 				M(i, j) = M(i + 1, j) || (j < sn && M(i, j + 1));
 			else
 				M(i, j) = j < sn &&
-					  tolower((unsigned char)p[i]) ==
-						  tolower((unsigned char)s[j]) &&
-					  M(i + 1, j + 1);
+				          tolower((unsigned char)p[i]) ==
+				                  tolower((unsigned char)s[j]) &&
+				          M(i + 1, j + 1);
 		}
 	}
 	r = M(0, 0);
@@ -82,8 +82,8 @@ static int valid_scope(const char *s)
 }
 
 static void fuzz_decide(unsigned flags, const char *pat, const char *notpat, const char *action,
-			const char *asg_scope, const char *scope, const char *deny_pat,
-			const char *deny_scope)
+                        const char *asg_scope, const char *scope, const char *deny_pat,
+                        const char *deny_scope)
 {
 	static const char *const root[] = {"/"};
 	const char *acts[1] = {pat}, *nots[1] = {notpat}, *denies[1] = {deny_pat};
@@ -126,8 +126,8 @@ static void fuzz_decide(unsigned flags, const char *pat, const char *notpat, con
 		a.principal.type = via_group ? RBAC_PRINCIPAL_GROUP : RBAC_PRINCIPAL_USER;
 		a.principal.id = via_group ? "g1" : "u1";
 		a.scope = asg_scope;
-		FUZZ_ASSERT(rbac_builder_add_assignment(b, &a, &err) == 0,
-			    "assignment refused: %s", err.msg);
+		FUZZ_ASSERT(rbac_builder_add_assignment(b, &a, &err) == 0, "assignment refused: %s",
+		            err.msg);
 	}
 	if (via_group) {
 		struct rbac_principal_ref m = {RBAC_PRINCIPAL_USER, "u1"};
@@ -168,8 +168,9 @@ static void fuzz_decide(unsigned flags, const char *pat, const char *notpat, con
 	}
 	FUZZ_ASSERT(d.allowed == want, "decided %d, the reference says %d", d.allowed, want);
 	if (want)
-		FUZZ_ASSERT(d.reason == RBAC_REASON_ASSIGNMENT && strcmp(d.assignment_id, "asg") == 0,
-			    "allowed without naming the assignment");
+		FUZZ_ASSERT(d.reason == RBAC_REASON_ASSIGNMENT &&
+		                    strcmp(d.assignment_id, "asg") == 0,
+		            "allowed without naming the assignment");
 	/* a different principal gets nothing from these assignments */
 	q.principal_id = "u2";
 	FUZZ_ASSERT(rbac_check(idx, &q, &d, &err) == 0 && !d.allowed, "u2 was allowed");
@@ -193,11 +194,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(valid_pattern(action), "an action that is not a pattern");
 	if (pat_ok && act_ok)
 		FUZZ_ASSERT(rbac_pattern_match(pat, action) == ref_glob(pat, action),
-			    "'%s' against '%s': matcher %d", pat, action,
-			    rbac_pattern_match(pat, action));
+		            "'%s' against '%s': matcher %d", pat, action,
+		            rbac_pattern_match(pat, action));
 	if (asg_ok && scope_ok)
 		FUZZ_ASSERT(rbac_scope_within(scope, asg_scope) == ref_within(scope, asg_scope),
-			    "'%s' within '%s'", scope, asg_scope);
+		            "'%s' within '%s'", scope, asg_scope);
 	if (pat_ok && act_ok && asg_ok && scope_ok)
 		fuzz_decide(flags, pat, notpat, action, asg_scope, scope, deny_pat, deny_scope);
 	free(pat);

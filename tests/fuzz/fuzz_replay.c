@@ -32,7 +32,7 @@ static int replay_bench;
 static struct {
 	uint8_t *data;
 	size_t len;
-} *replay_inputs;
+} * replay_inputs;
 static size_t replay_n, replay_cap;
 
 static void replay_keep(uint8_t *data, size_t len)

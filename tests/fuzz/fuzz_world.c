@@ -32,7 +32,7 @@
 #define FW_PUBLIC   "http://127.0.0.1:8443"
 #define FW_REDIRECT "http://127.0.0.1:9000/cb"
 /* how the store writes a hash with the world's argon2 settings (8 KiB, 1 pass) */
-#define FW_HASH_PREFIX "$argon2id$v=19$m=8,t=1,p=1$"
+#define FW_HASH_PREFIX  "$argon2id$v=19$m=8,t=1,p=1$"
 #define FW_REDIRECT_ENC "http%3A%2F%2F127.0.0.1%3A9000%2Fcb"
 
 static struct fuzz_world *fw_world;
@@ -63,7 +63,7 @@ static struct dir *fw_dir(struct fuzz_world *w)
 
 /* A request without the oracle (for minting credentials). */
 static void fw_raw(struct fuzz_world *w, const char *method, const char *uri, const char *cookie,
-		   const char *authz, const char *form, struct http_resp *resp)
+                   const char *authz, const char *form, struct http_resp *resp)
 {
 	struct http_param h[4];
 	size_t n = 0;
@@ -83,7 +83,7 @@ static void fw_raw(struct fuzz_world *w, const char *method, const char *uri, co
 	h[n].name = "User-Agent";
 	h[n++].value = "fuzz-world/1";
 	http_serve_memory(idp_handle, &w->idp, method, uri, h, n, form != NULL ? form : "",
-			  form != NULL ? strlen(form) : 0, "198.51.100.7", resp);
+	                  form != NULL ? strlen(form) : 0, "198.51.100.7", resp);
 }
 
 /* The value of cookie name from the response's Set-Cookie headers into out; 0 or -1. */
@@ -93,8 +93,8 @@ static int fw_set_cookie(const struct http_resp *resp, const char *name, char *o
 
 	for (int i = 0; i < resp->nheaders; i++) {
 		const char *v = resp->headers[i].value;
-		if (strcasecmp(resp->headers[i].name, "Set-Cookie") != 0 || strncmp(v, name, n) != 0 ||
-		    v[n] != '=')
+		if (strcasecmp(resp->headers[i].name, "Set-Cookie") != 0 ||
+		    strncmp(v, name, n) != 0 || v[n] != '=')
 			continue;
 		v += n + 1;
 		n = strcspn(v, ";");
@@ -127,9 +127,10 @@ static void fw_jwt_ids(const char *tok, char *jti, size_t cap)
 	if (b == NULL || (n = b64url_decode(a + 1, (size_t)(b - a - 1), raw, sizeof(raw))) < 0)
 		return;
 	if ((c = json_loadb(raw, (size_t)n, 0, NULL)) != NULL) {
-		snprintf(jti, cap, "%s", json_string_value(json_object_get(c, "jti")) != NULL
-						 ? json_string_value(json_object_get(c, "jti"))
-						 : "");
+		snprintf(jti, cap, "%s",
+		         json_string_value(json_object_get(c, "jti")) != NULL
+		                 ? json_string_value(json_object_get(c, "jti"))
+		                 : "");
 		json_decref(c);
 	}
 }
@@ -159,10 +160,10 @@ static void fw_mint_pkce(struct fuzz_world *w)
 static void fw_authorize_uri(struct fuzz_world *w, const char *client, char *out, size_t cap)
 {
 	snprintf(out, cap,
-		 "/acme/oauth2/authorize?client_id=%s&redirect_uri=%s&response_type=code"
-		 "&scope=openid%%20profile%%20offline_access&state=fw&nonce=n1"
-		 "&code_challenge=%s&code_challenge_method=S256",
-		 client, FW_REDIRECT_ENC, w->challenge);
+	         "/acme/oauth2/authorize?client_id=%s&redirect_uri=%s&response_type=code"
+	         "&scope=openid%%20profile%%20offline_access&state=fw&nonce=n1"
+	         "&code_challenge=%s&code_challenge_method=S256",
+	         client, FW_REDIRECT_ENC, w->challenge);
 }
 
 /* A CSRF cookie and a session for alice, through the sign-in page. */
@@ -179,10 +180,10 @@ static void fw_mint_session(struct fuzz_world *w)
 	http_resp_free(&resp);
 	fw_csrf_token(w, w->csrf, w->csrf_token);
 	snprintf(form, sizeof(form),
-		 "client_id=%s&redirect_uri=%s&response_type=code&scope=openid+profile+"
-		 "offline_access&state=fw&nonce=n1&code_challenge=%s&code_challenge_method=S256"
-		 "&csrf=%s&username=alice%%40acme.test&password=" FW_PASSWORD,
-		 w->web_client, FW_REDIRECT_ENC, w->challenge, w->csrf_token);
+	         "client_id=%s&redirect_uri=%s&response_type=code&scope=openid+profile+"
+	         "offline_access&state=fw&nonce=n1&code_challenge=%s&code_challenge_method=S256"
+	         "&csrf=%s&username=alice%%40acme.test&password=" FW_PASSWORD,
+	         w->web_client, FW_REDIRECT_ENC, w->challenge, w->csrf_token);
 	snprintf(cookie, sizeof(cookie), "idp_csrf=%s", w->csrf);
 	fw_raw(w, "POST", "/acme/login", cookie, NULL, form, &resp);
 	if (fw_set_cookie(&resp, "idp_session", w->session, sizeof(w->session)) != 0)
@@ -262,7 +263,7 @@ static void fw_basic(const char *id, const char *secret, char *out, size_t cap)
 	size_t n = (size_t)snprintf(pair, sizeof(pair), "%s:%s", id, secret);
 	char b64[400];
 	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t o = 0;
 
 	/* standard base64 with padding, as HTTP Basic wants it */
@@ -291,8 +292,8 @@ static void fw_mint_tokens(struct fuzz_world *w)
 	fw_mint_code(w);
 	fw_basic(w->web_client, w->web_secret, auth, sizeof(auth));
 	snprintf(form, sizeof(form),
-		 "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", w->code,
-		 FW_REDIRECT_ENC, w->verifier);
+	         "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", w->code,
+	         FW_REDIRECT_ENC, w->verifier);
 	w->code[0] = '\0';
 	fw_raw(w, "POST", "/acme/oauth2/token", NULL, auth, form, &resp);
 	doc = json_loadb(resp.body.data != NULL ? resp.body.data : "", resp.body.len, 0, NULL);
@@ -300,9 +301,9 @@ static void fw_mint_tokens(struct fuzz_world *w)
 	    json_string_value(json_object_get(doc, "refresh_token")) == NULL)
 		fw_die("token", resp.body.data != NULL ? resp.body.data : "no body");
 	snprintf(w->access_token, sizeof(w->access_token), "%s",
-		 json_string_value(json_object_get(doc, "access_token")));
+	         json_string_value(json_object_get(doc, "access_token")));
 	snprintf(w->refresh, sizeof(w->refresh), "%s",
-		 json_string_value(json_object_get(doc, "refresh_token")));
+	         json_string_value(json_object_get(doc, "refresh_token")));
 	fw_jwt_ids(w->access_token, w->access_jti, sizeof(w->access_jti));
 	json_decref(doc);
 	http_resp_free(&resp);
@@ -316,13 +317,14 @@ static void fw_mint_admin(struct fuzz_world *w)
 
 	fw_basic(w->svc_client, w->svc_secret, auth, sizeof(auth));
 	fw_raw(w, "POST", "/acme/oauth2/token", NULL, auth,
-	       "grant_type=client_credentials&resource=http%3A%2F%2F127.0.0.1%3A8443%2Facme%2Fadmin",
+	       "grant_type=client_credentials&resource=http%3A%2F%2F127.0.0.1%3A8443%2Facme%"
+	       "2Fadmin",
 	       &resp);
 	doc = json_loadb(resp.body.data != NULL ? resp.body.data : "", resp.body.len, 0, NULL);
 	if (resp.status != 200 || json_string_value(json_object_get(doc, "access_token")) == NULL)
 		fw_die("admin token", resp.body.data != NULL ? resp.body.data : "no body");
 	snprintf(w->admin_token, sizeof(w->admin_token), "%s",
-		 json_string_value(json_object_get(doc, "access_token")));
+	         json_string_value(json_object_get(doc, "access_token")));
 	fw_jwt_ids(w->admin_token, w->admin_jti, sizeof(w->admin_jti));
 	json_decref(doc);
 	http_resp_free(&resp);
@@ -349,8 +351,8 @@ static int fw_refresh_live(struct fuzz_world *w)
 }
 
 static void fw_app(struct dir *d, struct fuzz_world *w, const char *name, int confidential,
-		   unsigned grants, int mfa, char client[DIR_ID_MAX], char secret[64],
-		   char id_out[DIR_ID_MAX])
+                   unsigned grants, int mfa, char client[DIR_ID_MAX], char secret[64],
+                   char id_out[DIR_ID_MAX])
 {
 	struct dir_app a;
 	struct err err = {0};
@@ -393,7 +395,7 @@ static void fw_user(struct dir *d, struct fuzz_world *w, const char *upn, char i
 }
 
 static void fw_assign(struct dir *d, struct fuzz_world *w, enum rbac_builtin role,
-		      enum dir_principal_type type, const char *principal, char *id_out)
+                      enum dir_principal_type type, const char *principal, char *id_out)
 {
 	struct rbac_actor who = {"fuzz-world", NULL};
 	struct dir_role_assignment a;
@@ -439,8 +441,8 @@ static void fw_objects(struct fuzz_world *w)
 	fw_app(d, w, "Public", 0, DIR_GRANT_AUTHORIZATION_CODE | DIR_GRANT_REFRESH_TOKEN, 0,
 	       w->pub_client, unused, NULL);
 	fw_app(d, w, "MFA", 1, DIR_GRANT_AUTHORIZATION_CODE, 1, w->mfa_client, unused, NULL);
-	fw_app(d, w, "Admin Tool", 1, DIR_GRANT_CLIENT_CREDENTIALS, 0, w->svc_client,
-	       w->svc_secret, svc_id);
+	fw_app(d, w, "Admin Tool", 1, DIR_GRANT_CLIENT_CREDENTIALS, 0, w->svc_client, w->svc_secret,
+	       svc_id);
 	fw_app(d, w, "Victim", 1, DIR_GRANT_CLIENT_CREDENTIALS, 0, unused, unused,
 	       w->victim_app_id);
 	fw_assign(d, w, RBAC_BUILTIN_OWNER, DIR_PRINCIPAL_APP, svc_id, NULL);
@@ -448,7 +450,8 @@ static void fw_objects(struct fuzz_world *w)
 	fw_assign(d, w, RBAC_BUILTIN_READER, DIR_PRINCIPAL_USER, w->alice_id, NULL);
 	memset(&role, 0, sizeof(role));
 	snprintf(role.name, sizeof(role.name), "Helpdesk");
-	snprintf(role.actions, sizeof(role.actions), "[\"idp/users/read\",\"idp/users/password/action\"]");
+	snprintf(role.actions, sizeof(role.actions),
+	         "[\"idp/users/read\",\"idp/users/password/action\"]");
 	if (rbac_store_role_create(d, w->tenant.id, &who, &role, &err) != 0)
 		fw_die("role", err.msg);
 	snprintf(w->role_id, sizeof(w->role_id), "%s", role.id);
@@ -473,15 +476,15 @@ static void fw_build(struct fuzz_world *w)
 	if (secretbox_file_create(path, kid, &err) != 0)
 		fw_die("key file", err.msg);
 	snprintf(conf, sizeof(conf),
-		 "[store]\npath = %s/store.db\n"
-		 "[passwords]\nargon2_passes = 1\nargon2_memory = 8k\n"
-		 "[http]\nlisten = 127.0.0.1\nport = 0\npublic_url = " FW_PUBLIC "\n"
-		 "plain_http = true\nmax_body = 64k\n"
-		 "[tokens]\naccess_token_lifetime = 1d\nid_token_lifetime = 1d\n"
-		 "[session]\nidle_timeout = 30d\nmax_lifetime = 90d\n"
-		 "[secrets]\nkey_file = %s\n"
-		 "[log]\nlevel = error\n",
-		 w->root, path);
+	         "[store]\npath = %s/store.db\n"
+	         "[passwords]\nargon2_passes = 1\nargon2_memory = 8k\n"
+	         "[http]\nlisten = 127.0.0.1\nport = 0\npublic_url = " FW_PUBLIC "\n"
+	         "plain_http = true\nmax_body = 64k\n"
+	         "[tokens]\naccess_token_lifetime = 1d\nid_token_lifetime = 1d\n"
+	         "[session]\nidle_timeout = 30d\nmax_lifetime = 90d\n"
+	         "[secrets]\nkey_file = %s\n"
+	         "[log]\nlevel = error\n",
+	         w->root, path);
 	snprintf(path, sizeof(path), "%s/idp.conf", w->root);
 	if (tu_write_file(path, conf, 0600) != 0)
 		fw_die("config", path);
@@ -515,7 +518,7 @@ static void fw_build(struct fuzz_world *w)
 	{
 		char enc[160];
 		if (argon2id_hash_encoded(1, 8, 1, "pw", 2, "0123456789abcdef", 16, 32, enc,
-					  sizeof(enc)) != ARGON2_OK ||
+		                          sizeof(enc)) != ARGON2_OK ||
 		    !fw_has_hash(enc, strlen(enc)))
 			fw_die("hash oracle", "does not match the store's encoding");
 	}
@@ -692,7 +695,7 @@ static void fw_drain(struct http_resp *resp)
 static int fw_has_hash(const char *text, size_t len)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t plen = strlen(FW_HASH_PREFIX);
 	const char *p = text, *end = text + len;
 
@@ -714,7 +717,7 @@ static int fw_has_hash(const char *text, size_t len)
 
 /* 1 if the request holds needle anywhere a client can put it. */
 static int fw_input_has(const char *uri, const char *body, size_t body_len,
-			const struct http_param *headers, size_t nheaders, const char *needle)
+                        const struct http_param *headers, size_t nheaders, const char *needle)
 {
 	size_t n = strlen(needle);
 
@@ -722,28 +725,29 @@ static int fw_input_has(const char *uri, const char *body, size_t body_len,
 	    (body != NULL && memmem(body, body_len, needle, n) != NULL))
 		return 1;
 	for (size_t i = 0; i < nheaders; i++)
-		if (strstr(headers[i].value, needle) != NULL || strstr(headers[i].name, needle) != NULL)
+		if (strstr(headers[i].value, needle) != NULL ||
+		    strstr(headers[i].name, needle) != NULL)
 			return 1;
 	return 0;
 }
 
 void fuzz_world_serve(struct fuzz_world *w, const char *method, const char *uri,
-		      const struct http_param *headers, size_t nheaders, const char *body,
-		      size_t body_len, struct http_resp *resp)
+                      const struct http_param *headers, size_t nheaders, const char *body,
+                      size_t body_len, struct http_resp *resp)
 {
 	const char *ctype, *loc;
 	int xss = 0;
 
 	http_serve_memory(idp_handle, &w->idp, method, uri, headers, nheaders, body, body_len,
-			  "198.51.100.7", resp);
+	                  "198.51.100.7", resp);
 	fw_drain(resp);
 	if (getenv("FUZZ_VERBOSE") != NULL) /* what each seed reaches, for writing seeds */
 		fprintf(stderr, "%s %.80s -> %d %.160s\n", method, uri, resp->status,
-			resp->body.data != NULL ? resp->body.data : "");
+		        resp->body.data != NULL ? resp->body.data : "");
 	FUZZ_ASSERT(resp->status >= 100 && resp->status <= 599, "status %d", resp->status);
 	FUZZ_ASSERT(resp->status != 500 || getenv("FUZZ_ALLOW_500") != NULL,
-		    "500 for %s %.200s: %.300s", method, uri,
-		    resp->body.data != NULL ? resp->body.data : "");
+	            "500 for %s %.200s: %.300s", method, uri,
+	            resp->body.data != NULL ? resp->body.data : "");
 	FUZZ_ASSERT(!buf_failed(&resp->body), "the response body failed");
 	ctype = resp->content_type != NULL ? resp->content_type : "application/json";
 	if (resp->body.len > 0 && resp->stream_fd < 0 &&
@@ -752,14 +756,14 @@ void fuzz_world_serve(struct fuzz_world *w, const char *method, const char *uri,
 		json_error_t jerr;
 		json_t *doc = json_loadb(resp->body.data, resp->body.len, 0, &jerr);
 		FUZZ_ASSERT(doc != NULL, "a JSON response that is not JSON (%s): %.300s", jerr.text,
-			    resp->body.data);
+		            resp->body.data);
 		json_decref(doc);
 	}
 	/* a marker in the input must never come back as markup */
 	xss = fw_input_has(uri, body, body_len, headers, nheaders, "<xss>");
 	if (xss && resp->body.len > 0 && strncmp(ctype, "text/html", 9) == 0)
 		FUZZ_ASSERT(memmem(resp->body.data, resp->body.len, "<xss>", 5) == NULL,
-			    "input reflected unescaped into HTML");
+		            "input reflected unescaped into HTML");
 	/*
 	 * Password hashes never leave the store but in an export.  What is
 	 * looked for is a whole hash with the world's own parameters (salt and
@@ -769,18 +773,19 @@ void fuzz_world_serve(struct fuzz_world *w, const char *method, const char *uri,
 	 */
 	if (resp->body.len > 0 && resp->stream_fd < 0)
 		FUZZ_ASSERT(!fw_has_hash(resp->body.data, resp->body.len),
-			    "a password hash in a response: %.300s", resp->body.data);
+		            "a password hash in a response: %.300s", resp->body.data);
 	for (int i = 0; i < resp->nheaders; i++) {
 		const char *v = resp->headers[i].value;
 		FUZZ_ASSERT(strpbrk(v, "\r\n") == NULL, "a header value with a line break");
 		if (strcasecmp(resp->headers[i].name, "Set-Cookie") == 0)
-			FUZZ_ASSERT(strstr(v, "; HttpOnly") != NULL && strstr(v, "SameSite=") != NULL,
-				    "a cookie without HttpOnly or SameSite: %s", v);
+			FUZZ_ASSERT(strstr(v, "; HttpOnly") != NULL &&
+			                    strstr(v, "SameSite=") != NULL,
+			            "a cookie without HttpOnly or SameSite: %s", v);
 	}
 	if ((resp->status == 302 || resp->status == 303) &&
 	    (loc = fw_header(resp, "Location")) != NULL)
 		FUZZ_ASSERT(fw_redirect_ok(w, loc), "a redirect to an unregistered address: %.300s",
-			    loc);
+		            loc);
 }
 
 struct fw_denies {

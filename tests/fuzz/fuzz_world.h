@@ -78,8 +78,8 @@ char *fuzz_world_expand(struct fuzz_world *w, const char *text, size_t len, size
  * resp is initialized here; the caller frees it.
  */
 void fuzz_world_serve(struct fuzz_world *w, const char *method, const char *uri,
-		      const struct http_param *headers, size_t nheaders, const char *body,
-		      size_t body_len, struct http_resp *resp);
+                      const struct http_param *headers, size_t nheaders, const char *body,
+                      size_t body_len, struct http_resp *resp);
 
 /*
  * Undo what would stop later inputs from reaching the admin API: deny

@@ -43,7 +43,8 @@ static sqlite3 *tool_open(const char *path, int write)
 		flags |= SQLITE_OPEN_URI;
 	}
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		fprintf(stderr, "fault_tool: %s: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "?");
+		fprintf(stderr, "fault_tool: %s: %s\n", path,
+		        db != NULL ? sqlite3_errmsg(db) : "?");
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -82,21 +83,21 @@ static int tool_check(const char *path)
 		return 1;
 	tool_collect(db, "PRAGMA integrity_check", "integrity_check", problems);
 	tool_collect(db,
-		     "SELECT \"table\" || ' row ' || rowid || ' -> ' || parent FROM "
-		     "pragma_foreign_key_check",
-		     "foreign_key_check", problems);
+	             "SELECT \"table\" || ' row ' || rowid || ' -> ' || parent FROM "
+	             "pragma_foreign_key_check",
+	             "foreign_key_check", problems);
 	/* a family has at most one refresh token that can still be used */
 	tool_collect(db,
-		     "SELECT family_id || ' has ' || count(*) || ' live refresh tokens' FROM "
-		     "refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL GROUP BY "
-		     "family_id HAVING count(*) > 1",
-		     "refresh family", problems);
+	             "SELECT family_id || ' has ' || count(*) || ' live refresh tokens' FROM "
+	             "refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL GROUP BY "
+	             "family_id HAVING count(*) > 1",
+	             "refresh family", problems);
 	/* a used code names the family it issued; an unused one issued nothing */
 	tool_collect(db,
-		     "SELECT 'code ' || substr(c.code_hash, 1, 12) || ' unused but its family has "
-		     "tokens' FROM auth_codes c WHERE c.used_at IS NULL AND EXISTS (SELECT 1 FROM "
-		     "refresh_tokens r WHERE r.family_id = c.family_id)",
-		     "code", problems);
+	             "SELECT 'code ' || substr(c.code_hash, 1, 12) || ' unused but its family has "
+	             "tokens' FROM auth_codes c WHERE c.used_at IS NULL AND EXISTS (SELECT 1 FROM "
+	             "refresh_tokens r WHERE r.family_id = c.family_id)",
+	             "code", problems);
 	rc = json_array_size(problems) == 0 ? 0 : 1;
 	if (rc == 0)
 		printf("ok\n");
@@ -124,11 +125,11 @@ static json_t *tool_query(sqlite3 *db, const char *sql)
 				json_object_set_new(row, name, json_null());
 			else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
 				json_object_set_new(row, name,
-						    json_integer(sqlite3_column_int64(st, i)));
+				                    json_integer(sqlite3_column_int64(st, i)));
 			else
 				json_object_set_new(
-					row, name,
-					json_string((const char *)sqlite3_column_text(st, i)));
+				        row, name,
+				        json_string((const char *)sqlite3_column_text(st, i)));
 		}
 		json_array_append_new(arr, row);
 	}
@@ -144,11 +145,11 @@ static int tool_rows(const char *path)
 	if (db == NULL)
 		return 1;
 	doc = json_pack("{s:o, s:o, s:o}", "sessions",
-			tool_query(db, "SELECT id_hash, user_id FROM sessions"), "codes",
-			tool_query(db, "SELECT code_hash, family_id, used_at FROM auth_codes"),
-			"refresh",
-			tool_query(db, "SELECT token_hash, family_id, rotated_at, revoked_at FROM "
-				       "refresh_tokens"));
+	                tool_query(db, "SELECT id_hash, user_id FROM sessions"), "codes",
+	                tool_query(db, "SELECT code_hash, family_id, used_at FROM auth_codes"),
+	                "refresh",
+	                tool_query(db, "SELECT token_hash, family_id, rotated_at, revoked_at FROM "
+	                               "refresh_tokens"));
 	json_dumpf(doc, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(doc);
@@ -166,14 +167,14 @@ static int tool_lock(const char *path, const char *how)
 	if (strcmp(how, "exclusive") == 0) {
 		/* the whole file: in WAL mode this keeps readers out too */
 		if (sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE", NULL, NULL,
-				 NULL) != SQLITE_OK)
+		                 NULL) != SQLITE_OK)
 			goto fail;
 	} else if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		goto fail;
 	}
 	/* a write of nothing, so the lock is really taken */
 	if (sqlite3_exec(db, "UPDATE tenants SET updated_at = updated_at WHERE 0", NULL, NULL,
-			 NULL) != SQLITE_OK)
+	                 NULL) != SQLITE_OK)
 		goto fail;
 	printf("locked\n");
 	fflush(stdout);

@@ -66,7 +66,7 @@ static int add_user(struct dir *d, const char *tenant_id, const char *upn, struc
 	memset(&u, 0, sizeof(u));
 	snprintf(u.upn, sizeof(u.upn), "%s", upn);
 	snprintf(u.display_name, sizeof(u.display_name),
-		 "A display name long enough that rows fill pages: %s", upn);
+	         "A display name long enough that rows fill pages: %s", upn);
 	u.enabled = 1;
 	return dir_user_create(d, tenant_id, &u, "a-password", err);
 }
@@ -100,20 +100,21 @@ static char *big_export(const char *name, int n)
 
 	ck_assert_ptr_nonnull(f);
 	fprintf(f,
-		"{\"format\":\"idp-tenant-export\",\"schema_version\":%d,"
-		"\"tenant\":{\"id\":\"7e1a0000-0000-4000-8000-%012d\",\"name\":\"%s\","
-		"\"display_name\":\"Big\",\"mfa_required\":0,\"created_at\":1,\"updated_at\":1},"
-		"\"users\":[",
-		DIR_SCHEMA_VERSION, 1, name);
+	        "{\"format\":\"idp-tenant-export\",\"schema_version\":%d,"
+	        "\"tenant\":{\"id\":\"7e1a0000-0000-4000-8000-%012d\",\"name\":\"%s\","
+	        "\"display_name\":\"Big\",\"mfa_required\":0,\"created_at\":1,\"updated_at\":1},"
+	        "\"users\":[",
+	        DIR_SCHEMA_VERSION, 1, name);
 	for (int i = 0; i < n; i++)
 		fprintf(f,
-			"%s{\"id\":\"7e1a0000-0000-4000-9000-%012d\",\"upn\":\"user%05d@big.test\","
-			"\"display_name\":\"User number %d with a long display name to take "
-			"room\",\"given_name\":\"\",\"surname\":\"\",\"mail\":\"\",\"enabled\":1,"
-			"\"mfa_required\":0,\"source\":\"cloud\",\"source_anchor\":null,"
-			"\"source_dn\":null,\"password_hash\":null,\"created_at\":1,\"updated_at\":1,"
-			"\"deleted_at\":null}",
-			i ? "," : "", i, i, i);
+		        "%s{\"id\":\"7e1a0000-0000-4000-9000-%012d\",\"upn\":\"user%05d@big.test\","
+		        "\"display_name\":\"User number %d with a long display name to take "
+		        "room\",\"given_name\":\"\",\"surname\":\"\",\"mail\":\"\",\"enabled\":1,"
+		        "\"mfa_required\":0,\"source\":\"cloud\",\"source_anchor\":null,"
+		        "\"source_dn\":null,\"password_hash\":null,\"created_at\":1,\"updated_at\":"
+		        "1,"
+		        "\"deleted_at\":null}",
+		        i ? "," : "", i, i, i);
 	fprintf(f, "],\"groups\":[]}");
 	fclose(f);
 	return b.p;
@@ -373,13 +374,15 @@ static pid_t lock_in_child(const char *how, int *release_fd)
 		if (sqlite3_open(db_path, &db) != SQLITE_OK)
 			_exit(20);
 		if (strcmp(how, "exclusive") == 0 &&
-		    sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
+		    sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL) !=
+		            SQLITE_OK)
 			_exit(21);
 		if (sqlite3_exec(db,
-				 strcmp(how, "exclusive") == 0 ? "BEGIN EXCLUSIVE" : "BEGIN IMMEDIATE",
-				 NULL, NULL, NULL) != SQLITE_OK ||
+		                 strcmp(how, "exclusive") == 0 ? "BEGIN EXCLUSIVE"
+		                                               : "BEGIN IMMEDIATE",
+		                 NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(db, "UPDATE tenants SET updated_at = updated_at + 1", NULL, NULL,
-				 NULL) != SQLITE_OK)
+		                 NULL) != SQLITE_OK)
 			_exit(22);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(23);

@@ -352,6 +352,21 @@ int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *e
 			ldap_memfree(norm);
 		return err_set(err, ERR_INVALID, "not a DN: %s", ldap_err2string(rc));
 	}
+	/*
+	 * libldap takes "cn=# anything" for an empty hex value and writes
+	 * "cn=#", which is no DN: every such value would meet every other.
+	 * What does not parse again is refused (found by
+	 * tests/fuzz/fuzz_ldap_map); only values that start with '#' need it.
+	 */
+	if (strstr(norm, "=#") != NULL) {
+		LDAPDN parsed = NULL;
+		rc = ldap_str2dn(norm, &parsed, LDAP_DN_FORMAT_LDAPV3);
+		ldap_dnfree(parsed);
+		if (rc != LDAP_SUCCESS) {
+			ldap_memfree(norm);
+			return err_set(err, ERR_INVALID, "not a DN: a value after '#' is not hex");
+		}
+	}
 	if (cap < 4) {
 		ldap_memfree(norm);
 		return err_set(err, ERR_INVALID, "no room for a DN key");

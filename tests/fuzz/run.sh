@@ -79,6 +79,7 @@ run_one() {
 		"$exe" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
 			-print_final_stats=1 -artifact_prefix="$build/fuzz-crashes/$1-" "${args[@]}" \
 			"$corpus" "tests/fuzz/corpus/$1" "tests/fuzz/regress/$1"
+		exit $? # (not the last command: bash would exec it, and report the signal itself)
 	) >"$log" 2>&1 || rc=$?
 	after=$(find "$build/fuzz-crashes" -name "$1-*" | wc -l)
 	local execs rate cov ft units rss crashes=$((after - before))

@@ -20,7 +20,8 @@
 # executions, executions per second, coverage, corpus size, crashes.
 #
 # Environment: FUZZ_BUILD (build dir), FUZZ_JOBS (harnesses at once,
-# default 1), FUZZ_TMP (where the request harnesses build their worlds).
+# default 1), FUZZ_TMP (where the request harnesses build their worlds;
+# default /dev/shm, else $TMPDIR or /tmp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -54,7 +55,10 @@ if ! ninja -C "$build" fuzzers >"$build/fuzz-ninja.log" 2>&1; then
 	exit 1
 fi
 
-work=$(mktemp -d "${FUZZ_TMP:-${TMPDIR:-/tmp}}/idp-fuzz-XXXXXX")
+# the request harnesses' stores live here: memory when there is some (no fsync on disk)
+tmp_default=${TMPDIR:-/tmp}
+[ -d /dev/shm ] && [ -w /dev/shm ] && tmp_default=/dev/shm
+work=$(mktemp -d "${FUZZ_TMP:-$tmp_default}/idp-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$build/fuzz-corpus" "$build/fuzz-crashes" "$build/fuzz-logs"
 

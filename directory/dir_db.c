@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /* "IDP1": tells our stores from other SQLite files. */
 #define DIR_APPLICATION_ID 0x49445031
@@ -328,12 +329,42 @@ static int dir_configure(struct dir *d, const struct dir_options *opts, struct e
 	return 0;
 }
 
+/*
+ * A read-only open on a read-only file system: SQLite cannot create the
+ * WAL's shared-memory file there, so it would fail with "unable to open
+ * database file".  Nobody can write the file either, so it is opened as
+ * immutable (a URI; the path percent-encoded).  NULL when not needed.
+ */
+static char *dir_immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct statvfs vfs;
+	char *uri, *o;
+
+	if (statvfs(path, &vfs) != 0 || !(vfs.f_flag & ST_RDONLY) ||
+	    (uri = malloc(strlen(path) * 3 + 32)) == NULL)
+		return NULL;
+	o = uri + sprintf(uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= 0x20 || *p >= 0x7f) {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	strcpy(o, "?immutable=1");
+	return uri;
+}
+
 struct dir *dir_open(const struct dir_options *opts, struct err *err)
 {
 	static const struct dir_argon2 argon2_default = DIR_ARGON2_DEFAULT;
 	struct err local;
 	struct dir *d;
-	int flags, target;
+	char *uri = NULL;
+	int flags, target, rc;
 
 	if (err == NULL)
 		err = &local;
@@ -359,7 +390,11 @@ struct dir *dir_open(const struct dir_options *opts, struct err *err)
 
 	flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
 		(d->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	if (sqlite3_open_v2(opts->path, &d->db, flags, NULL) != SQLITE_OK) {
+	if (d->read_only && (uri = dir_immutable_uri(opts->path)) != NULL)
+		flags |= SQLITE_OPEN_URI;
+	rc = sqlite3_open_v2(uri != NULL ? uri : opts->path, &d->db, flags, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
 		if (d->db == NULL)
 			err_set(err, ERR_INTERNAL, "out of memory");
 		else

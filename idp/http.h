@@ -62,7 +62,10 @@ struct http_req {
 	size_t body_len;
 	char client_ip[64];
 	int tls;
-	void *conn; /* the library's connection, for http_header() */
+	void *conn; /* the library's connection, for http_header(); NULL in tests */
+	/* Test seam: with conn NULL, http_header() reads these (names in any case). */
+	const struct http_param *headers;
+	size_t nheaders;
 };
 
 /* A request header's value, or NULL. */
@@ -99,6 +102,13 @@ struct http_server_conf {
 	int max_connections;   /* total */
 	int max_per_ip;        /* concurrent connections from one address (0 = no limit) */
 	int timeout_s;         /* idle connection timeout */
+	/*
+	 * The longest a client may take to send one whole request (headers
+	 * and body), counted from the connection's start or from the previous
+	 * response: the idle timeout alone never ends a client that sends a
+	 * byte now and then (slowloris).  0 = timeout_s.
+	 */
+	int request_timeout_s;
 	size_t max_body;       /* largest request body */
 	const char *tls_cert_pem; /* NULL for plain HTTP */
 	const char *tls_key_pem;
@@ -120,5 +130,19 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 int http_server_port(const struct http_server *s);
 /* Stop accepting, finish what runs, free. NULL is fine. */
 void http_server_stop(struct http_server *s);
+
+/*
+ * Test seam (fuzzing, tests without sockets): answer a request made in
+ * memory exactly as the server answers one read from a socket.  uri is the
+ * request target as sent; its path is percent-decoded here as the server
+ * library does, and its query string and a form body go through the same
+ * parsers and refusals before handler(ctx, ...) runs.  headers (nheaders of
+ * them; borrowed) are what http_header() returns; body (borrowed) need not
+ * be NUL-terminated; client_ip NULL means 127.0.0.1.  resp is initialized
+ * here; the caller frees it with http_resp_free().
+ */
+void http_serve_memory(http_handler handler, void *ctx, const char *method, const char *uri,
+		       const struct http_param *headers, size_t nheaders, const char *body,
+		       size_t body_len, const char *client_ip, struct http_resp *resp);
 
 #endif

@@ -100,9 +100,11 @@ int http_params_parse(const char *s, size_t len, struct http_params *out, struct
 						out->storage + used)
 				  : (out->storage[used] = '\0', 0);
 		if (vlen < 0 || !http_text_ok(out->storage + used, (size_t)vlen)) {
+			/* name the parameter before its storage goes (it read NULL here before) */
+			err_set(err, ERR_INVALID, "parameter '%.40s': bad value encoding",
+				out->v[out->n].name);
 			http_params_free(out);
-			return err_set(err, ERR_INVALID, "parameter '%.40s': bad value encoding",
-				       out->v[out->n].name);
+			return ERR_INVALID;
 		}
 		used += (size_t)vlen + 1;
 		out->n++;

@@ -8,6 +8,16 @@
  * The raw request URI comes from MHD's URI log callback so that the query
  * string is parsed by our own strict parser (http_params.c), not by MHD's
  * lenient one.
+ *
+ * MHD's connection timeout is an idle timeout: every byte received resets
+ * it, so a client sending a header line every few seconds (slowloris) or a
+ * body a byte at a time would hold its connection for ever, and enough of
+ * them from enough addresses would take every connection slot.  So each
+ * connection also has a deadline for receiving a whole request, kept in a
+ * list from MHD's connection notifications; a reaper thread shuts down the
+ * socket of a connection past its deadline, and MHD then closes it as it
+ * would any connection the client dropped (found by
+ * tests/fuzz/faults/abuse.test.mjs).
  */
 #include "http.h"
 
@@ -16,12 +26,22 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A connection from accept to close, for the request deadline. */
+struct http_conn {
+	struct http_conn *prev, *next;
+	int fd;
+	int64_t deadline_ms; /* monotonic; 0 while a request is being answered */
+};
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -29,6 +49,11 @@ struct http_server {
 	http_handler handler;
 	void *ctx;
 	int port;
+	pthread_mutex_t conns_lock; /* guards conns and every deadline */
+	struct http_conn *conns;
+	pthread_cond_t reaper_wake;
+	pthread_t reaper;
+	int reaper_started, stopping;
 };
 
 /* Per-request state, created by the URI callback before headers are read. */
@@ -103,7 +128,162 @@ void http_resp_error(struct http_resp *r, int status, const char *code, const ch
 
 const char *http_header(const struct http_req *r, const char *name)
 {
+	if (r->conn == NULL) {
+		for (size_t i = 0; i < r->nheaders; i++)
+			if (strcasecmp(r->headers[i].name, name) == 0)
+				return r->headers[i].value;
+		return NULL;
+	}
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/*
+ * Parse the query string of uri and a form body into req, then let the
+ * handler answer into resp (initialized here).  The socket path and the
+ * in-memory path share this, so fuzzing one tests the other.  A request
+ * the parsers refuse gets a 400 and the connection is closed.
+ */
+static void http_dispatch(http_handler handler, void *ctx, struct http_req *req,
+			  const char *uri, struct http_resp *resp)
+{
+	struct err err = {0};
+	const char *q = strchr(uri, '?'), *ctype;
+
+	http_resp_init(resp);
+	if (q != NULL && http_params_parse(q + 1, strlen(q + 1), &req->query, &err) != 0)
+		goto refuse;
+	ctype = http_header(req, "Content-Type");
+	if (ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0 &&
+	    http_params_parse(req->body, req->body_len, &req->form, &err) != 0)
+		goto refuse;
+	handler(ctx, req, resp);
+	goto out;
+refuse:
+	http_resp_error(resp, 400, "invalid_request", err.msg);
+	http_resp_header(resp, "Connection", "close");
+out:
+	http_params_free(&req->query);
+	http_params_free(&req->form);
+}
+
+static int64_t http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Set c's deadline: the next whole request is due within the request timeout (or never: 0). */
+static void http_deadline(struct http_server *s, struct MHD_Connection *c, int running)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci != NULL ? ci->socket_context : NULL;
+
+	if (hc == NULL)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	hc->deadline_ms = running ? 0 : http_now_ms() + s->conf.request_timeout_s * 1000LL;
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+/* MHD: a connection opened or closed.  Closing runs before MHD closes the socket. */
+static void http_conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+			 enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct http_conn *hc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
+			return; /* without a deadline: the idle timeout still applies */
+		hc->fd = ci->connect_fd;
+		hc->deadline_ms = http_now_ms() + s->conf.request_timeout_s * 1000LL;
+		pthread_mutex_lock(&s->conns_lock);
+		hc->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = hc;
+		s->conns = hc;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = hc;
+		return;
+	}
+	if (hc == NULL)
+		return;
+	/* off the list before MHD closes the fd: the reaper never touches a reused one */
+	pthread_mutex_lock(&s->conns_lock);
+	if (hc->prev != NULL)
+		hc->prev->next = hc->next;
+	else
+		s->conns = hc->next;
+	if (hc->next != NULL)
+		hc->next->prev = hc->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	free(hc);
+	*socket_context = NULL;
+}
+
+/* Once a second: end the connections whose request is overdue. */
+static void *http_reaper(void *arg)
+{
+	struct http_server *s = arg;
+
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->stopping) {
+		struct timespec until;
+		int64_t now = http_now_ms();
+		for (struct http_conn *hc = s->conns; hc != NULL; hc = hc->next) {
+			if (hc->deadline_ms != 0 && now > hc->deadline_ms) {
+				/* MHD sees the end of the stream and closes it as usual */
+				shutdown(hc->fd, SHUT_RDWR);
+				hc->deadline_ms = 0;
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
+
+/* Descriptors kept for the rest of the process: store connections, pipes, logs. */
+#define HTTP_FD_RESERVE(threads) (128 + 4 * (threads))
+
+/*
+ * Every connection is a file descriptor: let the process open as many as
+ * max_connections allows, plus the reserve, raising the soft limit up to
+ * the hard one.  If even that is too low, the connection limit is lowered
+ * to fit: then libmicrohttpd turns the excess away at once, where
+ * otherwise accept() failed with EMFILE and new clients stalled until
+ * enough others left (found by tests/fuzz/faults/abuse.test.mjs: with the
+ * usual soft limit of 1024, a thousand idle connections locked everyone
+ * out although max_connections said 4096).
+ */
+static unsigned http_fd_budget(unsigned want, int threads)
+{
+	rlim_t reserve = (rlim_t)HTTP_FD_RESERVE(threads), need = (rlim_t)want + reserve;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return want;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		unsigned fit = rl.rlim_cur > 2 * reserve ? (unsigned)(rl.rlim_cur - reserve)
+							 : (unsigned)(rl.rlim_cur / 2);
+		log_warnx("http: the process may open only %llu files: at most %u connections, not "
+			  "%u (raise the hard limit, e.g. LimitNOFILE=)",
+			  (unsigned long long)rl.rlim_cur, fit, want);
+		return fit;
+	}
+	return want;
 }
 
 static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
@@ -124,9 +304,9 @@ static void http_done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct http_ctx *h = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	/* answered: the next request on this connection has its own deadline */
+	http_deadline(cls, c, 0);
 	if (h == NULL)
 		return;
 	free(h->uri);
@@ -302,8 +482,6 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	struct http_ctx *h = *con_cls;
 	struct http_req req;
 	struct http_resp resp;
-	struct err err = {0};
-	const char *q, *ctype;
 	enum MHD_Result ok;
 
 	(void)version;
@@ -330,6 +508,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	if (h->too_large)
 		return http_reply_error(c, 413, "invalid_request", "request body too large");
 
+	/* the whole request is in: no deadline while it is answered */
+	http_deadline(s, c, 1);
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = url;
@@ -339,22 +519,65 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	buf_add(&h->body, "", 0); /* NUL-terminate even when empty */
 	req.body = h->body.data != NULL ? h->body.data : "";
 	req.body_len = h->body.len;
-	q = strchr(h->uri, '?');
-	if (q != NULL && http_params_parse(q + 1, strlen(q + 1), &req.query, &err) != 0)
-		return http_reply_error(c, 400, "invalid_request", err.msg);
-	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-	if (ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0 &&
-	    http_params_parse(req.body, req.body_len, &req.form, &err) != 0) {
-		http_params_free(&req.query);
-		return http_reply_error(c, 400, "invalid_request", err.msg);
-	}
-	http_resp_init(&resp);
-	s->handler(s->ctx, &req, &resp);
+	http_dispatch(s->handler, s->ctx, &req, h->uri, &resp);
 	ok = http_send(c, &resp, req.tls);
 	http_resp_free(&resp);
-	http_params_free(&req.query);
-	http_params_free(&req.form);
 	return ok;
+}
+
+static int http_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+void http_serve_memory(http_handler handler, void *ctx, const char *method, const char *uri,
+		       const struct http_param *headers, size_t nheaders, const char *body,
+		       size_t body_len, const char *client_ip, struct http_resp *resp)
+{
+	struct http_req req;
+	struct buf b;
+	size_t plen = strcspn(uri, "?"), o = 0;
+	char *path = malloc(plen + 1);
+
+	buf_init(&b);
+	buf_add(&b, body, body_len);
+	buf_add(&b, "", 0);
+	if (path == NULL || buf_failed(&b)) {
+		http_resp_init(resp);
+		http_resp_error(resp, 500, "server_error", "out of memory");
+		goto out;
+	}
+	/* the path as libmicrohttpd hands it over: valid %XX decoded, the rest kept */
+	for (size_t i = 0; i < plen; i++) {
+		int hi, lo;
+		if (uri[i] == '%' && i + 2 < plen && (hi = http_hexval(uri[i + 1])) >= 0 &&
+		    (lo = http_hexval(uri[i + 2])) >= 0) {
+			path[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			path[o++] = uri[i];
+		}
+	}
+	path[o] = '\0';
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	req.headers = headers;
+	req.nheaders = nheaders;
+	snprintf(req.client_ip, sizeof(req.client_ip), "%s",
+		 client_ip != NULL ? client_ip : "127.0.0.1");
+	req.body = b.data != NULL ? b.data : "";
+	req.body_len = body_len;
+	http_dispatch(handler, ctx, &req, uri, resp);
+out:
+	free(path);
+	buf_free(&b);
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -398,26 +621,38 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 		return NULL;
 	}
 	s->conf = *conf;
+	if (s->conf.request_timeout_s <= 0)
+		s->conf.request_timeout_s = conf->timeout_s;
 	s->handler = handler;
 	s->ctx = ctx;
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_cond_init(&s->reaper_wake, NULL);
 	if (conf->tls_cert_pem != NULL)
 		flags |= MHD_USE_TLS;
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		http_fd_budget((unsigned)conf->max_connections, conf->threads),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)conf->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 		MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
-		http_done_cb, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+		http_done_cb, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_cb, s,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
 		conf->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		conf->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, conf->tls_key_pem, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		err_set(err, ERR_IO, "cannot listen on %s port %d (in use, or bad TLS material?)",
 			conf->address, conf->port);
-		free(s);
+		http_server_stop(s);
 		return NULL;
 	}
+	if (pthread_create(&s->reaper, NULL, http_reaper, s) != 0) {
+		err_set(err, ERR_INTERNAL, "cannot start the connection reaper");
+		http_server_stop(s);
+		return NULL;
+	}
+	s->reaper_started = 1;
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : conf->port;
 	return s;
@@ -432,6 +667,16 @@ void http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_stop_daemon(s->mhd);
+	if (s->mhd != NULL)
+		MHD_stop_daemon(s->mhd); /* closes every connection: the list empties */
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->conns_lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->reaper_wake);
+		pthread_mutex_unlock(&s->conns_lock);
+		pthread_join(s->reaper, NULL);
+	}
+	pthread_cond_destroy(&s->reaper_wake);
+	pthread_mutex_destroy(&s->conns_lock);
 	free(s);
 }

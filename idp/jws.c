@@ -668,13 +668,20 @@ int jws_check_claims(const struct jws_parsed *p, const struct jws_expect *e, str
 		return err_set(err, ERR_DENIED, "exp, nbf and iat must be integers");
 	if (!has_exp)
 		return err_set(err, ERR_DENIED, "token has no exp");
-	if (e->now >= exp + e->leeway)
+	/*
+	 * The claims are the token's, so any int64: no sum or difference of
+	 * them may wrap (found by tests/fuzz/fuzz_jwt).  An exp so large that
+	 * exp + leeway passes INT64_MAX is simply not expired.
+	 */
+	if (exp <= INT64_MAX - e->leeway && e->now >= exp + e->leeway)
 		return err_set(err, ERR_DENIED, "token expired");
 	if (has_nbf && e->now + e->leeway < nbf)
 		return err_set(err, ERR_DENIED, "token not valid yet (nbf)");
 	if (has_iat && e->now + e->leeway < iat)
 		return err_set(err, ERR_DENIED, "token issued in the future (iat)");
-	if (e->max_age > 0 && has_iat && exp - iat > e->max_age)
+	if (e->max_age > 0 && has_iat &&
+	    ((iat < 0 && exp > INT64_MAX + iat) || (!(iat > 0 && exp < INT64_MIN + iat) &&
+						      exp - iat > e->max_age)))
 		return err_set(err, ERR_DENIED, "token lifetime too long");
 	if (e->iss != NULL) {
 		const char *iss = json_string_value(json_object_get(p->claims, "iss"));

@@ -275,9 +275,15 @@ static int otpauth_parse_fields(const char *uri, struct otpauth *k, struct err *
 		if (strlen(acct) >= sizeof(k->account))
 			return err_set(err, ERR_INVALID, "account name too long");
 	} else {
-		if (strlen(label) >= sizeof(k->account))
+		/*
+		 * Leading spaces go here too, as after "ISSUER:": otherwise a key
+		 * written back with an issuer reads as another account (found by
+		 * tests/fuzz/fuzz_otpauth).
+		 */
+		const char *acct = label + strspn(label, " ");
+		if (strlen(acct) >= sizeof(k->account))
 			return err_set(err, ERR_INVALID, "account name too long");
-		snprintf(k->account, sizeof(k->account), "%s", label);
+		snprintf(k->account, sizeof(k->account), "%s", acct);
 	}
 	if (k->account[0] == '\0')
 		return err_set(err, ERR_INVALID, "label has no account name");

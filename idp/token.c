@@ -8,8 +8,10 @@
  * client_credentials: confidential apps only, and nothing is written to the
  * store, so the grant runs at the speed of a signature.
  */
+#include "authz.h"
 #include "b64.h"
 #include "client_auth.h"
+#include "keys.h"
 #include "log.h"
 #include "rand.h"
 #include "secret.h"
@@ -71,7 +73,67 @@ static int64_t token_revoke_until(const struct idp_req *r)
 	return r->now + longest;
 }
 
-static void token_code(struct idp_req *r, const struct dir_app *app)
+/*
+ * The store could not answer (locked past the busy timeout, disk full):
+ * a 503 the client may retry.  Never invalid_grant for this: a client told
+ * that throws a good code or refresh token away (found by the fault tests).
+ */
+static void token_unavailable(struct idp_req *r, const struct err *err)
+{
+	log_error("tenant %s: token endpoint: %s", r->tenant.name, err->msg);
+	http_resp_error(r->resp, 503, "temporarily_unavailable",
+			"the store is unavailable; try again");
+	http_resp_header(r->resp, "Retry-After", "1");
+}
+
+/* 1 if rc is the store failing rather than an answer about the object. */
+static int token_store_failed(int rc)
+{
+	return rc != 0 && rc != ERR_NOT_FOUND && rc != ERR_DENIED;
+}
+
+/*
+ * Run one grant in one transaction, so that a code or a refresh token is
+ * used only together with what it issues: if a later write (the new
+ * refresh token) or the signature fails, the use is rolled back and the
+ * client can retry, instead of holding a code or token the store has
+ * already spent (found by the fault tests).  fn returns 0 to commit what
+ * it did (success, and refusals that must stick, like a reuse revocation),
+ * -1 to roll back.
+ */
+static void token_in_tx(struct idp_req *r, const struct dir_app *app,
+			int (*fn)(struct idp_req *r, const struct dir_app *app))
+{
+	struct err err = {0};
+	struct keyring *kr;
+
+	/*
+	 * What the response reads, brought up to date outside the
+	 * transaction: the signing keys (a tenant's first token makes them in
+	 * a transaction of their own, and key generation should not hold the
+	 * store's write lock) and the role index for the "roles" claim (its
+	 * loader reads in a snapshot, which cannot open inside a transaction).
+	 */
+	if ((kr = keys_acquire(r->idp->keys, r->dir, r->tenant.id, r->now, &err)) == NULL) {
+		token_unavailable(r, &err);
+		return;
+	}
+	keyring_release(kr);
+	authz_release(r, authz_acquire(r, &err));
+	err_clear(&err);
+	if (dir_begin(r->dir, &err) != 0) {
+		token_unavailable(r, &err);
+		return;
+	}
+	if (fn(r, app) != 0) {
+		dir_rollback(r->dir);
+		return;
+	}
+	if (dir_commit(r->dir, &err) != 0)
+		token_unavailable(r, &err);
+}
+
+static int token_code_tx(struct idp_req *r, const struct dir_app *app)
 {
 	const char *code = http_param(&r->http->form, "code", NULL);
 	const char *redirect = http_param(&r->http->form, "redirect_uri", NULL);
@@ -85,15 +147,19 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 
 	if (!(app->grants & DIR_GRANT_AUTHORIZATION_CODE)) {
 		http_resp_error(r->resp, 400, "unauthorized_client", "grant not allowed for this app");
-		return;
+		return 0;
 	}
 	if (code == NULL || redirect == NULL || verifier == NULL) {
 		http_resp_error(r->resp, 400, "invalid_request",
 				"code, redirect_uri and code_verifier are required");
-		return;
+		return 0;
 	}
 	secret_sha256_hex(code, hash);
 	rc = dir_code_redeem(r->dir, r->tenant.id, hash, &c, &err);
+	if (token_store_failed(rc)) {
+		token_unavailable(r, &err);
+		return -1;
+	}
 	if (rc == ERR_DENIED) {
 		/* the code was used before: whoever holds what it issued loses it */
 		dir_grant_revoke(r->dir, r->tenant.id, c.grant_id, token_revoke_until(r), &err);
@@ -102,34 +168,39 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 		idp_signin_log(r, c.user_id, NULL, app->id, "token", "failure",
 			       "authorization code reused; grant revoked", NULL);
 		http_resp_error(r->resp, 400, "invalid_grant", "invalid or used code");
-		return;
+		return 0;
 	}
 	if (rc != 0 || strcmp(c.app_id, app->id) != 0 || r->now >= c.expires_at ||
 	    strcmp(c.redirect_uri, redirect) != 0) {
 		http_resp_error(r->resp, 400, "invalid_grant",
 				rc == 0 && r->now >= c.expires_at ? "code expired"
 								  : "invalid or used code");
-		return;
+		return 0;
 	}
 	if (http_param(&r->http->form, "resource", NULL) != NULL &&
 	    strcmp(http_param(&r->http->form, "resource", NULL), c.resource) != 0) {
 		http_resp_error(r->resp, 400, "invalid_target", "resource differs from the request");
-		return;
+		return 0;
 	}
 	if (!token_pkce_ok(verifier, c.code_challenge)) {
 		http_resp_error(r->resp, 400, "invalid_grant", "code_verifier does not match");
-		return;
+		return 0;
 	}
-	if (dir_user_get(r->dir, r->tenant.id, c.user_id, &u, &err) != 0 || !u.enabled ||
-	    u.deleted_at != 0) {
+	rc = dir_user_get(r->dir, r->tenant.id, c.user_id, &u, &err);
+	if (token_store_failed(rc)) {
+		token_unavailable(r, &err);
+		return -1;
+	}
+	if (rc != 0 || !u.enabled || u.deleted_at != 0) {
 		http_resp_error(r->resp, 400, "invalid_grant", "the user can no longer sign in");
-		return;
+		return 0;
 	}
 	with_refresh = (app->grants & DIR_GRANT_REFRESH_TOKEN) != 0;
 	if (with_refresh && token_new_refresh(r, app, u.id, c.grant_id, c.scope, c.auth_time,
 					      c.amr, c.resource, refresh) != 0) {
-		http_resp_error(r->resp, 500, "server_error", "could not issue a refresh token");
-		return;
+		http_resp_error(r->resp, 503, "temporarily_unavailable",
+				"could not issue a refresh token; try again");
+		return -1;
 	}
 	memset(&g, 0, sizeof(g));
 	g.app = app;
@@ -142,10 +213,17 @@ static void token_code(struct idp_req *r, const struct dir_app *app)
 	g.id_token = tokens_scope_has(c.scope, "openid");
 	g.refresh_token = with_refresh ? refresh : NULL;
 	g.resource = c.resource;
-	if (tokens_respond(r, &g) == 0)
+	rc = tokens_respond(r, &g);
+	if (rc == 0)
 		idp_signin_log(r, u.id, NULL, app->id, "token", "success", "authorization_code",
 			       c.amr);
 	secret_wipe(refresh, sizeof(refresh));
+	return rc == 0 ? 0 : -1;
+}
+
+static void token_code(struct idp_req *r, const struct dir_app *app)
+{
+	token_in_tx(r, app, token_code_tx);
 }
 
 /* 1 if every word of want is in have. */
@@ -162,7 +240,7 @@ static int token_scope_subset(const char *want, const char *have)
 	return 1;
 }
 
-static void token_refresh(struct idp_req *r, const struct dir_app *app)
+static int token_refresh_tx(struct idp_req *r, const struct dir_app *app)
 {
 	const char *token = http_param(&r->http->form, "refresh_token", NULL);
 	const char *scope = http_param(&r->http->form, "scope", NULL);
@@ -175,14 +253,18 @@ static void token_refresh(struct idp_req *r, const struct dir_app *app)
 
 	if (!(app->grants & DIR_GRANT_REFRESH_TOKEN)) {
 		http_resp_error(r->resp, 400, "unauthorized_client", "grant not allowed for this app");
-		return;
+		return 0;
 	}
 	if (token == NULL) {
 		http_resp_error(r->resp, 400, "invalid_request", "refresh_token is required");
-		return;
+		return 0;
 	}
 	secret_sha256_hex(token, hash);
 	rc = dir_refresh_use(r->dir, r->tenant.id, hash, &rt, &err);
+	if (token_store_failed(rc)) {
+		token_unavailable(r, &err);
+		return -1;
+	}
 	if (rc == ERR_DENIED && strcmp(rt.app_id, app->id) == 0) {
 		/* a rotated token came back: it was stolen, or the client is broken */
 		dir_grant_revoke(r->dir, r->tenant.id, rt.grant_id, token_revoke_until(r), &err);
@@ -191,26 +273,32 @@ static void token_refresh(struct idp_req *r, const struct dir_app *app)
 		idp_signin_log(r, rt.user_id, NULL, app->id, "token", "failure",
 			       "refresh token reused; grant revoked", NULL);
 		http_resp_error(r->resp, 400, "invalid_grant", "invalid refresh token");
-		return;
+		return 0;
 	}
 	if (rc != 0 || strcmp(rt.app_id, app->id) != 0 || r->now >= rt.expires_at) {
 		http_resp_error(r->resp, 400, "invalid_grant", "invalid refresh token");
-		return;
+		/* a token of another app, or expired: it was not this client's to rotate */
+		return rc == 0 ? -1 : 0;
 	}
 	if (scope != NULL && !token_scope_subset(scope, rt.scope)) {
 		http_resp_error(r->resp, 400, "invalid_scope", "scope wider than the grant");
-		return;
+		return -1;
 	}
-	if (dir_user_get(r->dir, r->tenant.id, rt.user_id, &u, &err) != 0 || !u.enabled ||
-	    u.deleted_at != 0) {
+	rc = dir_user_get(r->dir, r->tenant.id, rt.user_id, &u, &err);
+	if (token_store_failed(rc)) {
+		token_unavailable(r, &err);
+		return -1;
+	}
+	if (rc != 0 || !u.enabled || u.deleted_at != 0) {
 		dir_grant_revoke(r->dir, r->tenant.id, rt.grant_id, token_revoke_until(r), &err);
 		http_resp_error(r->resp, 400, "invalid_grant", "the user can no longer sign in");
-		return;
+		return 0;
 	}
 	if (token_new_refresh(r, app, u.id, rt.grant_id, rt.scope, rt.auth_time, rt.amr,
 			      rt.resource, refresh) != 0) {
-		http_resp_error(r->resp, 500, "server_error", "could not issue a refresh token");
-		return;
+		http_resp_error(r->resp, 503, "temporarily_unavailable",
+				"could not issue a refresh token; try again");
+		return -1;
 	}
 	memset(&g, 0, sizeof(g));
 	g.app = app;
@@ -222,10 +310,17 @@ static void token_refresh(struct idp_req *r, const struct dir_app *app)
 	g.id_token = tokens_scope_has(g.scope, "openid");
 	g.refresh_token = refresh;
 	g.resource = rt.resource;
+	rc = tokens_respond(r, &g);
 	/* sign-in log (issue 8): every app token grant is a row */
-	if (tokens_respond(r, &g) == 0)
+	if (rc == 0)
 		idp_signin_log(r, u.id, NULL, app->id, "token", "success", "refresh_token", rt.amr);
 	secret_wipe(refresh, sizeof(refresh));
+	return rc == 0 ? 0 : -1;
+}
+
+static void token_refresh(struct idp_req *r, const struct dir_app *app)
+{
+	token_in_tx(r, app, token_refresh_tx);
 }
 
 static void token_client_credentials(struct idp_req *r, const struct dir_app *app)

@@ -152,7 +152,11 @@ static int sync_value_text_ok(const struct berval *v, const char *attr, struct e
 	}
 	for (size_t i = 0; i < v->bv_len; i++) {
 		unsigned char c = (unsigned char)v->bv_val[i];
-		if (c < 0x20 || c == 0x7f)
+		/* C1 controls too (U+0080..U+009F, 0xC2 0x80..0x9F): the store refuses them
+		 * (found by tests/fuzz/fuzz_ldap_map) */
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xc2 && i + 1 < v->bv_len && (unsigned char)v->bv_val[i + 1] >= 0x80 &&
+		     (unsigned char)v->bv_val[i + 1] <= 0x9f))
 			return err_set(err, ERR_INVALID,
 				       "attribute '%s' contains control characters", attr);
 	}
@@ -347,6 +351,21 @@ int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *e
 		if (norm != NULL)
 			ldap_memfree(norm);
 		return err_set(err, ERR_INVALID, "not a DN: %s", ldap_err2string(rc));
+	}
+	/*
+	 * libldap takes "cn=# anything" for an empty hex value and writes
+	 * "cn=#", which is no DN: every such value would meet every other.
+	 * What does not parse again is refused (found by
+	 * tests/fuzz/fuzz_ldap_map); only values that start with '#' need it.
+	 */
+	if (strstr(norm, "=#") != NULL) {
+		LDAPDN parsed = NULL;
+		rc = ldap_str2dn(norm, &parsed, LDAP_DN_FORMAT_LDAPV3);
+		ldap_dnfree(parsed);
+		if (rc != LDAP_SUCCESS) {
+			ldap_memfree(norm);
+			return err_set(err, ERR_INVALID, "not a DN: a value after '#' is not hex");
+		}
 	}
 	if (cap < 4) {
 		ldap_memfree(norm);

@@ -17,6 +17,7 @@
 #include "pages.h"
 #include "rand.h"
 #include "rbac_store.h"
+#include "risk.h"
 #include "secret.h"
 #include "secretbox.h"
 #include "testutil.h"
@@ -508,6 +509,14 @@ static void fw_build(struct fuzz_world *w)
 		fw_die("mfa", err.msg);
 	if ((w->idp.authz = authz_cache_new()) == NULL)
 		fw_die("authz", "cache");
+	{
+		/* the sign-in risk engine; sign-in rows are written inline (no queue
+		 * thread), so that one input's effects are all in the store when it ends */
+		struct risk_config rc;
+		risk_config_from(&w->cfg, &rc);
+		if ((w->idp.risk = risk_new(&rc, &err)) == NULL)
+			fw_die("risk", err.msg);
+	}
 	w->idp.keys = keys_new(w->idp.box, 10, w->cfg.access_ttl + 300);
 	if (w->idp.keys == NULL)
 		fw_die("keys", "new");

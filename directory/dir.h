@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 7
+#define DIR_SCHEMA_VERSION 8
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */
@@ -1233,14 +1233,15 @@ int dir_profile_learn(struct dir *d, const char *tenant_id, const char *user_id,
 
 /*
  * Users flagged risky.  State "at_risk" until an admin says "dismissed"
- * (a false alarm) or "confirmed" (compromised); a new detection after a
- * dismissal puts the user at risk again.
+ * (a false alarm) or "confirmed" (compromised); a confirmed user is
+ * "remediated" by a password reset.  A new detection after a dismissal or
+ * a remediation puts the user at risk again.
  */
 struct dir_risky_user {
 	char user_id[DIR_ID_MAX];
 	char upn[DIR_UPN_MAX]; /* filled by reads */
 	int level;             /* DIR_RISK_LOW..HIGH */
-	char state[16];        /* at_risk, dismissed, confirmed */
+	char state[16];        /* at_risk, dismissed, confirmed, remediated */
 	char detections[DIR_TEXT_MAX]; /* JSON array of the latest detections' names */
 	int64_t signin_id;     /* the sign-in that raised it last */
 	int64_t first_at, last_at, updated_at;
@@ -1259,7 +1260,10 @@ int dir_risky_user_raise(struct dir *d, const char *tenant_id, const char *user_
 int dir_risky_user_get(struct dir *d, const char *tenant_id, const char *user_id,
 		       struct dir_risky_user *out, struct err *err);
 
-/* Set the state ("dismissed", "confirmed" or "at_risk") by `by`; ERR_NOT_FOUND if not flagged. */
+/*
+ * Set the state ("at_risk", "dismissed", "confirmed" or "remediated") by
+ * `by`; ERR_NOT_FOUND if not flagged.
+ */
 int dir_risky_user_set_state(struct dir *d, const char *tenant_id, const char *user_id,
 			     const char *state, const char *by, int64_t now, struct err *err);
 

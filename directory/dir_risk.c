@@ -125,11 +125,12 @@ static const char sql_risky_raise[] =
         "INSERT INTO risky_users (tenant_id, user_id, level, state, detections, signin_id, "
         "first_at, last_at, updated_at) VALUES (?1, ?2, ?3, 'at_risk', ?4, ?5, ?6, ?6, ?6) "
         "ON CONFLICT DO UPDATE SET "
-        "level = CASE WHEN state = 'dismissed' OR (CASE excluded.level WHEN 'high' THEN 3 WHEN "
-        "'medium' THEN 2 ELSE 1 END) > (CASE level WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 "
-        "END) THEN excluded.level ELSE level END, "
-        "state = CASE WHEN state = 'dismissed' THEN 'at_risk' ELSE state END, "
-        "first_at = CASE WHEN state = 'dismissed' THEN excluded.first_at ELSE first_at END, "
+        "level = CASE WHEN state IN ('dismissed', 'remediated') OR (CASE excluded.level "
+        "WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) > (CASE level WHEN 'high' THEN 3 "
+        "WHEN 'medium' THEN 2 ELSE 1 END) THEN excluded.level ELSE level END, "
+        "state = CASE WHEN state IN ('dismissed', 'remediated') THEN 'at_risk' ELSE state END, "
+        "first_at = CASE WHEN state IN ('dismissed', 'remediated') THEN excluded.first_at ELSE "
+        "first_at END, "
         "detections = excluded.detections, signin_id = excluded.signin_id, "
         "last_at = excluded.last_at, updated_at = excluded.updated_at";
 static const char sql_risky_get[] =
@@ -695,8 +696,9 @@ int dir_risky_user_set_state(struct dir *d, const char *tenant_id, const char *u
 	int rc;
 
 	if (strcmp(state, "at_risk") != 0 && strcmp(state, "dismissed") != 0 &&
-	    strcmp(state, "confirmed") != 0)
-		return err_set(err, ERR_INVALID, "state is at_risk, dismissed or confirmed");
+	    strcmp(state, "confirmed") != 0 && strcmp(state, "remediated") != 0)
+		return err_set(err, ERR_INVALID,
+		               "state is at_risk, dismissed, confirmed or remediated");
 	if (dir_check_text("actor", by, DIR_UPN_MAX, 0, err) != 0)
 		return err->code;
 	if ((st = dir_stmt(d, sql_risky_state, err)) == NULL)

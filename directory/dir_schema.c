@@ -479,9 +479,37 @@ static const char *const dir_migration_7[] = {
 	NULL,
 };
 
+/*
+ * A confirmed compromise is remediated by a password reset: a fourth state
+ * of a risky user.  SQLite cannot change a CHECK in place, so the table is
+ * rebuilt (nothing references it).
+ */
+static const char *const dir_migration_8[] = {
+	"CREATE TABLE risky_users_8 ("
+	"  tenant_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL,"
+	"  level TEXT NOT NULL CHECK (level IN ('low', 'medium', 'high')),"
+	"  state TEXT NOT NULL CHECK (state IN ('at_risk', 'dismissed', 'confirmed', "
+	"'remediated')),"
+	"  detections TEXT NOT NULL DEFAULT '[]',"
+	"  signin_id INTEGER NOT NULL DEFAULT 0,"
+	"  first_at INTEGER NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  updated_by TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (tenant_id, user_id),"
+	"  FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE"
+	") STRICT, WITHOUT ROWID;",
+	"INSERT INTO risky_users_8 SELECT tenant_id, user_id, level, state, detections, signin_id, "
+	"first_at, last_at, updated_at, updated_by FROM risky_users;",
+	"DROP TABLE risky_users;",
+	"ALTER TABLE risky_users_8 RENAME TO risky_users;",
+	NULL,
+};
+
 static const char *const *const dir_migrations[] = {
 	dir_migration_1, dir_migration_2, dir_migration_3, dir_migration_4, dir_migration_5,
-	dir_migration_6, dir_migration_7};
+	dir_migration_6, dir_migration_7, dir_migration_8};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");

@@ -9,6 +9,7 @@
 #include "admin.h"
 
 #include "mfa.h"
+#include "risk.h"
 #include "secret.h"
 
 #include <stdio.h>
@@ -169,8 +170,10 @@ static void admin_user_patch(struct idp_req *r, const struct admin_caller *who,
 	}
 	admin_user_apply(body, u);
 	password = api_str(body, "password");
+	/* a confirmed compromise is remediated by a new password (risk_admin.c) */
 	if (dir_user_update(r->dir, r->tenant.id, u, &err) != 0 ||
-	    (password != NULL && dir_user_set_password(r->dir, r->tenant.id, u->id, password, &err))) {
+	    (password != NULL && risk_password_reset(r->dir, r->tenant.id, u->id, password, who->name,
+						     r->http->client_ip, r->now, &err))) {
 		json_decref(body);
 		api_store_error(r, &err);
 		return;

@@ -281,17 +281,23 @@ int ctl_password(struct ctl *c, struct ctl_args *a, char *buf, size_t cap)
 	return CTL_OK;
 }
 
+void ctl_actor(char *out, size_t cap)
+{
+	const char *who = getenv("SUDO_USER");
+	struct passwd *pw = who == NULL ? getpwuid(geteuid()) : NULL;
+
+	if (who == NULL)
+		who = pw != NULL ? pw->pw_name : "?";
+	snprintf(out, cap, "idpctl:%s", who);
+}
+
 void ctl_audit(struct ctl *c, const char *tenant_id, const char *action, const char *type,
 	       const char *target_id, const char *summary)
 {
 	struct dir_audit a = {0};
-	const char *who = getenv("SUDO_USER");
-	struct passwd *pw = who == NULL ? getpwuid(geteuid()) : NULL;
 	struct err err = {0};
 
-	if (who == NULL)
-		who = pw != NULL ? pw->pw_name : "?";
-	snprintf(a.actor, sizeof(a.actor), "idpctl:%s", who);
+	ctl_actor(a.actor, sizeof(a.actor));
 	snprintf(a.action, sizeof(a.action), "%s", action);
 	snprintf(a.target_type, sizeof(a.target_type), "%s", type);
 	snprintf(a.target_id, sizeof(a.target_id), "%s", target_id);

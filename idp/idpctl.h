@@ -63,6 +63,9 @@ int ctl_tenant(struct ctl *c, const char *name, struct dir_tenant *t);
 int ctl_password(struct ctl *c, struct ctl_args *a, char *buf, size_t cap);
 
 /* Record an admin action done through idpctl in the tenant's audit log. */
+/* The audit actor for what this run does: "idpctl:" and who ran it. */
+void ctl_actor(char *out, size_t cap);
+
 void ctl_audit(struct ctl *c, const char *tenant_id, const char *action, const char *type,
 	       const char *target_id, const char *summary);
 

@@ -14,23 +14,11 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The audit actor: idpctl and who ran it (as ctl_audit names it). */
-static void report_actor(char *out, size_t cap)
-{
-	const char *who = getenv("SUDO_USER");
-	struct passwd *pw = who == NULL ? getpwuid(geteuid()) : NULL;
-
-	if (who == NULL)
-		who = pw != NULL ? pw->pw_name : "?";
-	snprintf(out, cap, "idpctl:%s", who);
-}
 
 /* Print s in exactly w columns (UTF-8 aware): cut with '~' or padded. */
 static void report_cell(const char *s, int w)
@@ -301,8 +289,8 @@ static int report_risky(struct ctl *c, const struct dir_tenant *t, struct ctl_ar
 	json_t *users = NULL;
 
 	if (state != NULL && strcmp(state, "at_risk") != 0 && strcmp(state, "dismissed") != 0 &&
-	    strcmp(state, "confirmed") != 0)
-		return ctl_usage_error(c, "--state: at_risk, dismissed or confirmed");
+	    strcmp(state, "confirmed") != 0 && strcmp(state, "remediated") != 0)
+		return ctl_usage_error(c, "--state: at_risk, dismissed, confirmed or remediated");
 	if (c->json)
 		rr.arr = users = json_array();
 	else
@@ -413,7 +401,7 @@ static int report_act(struct ctl *c, const struct dir_tenant *t, struct ctl_args
 		return ctl_usage_error(c, "--note: at most 400 bytes of UTF-8 text");
 	}
 	json_decref(probe);
-	report_actor(actor, sizeof(actor));
+	ctl_actor(actor, sizeof(actor));
 	if (strcmp(what, "unlock") == 0) {
 		if (risk_unlock(c->dir, t->id, target, actor, "", &err) != 0) {
 			if (err.code == ERR_NOT_FOUND)
@@ -461,7 +449,7 @@ static int report_policy(struct ctl *c, const struct dir_tenant *t, struct ctl_a
 
 	if ((rc = ctl_args_done(c, a, 2)) != CTL_OK)
 		return rc;
-	report_actor(actor, sizeof(actor));
+	ctl_actor(actor, sizeof(actor));
 	if (reset && (mfa != NULL || block != NULL))
 		return ctl_usage_error(c, "--reset goes alone");
 	if (reset) {

@@ -5,10 +5,12 @@
 
 #include "admin.h" /* one JSON shape of a user, in the API and here */
 
+#include "risk.h"
 #include "secret.h"
 
 #include <jansson.h>
 #include <string.h>
+#include <time.h>
 
 static void user_print(struct ctl *c, const struct dir_user *u)
 {
@@ -216,7 +218,11 @@ int ctl_cmd_user(struct ctl *c, int argc, char **argv)
 		char password[DIR_PASSWORD_MAX + 2] = "";
 		if ((rc = ctl_password(c, &a, password, sizeof(password))) == CTL_OK &&
 		    (rc = ctl_args_done(c, &a, 1)) == CTL_OK) {
-			if (dir_user_set_password(c->dir, t.id, u.id, password, &err) != 0) {
+			char actor[DIR_UPN_MAX];
+			ctl_actor(actor, sizeof(actor));
+			/* a confirmed compromise is remediated by this (risk_admin.c) */
+			if (risk_password_reset(c->dir, t.id, u.id, password, actor, "",
+						(int64_t)time(NULL), &err) != 0) {
 				rc = ctl_fail(c, &err);
 			} else {
 				ctl_audit(c, t.id, "user.set_password", "user", u.id,

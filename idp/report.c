@@ -357,8 +357,9 @@ static void report_risky_users(struct idp_req *r)
 	struct err err = {0};
 
 	if (state != NULL && strcmp(state, "at_risk") != 0 && strcmp(state, "dismissed") != 0 &&
-	    strcmp(state, "confirmed") != 0) {
-		api_error(r, 400, "invalid_parameter", "state: at_risk, dismissed or confirmed");
+	    strcmp(state, "confirmed") != 0 && strcmp(state, "remediated") != 0) {
+		api_error(r, 400, "invalid_parameter",
+			  "state: at_risk, dismissed, confirmed or remediated");
 		return;
 	}
 	arr = json_array();

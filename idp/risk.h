@@ -244,6 +244,16 @@ int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, cons
                  const char *ip, const char *note, int64_t now, int64_t revoke_until, int *grants,
                  struct err *err);
 
+/*
+ * An administrator sets the user's password (NULL clears it).  A user whose
+ * compromise was confirmed is then "remediated" and may sign in again;
+ * until then risk_assess() blocks every password sign-in of theirs.  One
+ * transaction: the new password and the lifted block go together.
+ */
+int risk_password_reset(struct dir *d, const char *tenant_id, const char *user_id,
+                        const char *password, const char *actor, const char *ip, int64_t now,
+                        struct err *err);
+
 /* Set (or with both levels -1, drop) the tenant's own policy. */
 int risk_set_policy(struct dir *d, const char *tenant_id, int mfa_at, int block_at,
                     const char *actor, const char *ip, int64_t now, struct err *err);

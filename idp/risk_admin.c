@@ -117,6 +117,33 @@ int risk_confirm(struct dir *d, const char *tenant_id, const char *user_id, cons
 	return rc;
 }
 
+int risk_password_reset(struct dir *d, const char *tenant_id, const char *user_id,
+                        const char *password, const char *actor, const char *ip, int64_t now,
+                        struct err *err)
+{
+	struct dir_risky_user u;
+	int rc;
+
+	if ((rc = dir_begin(d, err)) != 0)
+		return rc;
+	rc = dir_user_set_password(d, tenant_id, user_id, password, err);
+	if (rc == 0 && password != NULL) {
+		rc = dir_risky_user_get(d, tenant_id, user_id, &u, err);
+		if (rc == ERR_NOT_FOUND) {
+			rc = 0; /* never flagged */
+		} else if (rc == 0 && strcmp(u.state, "confirmed") == 0) {
+			rc = dir_risky_user_set_state(d, tenant_id, user_id, "remediated", actor, now,
+			                              err);
+			if (rc == 0)
+				rc = risk_audit(d, tenant_id, actor, ip, "risk.remediate", "user", user_id,
+				                "confirmed compromise remediated by a password reset; "
+				                "the user may sign in again",
+				                err);
+		}
+	}
+	return risk_end(d, rc, err);
+}
+
 int risk_set_policy(struct dir *d, const char *tenant_id, int mfa_at, int block_at,
                     const char *actor, const char *ip, int64_t now, struct err *err)
 {

@@ -252,6 +252,32 @@ static int risk_familiar(struct risk *rk, struct dir *d, const struct risk_attem
 	return 0;
 }
 
+/* RISK_BLOCK in v if the user's compromise is confirmed; an error if that cannot be told. */
+static int risk_confirmed(struct dir *d, const struct risk_attempt *a, struct risk_verdict *v,
+                          struct err *err)
+{
+	struct dir_risky_user u;
+	int rc = dir_risky_user_get(d, a->tenant_id, a->user_id, &u, err);
+
+	if (rc == ERR_NOT_FOUND) {
+		err_clear(err);
+		return 0;
+	}
+	if (rc != 0)
+		return rc; /* risk_assess() fails closed */
+	if (strcmp(u.state, "confirmed") != 0)
+		return 0;
+	risk_addj(v, "confirmed_compromised", DIR_RISK_HIGH,
+	          json_pack("{s:s, s:I}", "confirmedBy", u.updated_by, "confirmedAt",
+	                    (json_int_t)u.updated_at),
+	          "an administrator confirmed this account compromised; it signs in again after a "
+	          "password reset");
+	v->decision = RISK_BLOCK;
+	snprintf(v->why, sizeof(v->why),
+	         "compromise confirmed by an administrator; the password must be reset");
+	return 0;
+}
+
 int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
                 struct risk_verdict *v, struct err *err)
 {
@@ -262,7 +288,17 @@ int risk_assess(struct risk *rk, struct dir *d, const struct risk_attempt *a,
 
 	if (a->user_id == NULL || a->user_id[0] == '\0')
 		return err_set(err, ERR_INVALID, "an assessment needs the user");
-	rc = risk_after_failures(rk, d, a, v, err);
+	/*
+	 * An administrator confirmed the account compromised: its password is
+	 * in someone else's hands, so no policy lets it through, not even with
+	 * a second factor, until an administrator resets the password
+	 * (remediated) or dismisses the finding.
+	 */
+	rc = risk_confirmed(d, a, v, err);
+	if (rc == 0 && v->decision == RISK_BLOCK)
+		return 0;
+	if (rc == 0)
+		rc = risk_after_failures(rk, d, a, v, err);
 	if (rc == 0)
 		rc = risk_spray(rk, d, a, NULL, DIR_RISK_HIGH, v, err);
 	if (rc == 0)

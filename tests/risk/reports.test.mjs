@@ -272,3 +272,33 @@ test('idpctl report: tables and JSON, actions, usage errors', () => {
     assert.equal(status(['report']), 2);
   })();
 });
+
+test('a confirmed compromise blocks password sign-in until an admin resets the password', async () => {
+  const who = 'u000@acme.test';
+  assert.equal((await signIn(new Client(LONDON(1), UA.firefoxLinux), who, PASSWORD)).outcome, 'code');
+  let r = await api(admin, 'POST', `riskyUsers/${who}/confirmCompromised`, { note: 'token theft' });
+  assert.equal(r.status, 200, r.text);
+  // the right password, from the user's usual place and browser: still refused
+  assert.equal((await signIn(new Client(LONDON(1), UA.firefoxLinux), who, PASSWORD)).outcome, 'blocked');
+  const rows = await api(admin, 'GET', `signIns?user=${who}&result=blocked`);
+  assert.equal(rows.status, 200, rows.text);
+  assert.ok(rows.json.value.length >= 1, rows.text);
+  assert.equal(rows.json.value[0].riskLevel, 'high');
+  assert.ok(rows.json.value[0].detections.some((d) => d.name === 'confirmed_compromised'), rows.text);
+  // an admin's password reset lifts it
+  const users = await fetch(`${IDP}/acme/admin/users?startsWith=u000`, { headers: { authorization: `Bearer ${admin}` } });
+  const id = (await users.json()).value.find((u) => u.userPrincipalName === who).id;
+  const NEW = 'a new passphrase 2026';
+  const patched = await fetch(`${IDP}/acme/admin/users/${id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ password: NEW }),
+  });
+  assert.equal(patched.status, 200, await patched.text());
+  r = await api(admin, 'GET', 'riskyUsers?state=remediated');
+  assert.ok(r.json.value.some((u) => u.userPrincipalName === who && /^app:/.test(u.updatedBy)), r.text);
+  assert.equal((await signIn(new Client(LONDON(1), UA.firefoxLinux), who, PASSWORD)).outcome, 'wrong');
+  assert.equal((await signIn(new Client(LONDON(1), UA.firefoxLinux), who, NEW)).outcome, 'code');
+  const audit = await (await fetch(`${IDP}/acme/admin/auditLogs?limit=1000`, { headers: { authorization: `Bearer ${admin}` } })).json();
+  assert.ok(audit.value.some((x) => x.action === 'risk.remediate' && x.targetId === id), 'remediation audited');
+});

@@ -883,6 +883,32 @@ START_TEST(confirm_and_dismiss)
 		ck_assert_int_eq(dir_audit_list(F.d, F.t.id, 0, 0, audit_has, want, &err), 0);
 		ck_assert_ptr_nonnull(want[2]);
 	}
+	/* confirmed: the right password from a familiar place is blocked */
+	o = attempt("bob@acme.test", IP_LONDON, UA_FIREFOX, T0 + 20, PW_OK);
+	ck_assert_int_eq(o.v.decision, RISK_BLOCK);
+	ck_assert(has(&o, "confirmed_compromised"));
+	ck_assert_str_eq(o.row.result, "blocked");
+	/* until an admin resets the password: remediated, audited, let through */
+	ck_assert_int_eq(risk_password_reset(F.d, F.t.id, F.bob, "a fresh one", "admin@acme.test",
+	                                     "192.0.2.1", T0 + 30, &err),
+	                 0);
+	ck_assert_int_eq(dir_user_check_password(F.d, F.t.id, F.bob, "a fresh one", &err), 0);
+	ck_assert_int_eq(dir_risky_user_get(F.d, F.t.id, F.bob, &ru, &err), 0);
+	ck_assert_str_eq(ru.state, "remediated");
+	{
+		const char *want[3] = {"risk.remediate", "password reset", NULL};
+		ck_assert_int_eq(dir_audit_list(F.d, F.t.id, 0, 0, audit_has, want, &err), 0);
+		ck_assert_ptr_nonnull(want[2]);
+	}
+	o = attempt("bob@acme.test", IP_LONDON, UA_FIREFOX, T0 + 40, PW_OK);
+	ck_assert_int_ne(o.v.decision, RISK_BLOCK);
+	ck_assert(!has(&o, "confirmed_compromised"));
+	/* a reset of a user who is not confirmed changes the password only */
+	ck_assert_int_eq(risk_password_reset(F.d, F.t.id, F.alice, "x-1", "admin", "", T0, &err), 0);
+	ck_assert_int_eq(dir_risky_user_get(F.d, F.t.id, F.alice, &ru, &err), ERR_NOT_FOUND);
+	ck_assert_int_eq(risk_password_reset(F.d, F.t.id, "no-such-user", "x-1", "admin", "", T0,
+	                                     &err),
+	                 ERR_NOT_FOUND);
 	/* dismissed, then flagged again by a new detection */
 	ck_assert_int_eq(
 	        dir_risky_user_raise(F.d, F.t.id, F.carol, DIR_RISK_MEDIUM, "[\"x\"]", 5, T0, &err),
@@ -899,6 +925,57 @@ START_TEST(confirm_and_dismiss)
 	/* not flagged: nothing to dismiss */
 	ck_assert_int_eq(risk_dismiss(F.d, F.t.id, F.alice, "admin", "", NULL, T0, &err),
 	                 ERR_NOT_FOUND);
+}
+END_TEST
+
+/* A store of schema 7 keeps its risky users through the migration that adds "remediated". */
+START_TEST(risky_users_migrate)
+{
+	struct dir_options o;
+	struct dir_tenant t;
+	struct dir_user u;
+	struct dir_risky_user ru;
+	struct err err = {0};
+	char path[600];
+	struct dir *d;
+
+	snprintf(path, sizeof(path), "%s/v7.db", F.dir);
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.argon2.t_cost = 1;
+	o.argon2.m_cost_kib = 64;
+	o.argon2.lanes = 1;
+	o.target_version = 7;
+	d = dir_open(&o, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	memset(&t, 0, sizeof(t));
+	snprintf(t.name, sizeof(t.name), "old");
+	ck_assert_int_eq(dir_tenant_create(d, &t, &err), 0);
+	memset(&u, 0, sizeof(u));
+	snprintf(u.upn, sizeof(u.upn), "dave@old.test");
+	u.enabled = 1;
+	ck_assert_int_eq(dir_user_create(d, t.id, &u, NULL, &err), 0);
+	ck_assert_int_eq(dir_risky_user_raise(d, t.id, u.id, DIR_RISK_HIGH, "[\"x\"]", 9, T0, &err), 0);
+	ck_assert_int_eq(dir_risky_user_set_state(d, t.id, u.id, "confirmed", "admin", T0, &err), 0);
+	/* version 7 has no such state */
+	ck_assert_int_ne(dir_risky_user_set_state(d, t.id, u.id, "remediated", "admin", T0, &err), 0);
+	dir_close(d);
+	o.target_version = 0;
+	d = dir_open(&o, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	ck_assert_int_eq(dir_schema_version(d), DIR_SCHEMA_VERSION);
+	ck_assert_int_eq(dir_risky_user_get(d, t.id, u.id, &ru, &err), 0);
+	ck_assert_str_eq(ru.state, "confirmed");
+	ck_assert_int_eq(ru.level, DIR_RISK_HIGH);
+	ck_assert_int_eq(ru.signin_id, 9);
+	ck_assert_int_eq(dir_risky_user_set_state(d, t.id, u.id, "remediated", "admin", T0, &err), 0);
+	ck_assert_int_eq(dir_risky_user_set_state(d, t.id, u.id, "fixed", "admin", T0, &err),
+	                 ERR_INVALID);
+	ck_assert_int_eq(dir_integrity_check(d, &err), 0);
+	/* deleting the user still takes the row with it (the foreign key survived) */
+	ck_assert_int_eq(dir_user_purge(d, t.id, u.id, &err), 0);
+	ck_assert_int_eq(dir_risky_user_get(d, t.id, u.id, &ru, &err), ERR_NOT_FOUND);
+	dir_close(d);
 }
 END_TEST
 
@@ -1035,6 +1112,7 @@ int main(void)
 	tcase_add_test(tc, mfa_fatigue);
 	tcase_add_test(tc, listed_networks_and_policy);
 	tcase_add_test(tc, confirm_and_dismiss);
+	tcase_add_test(tc, risky_users_migrate);
 	tcase_add_test(tc, retention_and_search);
 	tcase_add_test(tc, detections_are_bounded_json);
 	tcase_add_test(tc, engine_without_geo);

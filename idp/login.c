@@ -65,14 +65,21 @@ void login_post(struct idp_req *r)
 	if (risk_precheck(r->idp->risk, r->dir, &att, &v, &err) != 0)
 		log_warnx("tenant %s: lockout check: %s", r->tenant.name, err.msg);
 	if (v.decision == RISK_LOCKED) {
+		/* locked_until 0: refused for the attempts under way, not locked (risk.h) */
 		idp_signin_risk(r, found ? u.id : NULL, username, a.app.id, "password", "locked",
-				"too many failed passwords for this name", NULL, RISK_EV_LOCKED, &v);
-		snprintf(msg, sizeof(msg),
-			 "Too many failed sign-ins with this name. Try again after %s, or ask your "
-			 "administrator.",
-			 risk_hhmm(v.locked_until, until, sizeof(until)));
+				v.locked_until != 0 ? "too many failed passwords for this name"
+						    : "too many password attempts for this name at once",
+				NULL, RISK_EV_LOCKED, &v);
+		if (v.locked_until != 0)
+			snprintf(msg, sizeof(msg),
+				 "Too many failed sign-ins with this name. Try again after %s, or "
+				 "ask your administrator.",
+				 risk_hhmm(v.locked_until, until, sizeof(until)));
+		else
+			snprintf(msg, sizeof(msg),
+				 "Too many sign-ins with this name at once. Try again in a moment.");
 		authz_login_page(r, ap, msg, username);
-		return;
+		goto out;
 	}
 	if (!found) {
 		dir_password_burn(r->dir, password);
@@ -93,7 +100,7 @@ void login_post(struct idp_req *r)
 						   : "Your organisation's directory cannot be reached. "
 						     "Try again in a few minutes.",
 					 username);
-			return;
+			goto out;
 		}
 	} else {
 		ok = dir_user_check_password(r->dir, r->tenant.id, u.id, password, &err) == 0;
@@ -103,7 +110,7 @@ void login_post(struct idp_req *r)
 		idp_signin_risk(r, found ? u.id : NULL, username, a.app.id, "password", "failure",
 				reason, NULL, RISK_EV_PASSWORD_FAILED, &v);
 		authz_login_page(r, ap, LOGIN_GENERIC, username);
-		return;
+		goto out;
 	}
 	if (!u.enabled) {
 		idp_signin_log(r, u.id, username, a.app.id, "password", "failure",
@@ -111,7 +118,7 @@ void login_post(struct idp_req *r)
 		authz_login_page(r, ap,
 				 "Your account is disabled. Ask your administrator to enable it.",
 				 username);
-		return;
+		goto out;
 	}
 	/* risk (issue 8): judge the sign-in; the tenant's policy may step it up or block it */
 	if (risk_assess(r->idp->risk, r->dir, &att, &v, &err) != 0)
@@ -123,7 +130,7 @@ void login_post(struct idp_req *r)
 				 "This sign-in looks unusual and was blocked. Ask your administrator "
 				 "for help.",
 				 username);
-		return;
+		goto out;
 	}
 	/*
 	 * A stepped-up session is made together with its mark, in one
@@ -143,7 +150,7 @@ void login_post(struct idp_req *r)
 		/* the cookie just set names no session now */
 		page_error(r, 503, "Something went wrong",
 			   "Your sign-in could not be recorded. Try again in a moment.");
-		return;
+		goto out;
 	}
 	idp_signin_risk(r, u.id, username, a.app.id, "password", "success",
 			v.decision == RISK_STEP_UP ? "second factor required by risk policy" : NULL,
@@ -152,7 +159,10 @@ void login_post(struct idp_req *r)
 		char url[128];
 		snprintf(url, sizeof(url), "/%s/account", r->tenant.name);
 		http_resp_redirect(r->resp, url);
-		return;
+		goto out;
 	}
 	authz_continue(r, &a);
+out:
+	/* the outcome is recorded: this attempt no longer counts as under way */
+	risk_done(r->idp->risk, &v);
 }

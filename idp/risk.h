@@ -147,6 +147,7 @@ struct risk_verdict {
 	int has_place;
 	char device[64];  /* browser family, e.g. "Firefox/Linux" */
 	char network[64]; /* the address's /24 or /48 */
+	uint32_t flight;  /* 1 + the in-flight slot risk_precheck() claimed; 0 = none */
 };
 
 /* What an attempt was, for risk_record(). */
@@ -170,9 +171,18 @@ void risk_begin(struct risk *rk, const struct risk_attempt *a, struct risk_verdi
  * risk_begin) and sets v->decision to RISK_LOCKED with a brute_force
  * detection when it is.  0, or a negative err code (store trouble: the
  * caller goes on as if unlocked and logs the error).
+ *
+ * An attempt let through is counted as under way until risk_done(v):
+ * attempts at once for one name are refused (RISK_LOCKED) beyond the
+ * failures the lockout has left, so that concurrent guesses cannot each
+ * pass the check before any failure is recorded.  The caller calls
+ * risk_done() after recording the outcome, on every path.
  */
 int risk_precheck(struct risk *rk, struct dir *d, const struct risk_attempt *a,
                   struct risk_verdict *v, struct err *err);
+
+/* The attempt risk_precheck() let through is over (its outcome recorded). */
+void risk_done(struct risk *rk, struct risk_verdict *v);
 
 /*
  * After a correct password: every detection, the level, and the tenant

@@ -4,6 +4,7 @@
  * sentence for people and a JSON object with the numbers it compared.
  */
 #include "risk_internal.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -60,6 +61,60 @@ static void risk_place_name(const char *city, const char *country, char *out, si
 		snprintf(out, cap, "an unnamed place");
 }
 
+/* The in-flight slot of a name: FNV-1a over the tenant and the case-folded name. */
+static uint32_t risk_flight_slot(const char *tenant_id, const char *username)
+{
+	char folded[DIR_UPN_MAX * 2];
+	const char *name = utf8_fold(username, folded, sizeof(folded)) < 0 ? username : folded;
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const char *p = tenant_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0x100) * 1099511628211ULL; /* between the two: no ambiguous joins */
+	for (const char *p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (uint32_t)(h % RISK_FLIGHT_SLOTS);
+}
+
+/*
+ * Count the attempt as under way, unless the attempts already under way
+ * for the name would use up the failures the lockout has left: without
+ * this, N guesses sent at once would all pass the lock check before the
+ * first failure is recorded, N - 1 past the threshold.
+ */
+static void risk_flight_claim(struct risk *rk, const struct risk_attempt *a, int failures,
+                              struct risk_verdict *v)
+{
+	uint32_t slot = risk_flight_slot(a->tenant_id, a->username);
+	int left = rk->cfg.lockout_failures - failures;
+	uint32_t before = __atomic_fetch_add(&rk->flight[slot], 1, __ATOMIC_ACQ_REL);
+	char reason[200];
+
+	if ((int64_t)before < left) {
+		v->flight = slot + 1;
+		return;
+	}
+	__atomic_fetch_sub(&rk->flight[slot], 1, __ATOMIC_ACQ_REL);
+	v->decision = RISK_LOCKED;
+	v->locked_until = 0; /* no lock: the next attempt after these is judged as usual */
+	snprintf(reason, sizeof(reason),
+	         "%u password attempts for this name were under way with %d failure%s left "
+	         "before the lockout",
+	         before, left, left == 1 ? "" : "s");
+	risk_addj(v, "brute_force", DIR_RISK_MEDIUM,
+	          json_pack("{s:i, s:i, s:b}", "inFlight", (int)before, "failuresLeft", left,
+	                    "refused", 1),
+	          reason);
+}
+
+void risk_done(struct risk *rk, struct risk_verdict *v)
+{
+	if (v->flight == 0)
+		return;
+	__atomic_fetch_sub(&rk->flight[v->flight - 1], 1, __ATOMIC_ACQ_REL);
+	v->flight = 0;
+}
+
 int risk_precheck(struct risk *rk, struct dir *d, const struct risk_attempt *a,
                   struct risk_verdict *v, struct err *err)
 {
@@ -70,12 +125,21 @@ int risk_precheck(struct risk *rk, struct dir *d, const struct risk_attempt *a,
 	if (a->username == NULL || a->username[0] == '\0')
 		return 0;
 	rc = dir_lockout_get(d, a->tenant_id, a->username, &l, err);
-	if (rc == ERR_NOT_FOUND || rc == ERR_INVALID)
-		return 0; /* never failed, or a name no lock could be kept for */
+	if (rc == ERR_INVALID)
+		return 0; /* a name no lock could be kept for */
+	if (rc == ERR_NOT_FOUND) {
+		err_clear(err);
+		risk_flight_claim(rk, a, 0, v); /* never failed */
+		return 0;
+	}
 	if (rc != 0)
 		return rc;
-	if (l.locked_until <= a->now)
+	if (l.locked_until <= a->now) {
+		/* as dir_lockout_fail() counts: a lock that ran out starts afresh */
+		int live = l.locked_until == 0 && l.window_start + rk->cfg.lockout_window >= a->now;
+		risk_flight_claim(rk, a, live ? l.failures : 0, v);
 		return 0;
+	}
 	v->decision = RISK_LOCKED;
 	v->locked_until = l.locked_until;
 	snprintf(reason, sizeof(reason),

@@ -6,12 +6,20 @@
 
 #include "risk.h"
 
+#define RISK_FLIGHT_SLOTS 4096
+
 struct risk {
 	struct risk_config cfg;
 	char *geo_path, *networks_path; /* owned copies of the config's strings */
 	struct geo *geo;
 	struct risk_nets *listed;
 	struct risk_nets *proxies;
+	/*
+	 * Password attempts under way per name (hashed; names that share a
+	 * slot count together, which only ever refuses sooner).  Read and
+	 * changed with atomics: see risk_precheck().
+	 */
+	uint32_t flight[RISK_FLIGHT_SLOTS];
 };
 
 /* The client address behind trusted proxies (risk_net.c). */

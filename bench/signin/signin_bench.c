@@ -391,6 +391,7 @@ int main(int argc, char **argv)
 			if (risk_record(rk, d, &a, RISK_EV_PASSWORD_OK, &row, &v, &err) != 0)
 				fail("record", &err);
 			rec_ok[i] = now_us() - x;
+			risk_done(rk, &v);
 			/* a wrong password: brute force and spray are counted as it is written */
 			risk_begin(rk, &a, &v);
 			memset(&row, 0, sizeof(row));

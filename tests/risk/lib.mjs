@@ -43,6 +43,7 @@ export async function signIn(client, user, password, tenant = 'acme') {
   const t = res.text_ || '';
   if (/Enter your code/.test(t)) return { outcome: 'mfa', res };
   if (/Too many failed sign-ins/.test(t)) return { outcome: 'locked', res };
+  if (/Too many sign-ins with this name at once/.test(t)) return { outcome: 'busy', res };
   if (/looks unusual and was blocked/.test(t)) return { outcome: 'blocked', res };
   if (/Wrong username or password/.test(t)) return { outcome: 'wrong', res };
   return { outcome: 'other', res };

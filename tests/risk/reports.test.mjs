@@ -302,3 +302,25 @@ test('a confirmed compromise blocks password sign-in until an admin resets the p
   const audit = await (await fetch(`${IDP}/acme/admin/auditLogs?limit=1000`, { headers: { authorization: `Bearer ${admin}` } })).json();
   assert.ok(audit.value.some((x) => x.action === 'risk.remediate' && x.targetId === id), 'remediation audited');
 });
+
+test('guesses sent at once cannot pass the lockout threshold', async () => {
+  // 40 wrong passwords for one name at once, on 4 server threads: without
+  // counting the attempts under way, each batch would pass the lock check
+  // before the previous batch's failures were recorded
+  const name = 'burst@acme.test';
+  const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    signIn(new Client('41.58.2.1', UA.python), name, `guess-${i}`).then((x) => x.outcome)));
+  const count = (o) => outcomes.filter((x) => x === o).length;
+  assert.ok(count('wrong') <= 10, `at most the threshold of passwords was checked: ${outcomes}`);
+  assert.ok(count('wrong') >= 1, outcomes.join());
+  assert.equal(count('wrong') + count('locked') + count('busy'), 40, outcomes.join());
+  await settle();
+  // (the address is this test's own; the name is nobody's, so no ?user filter)
+  const rows = (await allSignIns(admin, 'ip=41.58.2.1')).filter((r) => r.userName === name && r.step === 'password');
+  assert.equal(rows.filter((r) => r.result === 'failure').length, count('wrong'));
+  const busy = rows.filter((r) => r.result === 'locked' && /at once/.test(r.reason));
+  assert.equal(busy.length, count('busy'), JSON.stringify(rows.slice(0, 3)));
+  // the name ends locked, and an admin can lift it
+  assert.equal((await signIn(new Client('41.58.2.1', UA.python), name, 'one more')).outcome, 'locked');
+  assert.equal((await api(admin, 'POST', 'lockouts/unlock', { userName: name })).status, 204);
+});

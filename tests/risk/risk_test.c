@@ -200,6 +200,7 @@ static struct outcome attempt(const char *name, const char *ip, const char *ua, 
 		}
 	}
 	ck_assert_msg(risk_record(F.rk, F.d, &a, ev, &o.row, &o.v, &err) == 0, "%s", err.msg);
+	risk_done(F.rk, &o.v);
 	return o;
 }
 

@@ -566,6 +566,61 @@ static int audit_has(void *ctx, const struct dir_audit *a)
 	return 0;
 }
 
+/* Attempts under way count: the eleventh at once is refused, and each one over frees its place. */
+START_TEST(lockout_counts_attempts_under_way)
+{
+	struct risk_attempt a;
+	struct risk_verdict v[12];
+	struct err err = {0};
+
+	memset(&a, 0, sizeof(a));
+	a.tenant_id = F.t.id;
+	a.username = "Carol@acme.test";
+	a.ip = IP_NEWYORK;
+	a.now = T0;
+	for (int i = 0; i < 10; i++) {
+		risk_begin(F.rk, &a, &v[i]);
+		ck_assert_int_eq(risk_precheck(F.rk, F.d, &a, &v[i], &err), 0);
+		ck_assert_int_eq(v[i].decision, RISK_ALLOW);
+	}
+	/* the same name in another case is the same name */
+	a.username = "carol@ACME.TEST";
+	risk_begin(F.rk, &a, &v[10]);
+	ck_assert_int_eq(risk_precheck(F.rk, F.d, &a, &v[10], &err), 0);
+	ck_assert_int_eq(v[10].decision, RISK_LOCKED);
+	ck_assert_int_eq(v[10].locked_until, 0); /* refused, not locked */
+	ck_assert_int_eq(v[10].n, 1);
+	ck_assert_str_eq(v[10].d[0].name, "brute_force");
+	risk_done(F.rk, &v[10]); /* nothing claimed: nothing freed */
+	/* another name is not held up */
+	a.username = "dave@acme.test";
+	risk_begin(F.rk, &a, &v[11]);
+	ck_assert_int_eq(risk_precheck(F.rk, F.d, &a, &v[11], &err), 0);
+	ck_assert_int_eq(v[11].decision, RISK_ALLOW);
+	risk_done(F.rk, &v[11]);
+	/* one failure recorded and its attempt over: still no room (9 left, 9 under way) */
+	a.username = "carol@acme.test";
+	ck_assert_int_eq(risk_detect_password_failed(F.rk, F.d, &a, &v[0], &err), 0);
+	risk_done(F.rk, &v[0]);
+	risk_begin(F.rk, &a, &v[10]);
+	ck_assert_int_eq(risk_precheck(F.rk, F.d, &a, &v[10], &err), 0);
+	ck_assert_int_eq(v[10].decision, RISK_LOCKED);
+	/* one over without a failure (a right password): room for one */
+	risk_done(F.rk, &v[1]);
+	risk_begin(F.rk, &a, &v[10]);
+	ck_assert_int_eq(risk_precheck(F.rk, F.d, &a, &v[10], &err), 0);
+	ck_assert_int_eq(v[10].decision, RISK_ALLOW);
+	risk_done(F.rk, &v[10]);
+	risk_done(F.rk, &v[10]); /* twice is harmless */
+	for (int i = 2; i < 10; i++)
+		risk_done(F.rk, &v[i]);
+	risk_begin(F.rk, &a, &v[10]);
+	ck_assert_int_eq(risk_precheck(F.rk, F.d, &a, &v[10], &err), 0);
+	ck_assert_int_eq(v[10].decision, RISK_ALLOW);
+	risk_done(F.rk, &v[10]);
+}
+END_TEST
+
 START_TEST(brute_force_then_success)
 {
 	struct outcome o;
@@ -1106,6 +1161,7 @@ int main(void)
 	tcase_add_test(tc, forwarded_for);
 	tcase_add_test(tc, user_agents);
 	tcase_add_test(tc, brute_force_lockout);
+	tcase_add_test(tc, lockout_counts_attempts_under_way);
 	tcase_add_test(tc, brute_force_then_success);
 	tcase_add_test(tc, password_spray);
 	tcase_add_test(tc, impossible_travel);

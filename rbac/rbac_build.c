@@ -439,7 +439,13 @@ static uint32_t rbac_pow2(size_t n)
 uint32_t rbac_index_find_principal(const struct rbac_index *idx, enum rbac_principal_type type,
 				   const char *id, size_t len)
 {
-	uint64_t h = rbac_hash_fold(RBAC_HASH_SEED, id, len);
+	return rbac_index_find_principal_h(idx, type, id, len,
+					   rbac_hash_fold(RBAC_HASH_SEED, id, len));
+}
+
+uint32_t rbac_index_find_principal_h(const struct rbac_index *idx, enum rbac_principal_type type,
+				     const char *id, size_t len, uint64_t h)
+{
 	uint32_t i = rbac_slot_start(h) & idx->prin_mask;
 
 	if (idx->prin_slots == NULL)
@@ -543,7 +549,7 @@ static uint32_t rbac_scope_intern(struct rbac_build *bd, const char *scope, uint
 
 	while (*s != '\0') {
 		size_t n = strcspn(s, "/");
-		uint64_t h = rbac_node_hash(node, s, n);
+		uint64_t h = rbac_node_hash(idx->nodes[node].hash, s, n);
 		uint32_t i, found = RBAC_NONE;
 		struct rbac_node *x;
 
@@ -753,6 +759,7 @@ static int rbac_build_index(struct rbac_build *bd, struct rbac_builder *b)
 		goto out;
 	}
 	idx->n_nodes = 1; /* the root, "/" */
+	idx->nodes[0].hash = RBAC_HASH_SEED;
 	if ((rc = rbac_build_roles(bd, b)) != 0)
 		goto out;
 

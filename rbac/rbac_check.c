@@ -22,46 +22,113 @@ struct rbac_q {
 	uint32_t chain_len; /* nodes on the path, root included */
 };
 
-/* Walk a scope down the tree; ERR_INVALID if malformed. */
-static int rbac_walk_scope(const struct rbac_index *idx, const char *scope, struct rbac_q *q,
-			   struct err *err)
+/*
+ * A scope's walk down the tree, in phases, so that the cache misses of
+ * every level (and of the principal, see rbac_parse_request) are waited
+ * for together instead of one after another: hash every level's path and
+ * ask for its hash slot; read the slots and ask for the nodes they name;
+ * then check the nodes level by level.
+ */
+struct rbac_walk {
+	uint32_t n; /* levels */
+	const char *seg[RBAC_SCOPE_DEPTH_MAX];
+	uint32_t len[RBAC_SCOPE_DEPTH_MAX];
+	uint64_t h[RBAC_SCOPE_DEPTH_MAX];
+	uint32_t pos[RBAC_SCOPE_DEPTH_MAX]; /* the slot probed (phase 1), then the candidate's */
+	uint32_t cand[RBAC_SCOPE_DEPTH_MAX]; /* the first node whose tag matched, or RBAC_NONE */
+};
+
+/* Phase 1 for a valid scope: the hashes, and their slots asked for. */
+static void rbac_walk_hash(const struct rbac_index *idx, const char *scope, struct rbac_walk *w)
 {
-	const char *s;
-	uint32_t node = 0;
-	int on_tree = 1;
+	uint64_t h = RBAC_HASH_SEED;
 
-	if (rbac_scope_check(scope, err) != 0)
-		return err->code;
-	q->chain[0] = 0;
-	q->chain_len = 1;
-	for (s = scope + 1; on_tree && *s != '\0';) {
+	w->n = 0;
+	for (const char *s = scope + 1; *s != '\0' && w->n < RBAC_SCOPE_DEPTH_MAX;) {
 		size_t n = strcspn(s, "/");
-		uint64_t h = rbac_node_hash(node, s, n);
-		uint32_t i, found = RBAC_NONE;
-
-		for (i = rbac_slot_start(h) & idx->node_mask; idx->node_slots[i] != 0;
-		     i = (i + 1) & idx->node_mask) {
-			uint64_t slot = idx->node_slots[i];
-			const struct rbac_node *x;
-			if (RBAC_SLOT_TAG(slot) != RBAC_HASH_TAG(h))
-				continue;
-			x = &idx->nodes[RBAC_SLOT_IDX(slot)];
-			if (x->hash == h && x->parent == node && x->seglen == n &&
-			    rbac_key_eq(s, n, x->key, sizeof(x->key), x->seg)) {
-				found = RBAC_SLOT_IDX(slot);
-				break;
-			}
-		}
-		if (found == RBAC_NONE) {
-			on_tree = 0;
-			break;
-		}
-		node = found;
-		q->chain[q->chain_len++] = node;
+		h = rbac_node_hash(h, s, n);
+		w->seg[w->n] = s;
+		w->len[w->n] = (uint32_t)n;
+		w->h[w->n] = h;
+		w->pos[w->n] = rbac_slot_start(h) & idx->node_mask;
+		__builtin_prefetch(&idx->node_slots[w->pos[w->n]]);
+		w->n++;
 		s += n;
 		if (*s == '/')
 			s++;
 	}
+}
+
+/* Phase 2: the first candidate of each level, asked for; levels end at the first absent one. */
+static void rbac_walk_slots(const struct rbac_index *idx, struct rbac_walk *w)
+{
+	for (uint32_t k = 0; k < w->n; k++) {
+		uint32_t i = w->pos[k];
+		w->cand[k] = RBAC_NONE;
+		for (; idx->node_slots[i] != 0; i = (i + 1) & idx->node_mask) {
+			if (RBAC_SLOT_TAG(idx->node_slots[i]) == RBAC_HASH_TAG(w->h[k])) {
+				w->cand[k] = RBAC_SLOT_IDX(idx->node_slots[i]);
+				__builtin_prefetch(&idx->nodes[w->cand[k]]);
+				break;
+			}
+		}
+		w->pos[k] = i;
+		if (w->cand[k] == RBAC_NONE) {
+			w->n = k; /* no node has this path, so none has a longer one */
+			break;
+		}
+	}
+}
+
+static inline int rbac_node_is(const struct rbac_node *x, uint64_t h, uint32_t parent,
+			       const char *seg, uint32_t n)
+{
+	return x->hash == h && x->parent == parent && x->seglen == n &&
+	       rbac_key_eq(seg, n, x->key, sizeof(x->key), x->seg);
+}
+
+/* Phase 3: the path down the tree, root included, into q. */
+static void rbac_walk_resolve(const struct rbac_index *idx, struct rbac_walk *w, struct rbac_q *q)
+{
+	uint32_t node = 0;
+
+	q->chain[0] = 0;
+	q->chain_len = 1;
+	for (uint32_t k = 0; k < w->n; k++) {
+		uint32_t found = RBAC_NONE;
+		if (rbac_node_is(&idx->nodes[w->cand[k]], w->h[k], node, w->seg[k], w->len[k])) {
+			found = w->cand[k];
+		} else {
+			/* a tag collision: probe on past the candidate */
+			for (uint32_t i = (w->pos[k] + 1) & idx->node_mask; idx->node_slots[i] != 0;
+			     i = (i + 1) & idx->node_mask) {
+				uint64_t slot = idx->node_slots[i];
+				if (RBAC_SLOT_TAG(slot) == RBAC_HASH_TAG(w->h[k]) &&
+				    rbac_node_is(&idx->nodes[RBAC_SLOT_IDX(slot)], w->h[k], node,
+						 w->seg[k], w->len[k])) {
+					found = RBAC_SLOT_IDX(slot);
+					break;
+				}
+			}
+		}
+		if (found == RBAC_NONE)
+			return;
+		node = found;
+		q->chain[q->chain_len++] = node;
+	}
+}
+
+/* Walk a scope down the tree in one go; ERR_INVALID if malformed. */
+static int rbac_walk_scope(const struct rbac_index *idx, const char *scope, struct rbac_q *q,
+			   struct err *err)
+{
+	struct rbac_walk w;
+
+	if (rbac_scope_check(scope, err) != 0)
+		return err->code;
+	rbac_walk_hash(idx, scope, &w);
+	rbac_walk_slots(idx, &w);
+	rbac_walk_resolve(idx, &w, q);
 	return 0;
 }
 
@@ -112,7 +179,10 @@ static int rbac_excluded(const struct rbac_index *idx, const struct rbac_deny_x 
 static int rbac_parse_request(const struct rbac_index *idx, const struct rbac_request *req,
 			      struct rbac_q *q, uint32_t *p, struct err *err)
 {
+	struct rbac_walk w;
 	size_t idlen;
+	uint64_t ph;
+	uint32_t ppos;
 
 	if (idx == NULL)
 		return err_set(err, ERR_INVALID, "no index");
@@ -131,9 +201,28 @@ static int rbac_parse_request(const struct rbac_index *idx, const struct rbac_re
 		unsigned char c = (unsigned char)req->action[i];
 		q->act[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
-	if (rbac_walk_scope(idx, req->scope, q, err) != 0)
+	if (rbac_scope_check(req->scope, err) != 0)
 		return err->code;
-	*p = rbac_index_find_principal(idx, req->principal_type, req->principal_id, idlen);
+	/*
+	 * The principal's lookup and the scope's walk, interleaved phase by
+	 * phase (see struct rbac_walk); then the principal's closure, the
+	 * check's next miss, asked for while the scope's nodes are checked.
+	 */
+	ph = rbac_hash_fold(RBAC_HASH_SEED, req->principal_id, idlen);
+	ppos = rbac_slot_start(ph) & idx->prin_mask;
+	if (idx->prin_slots != NULL)
+		__builtin_prefetch(&idx->prin_slots[ppos]);
+	rbac_walk_hash(idx, req->scope, &w);
+	if (idx->prin_slots != NULL && idx->prin_slots[ppos] != 0)
+		__builtin_prefetch(&idx->prins[RBAC_SLOT_IDX(idx->prin_slots[ppos])]);
+	rbac_walk_slots(idx, &w);
+	*p = rbac_index_find_principal_h(idx, req->principal_type, req->principal_id, idlen, ph);
+	if (*p != RBAC_NONE && idx->prins[*p].clo_n > 0) {
+		const struct rbac_prin *pr = &idx->prins[*p];
+		__builtin_prefetch(&idx->closure[pr->clo_first]);
+		__builtin_prefetch(&idx->closure[pr->clo_first + pr->clo_n - 1]);
+	}
+	rbac_walk_resolve(idx, &w, q);
 	return 0;
 }
 

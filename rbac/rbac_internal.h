@@ -95,7 +95,7 @@ struct rbac_clo {
 
 struct rbac_node {
 	uint32_t parent, depth;
-	uint64_t hash; /* of (parent, segment) */
+	uint64_t hash; /* of the path, see rbac_node_hash() */
 	const char *seg; /* lowercase */
 	uint32_t seglen;
 	char key[RBAC_NODE_KEY]; /* the first bytes of seg */
@@ -150,10 +150,15 @@ static inline uint64_t rbac_hash_fold(uint64_t h, const char *s, size_t n)
 
 #define RBAC_HASH_SEED 14695981039346656037ULL
 
-static inline uint64_t rbac_node_hash(uint32_t parent, const char *seg, size_t n)
+/*
+ * A scope node's hash is the hash of its whole path ("/a/b", any case),
+ * made from its parent's: a check can hash every level of a scope before
+ * reading any node, and fetch all their slots at once (rbac_check.c).
+ * The root's hash is RBAC_HASH_SEED.
+ */
+static inline uint64_t rbac_node_hash(uint64_t parent_hash, const char *seg, size_t n)
 {
-	uint64_t h = RBAC_HASH_SEED ^ ((uint64_t)parent * 0x9E3779B97F4A7C15ULL);
-	return rbac_hash_fold(h, seg, n);
+	return rbac_hash_fold(rbac_hash_fold(parent_hash, "/", 1), seg, n);
 }
 
 /*
@@ -207,5 +212,9 @@ int rbac_pattern_scan(const char *p, int allow_star, size_t *len, struct err *er
 /* Principal by id and type; RBAC_NONE if unknown. */
 uint32_t rbac_index_find_principal(const struct rbac_index *idx, enum rbac_principal_type type,
 				   const char *id, size_t len);
+
+/* The same with the id's hash (rbac_hash_fold(RBAC_HASH_SEED, id, len)) made already. */
+uint32_t rbac_index_find_principal_h(const struct rbac_index *idx, enum rbac_principal_type type,
+				     const char *id, size_t len, uint64_t h);
 
 #endif

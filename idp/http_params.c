@@ -7,21 +7,11 @@
  */
 #include "http.h"
 
+#include "hex.h"
 #include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode [s, s+len) into out (which has room for len+1); the decoded length or -1. */
 static ssize_t http_decode(const char *s, size_t len, char *out)
@@ -35,8 +25,8 @@ static ssize_t http_decode(const char *s, size_t len, char *out)
 			int hi, lo;
 			if (i + 2 >= len)
 				return -1;
-			hi = http_hex(s[i + 1]);
-			lo = http_hex(s[i + 2]);
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);

@@ -21,6 +21,7 @@
  */
 #include "http.h"
 
+#include "hex.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -525,17 +526,6 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 	return ok;
 }
 
-static int http_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void http_serve_memory(http_handler handler, void *ctx, const char *method, const char *uri,
 		       const struct http_param *headers, size_t nheaders, const char *body,
 		       size_t body_len, const char *client_ip, struct http_resp *resp)
@@ -556,8 +546,8 @@ void http_serve_memory(http_handler handler, void *ctx, const char *method, cons
 	/* the path as libmicrohttpd hands it over: valid %XX decoded, the rest kept */
 	for (size_t i = 0; i < plen; i++) {
 		int hi, lo;
-		if (uri[i] == '%' && i + 2 < plen && (hi = http_hexval(uri[i + 1])) >= 0 &&
-		    (lo = http_hexval(uri[i + 2])) >= 0) {
+		if (uri[i] == '%' && i + 2 < plen && (hi = hex_digit(uri[i + 1])) >= 0 &&
+		    (lo = hex_digit(uri[i + 2])) >= 0) {
 			path[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

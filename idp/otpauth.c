@@ -4,6 +4,7 @@
 #include "otpauth.h"
 
 #include "err.h"
+#include "hex.h"
 #include "secret.h"
 #include "utf8.h"
 
@@ -179,17 +180,6 @@ int otpauth_uri(const struct otpauth *k, char *out, size_t cap, struct err *err)
 	return rc;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode n bytes of s into out (capacity cap); the decoded length, or -1. */
 static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -201,8 +191,8 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 			int hi, lo;
 			if (i + 2 >= n)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);

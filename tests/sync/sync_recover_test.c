@@ -10,6 +10,7 @@
  * wait out.
  */
 #define _GNU_SOURCE
+#include "b64.h"
 #include "dir.h"
 #include "testutil.h"
 #include "tslapd.h"
@@ -69,6 +70,33 @@ static void assert_equal(void)
 
 	ck_assert_msg(tcompare(&srv, d, tid, NULL, why, sizeof(why)) == 0, "%s (log: %s)", why,
 		      log_path);
+}
+
+static int is_equal(void *ctx)
+{
+	char why[512];
+
+	(void)ctx;
+	return tcompare(&srv, d, tid, NULL, why, sizeof(why)) == 0;
+}
+
+static void wait_equal(void)
+{
+	if (!twait(is_equal, NULL, WAIT_MS))
+		assert_equal();
+}
+
+/* ctx: "uid\ndisplay name": the user has that display name */
+static int display_is(void *ctx)
+{
+	const char *want = ctx, *nl = strchr(want, '\n');
+	char upn[128];
+	struct dir_user u;
+	struct err err = {0};
+
+	snprintf(upn, sizeof(upn), "%.*s@" TUPN_DOMAIN, (int)(nl - want), want);
+	return dir_user_get_by_upn(d, tid, upn, &u, &err) == 0 &&
+	       strcmp(u.display_name, nl + 1) == 0;
 }
 
 /* Run sql on the store through a connection of its own (a fault the test sets up). */
@@ -240,6 +268,79 @@ START_TEST(sigterm_while_server_silent)
 }
 END_TEST
 
+/* ---- 3. the server asks for a full refresh ---- */
+
+/*
+ * Make the stored cookie of search i (0: users, 1: groups) one the server
+ * cannot resume from: its CSN is in the future ("consumer state is newer
+ * than provider": slapd answers e-syncRefreshRequired).
+ */
+static void cookie_from_future(int i)
+{
+	char *text = NULL, *line, *end, *out = NULL, raw[512], enc[800];
+	struct err err = {0};
+	ssize_t n;
+	char *csn;
+
+	ck_assert_msg(dir_sync_state_get(d, tid, "ldap", &text, NULL, &err) == 0, "%s", err.msg);
+	line = strchr(text, '\n') + 1;
+	for (int k = 0; k < i; k++)
+		line = strchr(line, '\n') + 1;
+	end = strchr(line, '\n');
+	n = b64url_decode(line, (size_t)(end - line), raw, sizeof(raw) - 1);
+	ck_assert(n > 0);
+	raw[n] = '\0';
+	ck_assert_msg((csn = strstr(raw, "csn=")) != NULL, "%s", raw);
+	memcpy(csn + 4, "2099", 4);
+	n = b64url_encode(raw, strlen(raw), enc, sizeof(enc));
+	ck_assert(n > 0);
+	ck_assert(asprintf(&out, "%.*s%.*s%s", (int)(line - text), text, (int)n, enc, end) > 0);
+	ck_assert_msg(dir_sync_state_set(d, tid, "ldap", out, 0, &err) == 0, "%s", err.msg);
+	free(out);
+	free(text);
+}
+
+static int log_says_full_follows(void *ctx)
+{
+	(void)ctx;
+	return tu_file_contains(log_path, "cannot resume from the stored cookie");
+}
+
+/*
+ * The server refuses the users search's cookie (as after a restore from
+ * a backup) while the groups search runs on: a full sync follows at once
+ * (before, the daemon retried the same delta forever), on a connection
+ * where the refused cycle's searches were abandoned; it finds what only a
+ * full read can tell, and what changes afterwards under every base
+ * arrives.
+ */
+START_TEST(cookie_refused_full_sync_follows)
+{
+	char *tree = tdata_tree(40, 4, 5);
+
+	start(tree, "mode = persist\n");
+	free(tree);
+	ck_assert_int_eq(once(NULL), 0);
+	/* what changed meanwhile only a full read can tell */
+	tslapd_modifyf(&srv, "dn: uid=u000005," TPEOPLE "\nchangetype: delete\n\n"
+			     "dn: uid=u000004," TPEOPLE "\nchangetype: modify\nreplace: cn\n"
+			     "cn: While Refused\n");
+	cookie_from_future(0);
+	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
+	ck_assert_msg(twait(log_says_full_follows, NULL, WAIT_MS),
+		      "no full sync after the refusal (log: %s)", log_path);
+	wait_cycle("persist", "running");
+	assert_equal();
+	tslapd_modifyf(&srv, "dn: uid=u000003," TPEOPLE "\nchangetype: modify\nreplace: cn\n"
+			     "cn: After Full\n\n"
+			     "dn: cn=g0001," TGROUPS "\nchangetype: modify\nadd: member\n"
+			     "member: uid=u000030," TPEOPLE "\n");
+	ck_assert_msg(twait(display_is, "u000003\nAfter Full", WAIT_MS), "not applied (log: %s)",
+		      log_path);
+	wait_equal();
+}
+END_TEST
+
 static Suite *sync_recover_suite(void)
 {
 	Suite *s = suite_create("sync-recover");
@@ -249,6 +350,7 @@ static Suite *sync_recover_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, store_failure_fails_the_batch);
 	tcase_add_test(tc, sigterm_while_server_silent);
+	tcase_add_test(tc, cookie_refused_full_sync_follows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* Outcomes of a cycle besides 0 (done) and negative err codes. */
@@ -36,6 +37,8 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_PROBE_UUID     "00000000-0000-0000-0000-000000000000"
 #define ENG_MAX_SEARCHES   SYNC_MAX_BASES
 #define ENG_CACHE_KIB      (24 * 1024) /* the store's page cache: most of the memory budget */
+#define ENG_RETRY_MS       60000 /* while persisting, entries to read again are read this often */
+#define ENG_RETRY_CHUNK    50    /* anchors per search when reading them again */
 
 struct sync_search {
 	enum dir_member_kind kind;
@@ -71,6 +74,21 @@ struct sync_engine {
 	int cookies_dirty; /* a cookie arrived since the last batch stored them */
 	int confirm;       /* the delete confirmation is still unused */
 	int errors_logged;
+	/*
+	 * Entries to read again: their put failed on a name another object
+	 * holds (ERR_EXISTS), which a later change of that object can free
+	 * without the entry changing, so the sync protocol would never send it
+	 * again.  Stored with the cookies (sync_cookie.h), read again at the
+	 * end of every full sync and refresh, and every ENG_RETRY_MS while
+	 * persisting (eng_retry_pass).
+	 */
+	struct eng_retry {
+		enum dir_member_kind kind;
+		char anchor[DIR_ANCHOR_MAX];
+		int64_t cycle; /* the cycle whose errors count it (id), 0 when loaded */
+	} *retry, *reading; /* reading: those a pass is reading again */
+	size_t n_retry, cap_retry, n_reading;
+	int64_t retry_at; /* monotonic ms of the next pass while persisting */
 	struct sync_members members;
 	struct sync_msg msg;
 };
@@ -105,6 +123,71 @@ static int eng_cookies_complete(const struct sync_engine *e)
 	return 1;
 }
 
+/* ---- entries to read again (struct eng_retry) ---- */
+
+static ssize_t eng_retry_find(const struct sync_engine *e, enum dir_member_kind kind,
+			      const char *anchor)
+{
+	for (size_t i = 0; i < e->n_retry; i++)
+		if (e->retry[i].kind == kind && strcmp(e->retry[i].anchor, anchor) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int eng_retry_add(struct sync_engine *e, enum dir_member_kind kind, const char *anchor,
+			 struct err *err)
+{
+	size_t len = strlen(anchor);
+
+	/* an anchor that could not go into a filter cannot be read again (nor be one) */
+	if (len == 0 || len >= DIR_ANCHOR_MAX || strspn(anchor, "0123456789abcdefABCDEF-") != len ||
+	    eng_retry_find(e, kind, anchor) >= 0)
+		return 0;
+	if (e->n_retry == e->cap_retry) {
+		size_t cap = e->cap_retry ? e->cap_retry * 2 : 16;
+		struct eng_retry *v = realloc(e->retry, cap * sizeof(*v));
+		if (v == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		e->retry = v;
+		e->cap_retry = cap;
+	}
+	e->retry[e->n_retry].kind = kind;
+	snprintf(e->retry[e->n_retry].anchor, DIR_ANCHOR_MAX, "%s", anchor);
+	e->retry[e->n_retry].cycle = e->cycle.id;
+	e->n_retry++;
+	e->cookies_dirty = 1;
+	return 0;
+}
+
+/* The entry is applied anew (a change arrived): it no longer needs reading again. */
+static void eng_retry_drop(struct sync_engine *e, enum dir_member_kind kind, const char *anchor)
+{
+	ssize_t i = eng_retry_find(e, kind, anchor);
+
+	if (i < 0)
+		return;
+	e->retry[i] = e->retry[--e->n_retry];
+	e->cookies_dirty = 1;
+}
+
+/* Is this a failure the cycle counted already (read again in the cycle it failed in)? */
+static int eng_retry_counted(const struct sync_engine *e, enum dir_member_kind kind,
+			     const char *anchor)
+{
+	for (size_t i = 0; i < e->n_reading; i++)
+		if (e->reading[i].kind == kind && e->reading[i].cycle == e->cycle.id &&
+		    e->cycle.id != 0 && strcmp(e->reading[i].anchor, anchor) == 0)
+			return 1;
+	return 0;
+}
+
+static void eng_retry_clear(struct sync_engine *e)
+{
+	if (e->n_retry > 0)
+		e->cookies_dirty = 1;
+	e->n_retry = 0;
+}
+
 static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 {
 	struct berval *v[ENG_MAX_SEARCHES];
@@ -112,6 +195,11 @@ static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 	char *text = sync_cookie_encode(e->scope, v, n);
 	int rc;
 
+	for (size_t i = 0; text != NULL && i < e->n_retry; i++)
+		if (sync_cookie_retry_add(&text, (int)e->retry[i].kind, e->retry[i].anchor) != 0) {
+			free(text);
+			text = NULL;
+		}
 	if (text == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
 	rc = dir_sync_state_set(e->d, e->tenant_id, e->cfg->connector, text, full, err);
@@ -309,6 +397,12 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 	e->batch_n++;
 	if (rc >= 0) {
 		eng_count(e, rc);
+		if (eng_retry_counted(e, kind, ent->uuid)) {
+			/* it failed earlier in this cycle, on a name another entry has since left */
+			log_info("%s: synced on reading it again", ent->dn);
+			if (--e->cycle.errors == 0)
+				e->cycle.message[0] = '\0';
+		}
 		return 0;
 	}
 	/* a mapping failure is the entry's (but for memory); a put's, see eng_entry_fault() */
@@ -318,7 +412,11 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		*err = why;
 		return rc;
 	}
-	eng_entry_error(e, ent->dn, why.msg);
+	if (mapped != 0 || rc != ERR_EXISTS || !eng_retry_counted(e, kind, ent->uuid))
+		eng_entry_error(e, ent->dn, why.msg);
+	/* Another object holds its name: that can change while the entry does not. */
+	if (mapped == 0 && rc == ERR_EXISTS && eng_retry_add(e, kind, ent->uuid, err) != 0)
+		return err->code;
 	/* It is in the source all the same: a bad value must not make it look deleted. */
 	if (mark && ent->uuid[0] != '\0' &&
 	    dir_sync_mark(e->d, DIR_SYNC_SEEN, kind, ent->uuid, err) != 0)
@@ -452,6 +550,120 @@ static int eng_read_wait(struct sync_engine *e, int (*quit)(void *ctx), void *ct
 static int eng_stop_asked(void *ctx)
 {
 	return eng_stopping(ctx);
+}
+
+/* ---- entries to read again ---- */
+
+/* Read one search's entries of filter on c, applying each.  0, ENG_STOPPED or an err code. */
+static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct sync_search *s,
+			    const char *filter, int mark, struct err *err)
+{
+	struct sync_search_req req = {0};
+	struct sync_msg m = {0};
+	int64_t end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
+	int msgid, rc;
+
+	req.base = s->base;
+	req.filter = filter;
+	req.attrs = s->attrs;
+	if ((rc = sync_conn_search(c, &req, &msgid, err)) != 0)
+		return rc;
+	for (;;) {
+		if (eng_stopping(e)) {
+			rc = ENG_STOPPED;
+			break;
+		}
+		if (clock_mono_ms() > end) {
+			rc = err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
+			break;
+		}
+		if ((rc = sync_conn_read(c, ENG_TICK_MS, &m, err)) == 1)
+			continue;
+		if (rc < 0)
+			break;
+		end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
+		if (m.msgid != msgid)
+			continue;
+		if (m.type == SYNC_MSG_ENTRY) {
+			if (m.bad)
+				eng_unreadable(e, s, &m);
+			else if ((rc = eng_entry(e, s->kind, &m.entry, mark, err)) != 0)
+				break;
+			continue;
+		}
+		if (m.type != SYNC_MSG_RESULT)
+			continue;
+		if (m.result != LDAP_SUCCESS)
+			rc = err_set(err,
+				     m.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
+				     "%s: reading entries again: %s%s%s", s->base,
+				     ldap_err2string(m.result), m.diag[0] ? ": " : "", m.diag);
+		break;
+	}
+	sync_msg_clear(&m);
+	return rc;
+}
+
+/*
+ * Read the entries to read again, on a connection of their own (persistent
+ * searches may be running on the session's), and apply them in the open
+ * batch, marking them seen when mark.  Those found apply or fail again
+ * (and are listed again); those not found are gone or out of scope, which
+ * the sync learns as it learns any delete.  0, ENG_STOPPED or an err code.
+ */
+static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
+{
+	struct eng_retry *todo = e->retry;
+	size_t n = e->n_retry;
+	struct sync_conn *c = NULL;
+	char *filter = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	log_info("reading %zu entries again", n);
+	e->reading = todo;
+	e->n_reading = n;
+	e->retry = NULL;
+	e->n_retry = e->cap_retry = 0;
+	e->cookies_dirty = 1;
+	if ((rc = sync_conn_open(e->cfg, &c, err)) != 0)
+		goto out;
+	for (size_t i = 0; rc == 0 && i < e->ns; i++) {
+		struct sync_search *s = &e->s[i];
+		for (size_t from = 0; rc == 0 && from < n;) {
+			size_t len = strlen(s->filter) + 8, k = 0, at;
+			char *f;
+			free(filter);
+			if ((filter = f = malloc(len + ENG_RETRY_CHUNK * (DIR_ANCHOR_MAX + 16))) ==
+			    NULL) {
+				rc = err_set(err, ERR_INTERNAL, "out of memory");
+				break;
+			}
+			at = (size_t)sprintf(f, "(&%s(|", s->filter);
+			for (; from < n && k < ENG_RETRY_CHUNK; from++) {
+				if (todo[from].kind != s->kind)
+					continue;
+				at += (size_t)sprintf(f + at, "(entryUUID=%s)", todo[from].anchor);
+				k++;
+			}
+			sprintf(f + at, "))");
+			if (k > 0)
+				rc = eng_retry_search(e, c, s, f, mark, err);
+		}
+	}
+out:
+	/* not read: still to read (a stop commits the batch, and with it the list) */
+	e->reading = NULL;
+	e->n_reading = 0;
+	for (size_t i = 0; rc != 0 && i < n; i++) {
+		struct err ignore;
+		(void)eng_retry_add(e, todo[i].kind, todo[i].anchor, &ignore);
+	}
+	sync_conn_close(c);
+	free(filter);
+	free(todo);
+	return rc;
 }
 
 /* ---- full sync ---- */
@@ -777,6 +989,7 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	eng_abandon_all(e);
 	e->persisting = 0;
 	e->cookies_dirty = 0;
+	eng_retry_clear(e); /* every entry is read again now */
 	if ((rc = eng_cycle_begin(e, "full", err)) != 0)
 		return rc;
 	log_info("full sync of %zu searches starts", e->ns);
@@ -798,7 +1011,7 @@ static int eng_full(struct sync_engine *e, struct err *err)
 			goto fail;
 	}
 	/* Every search completed: what was not seen is gone. */
-	if ((rc = eng_batch_begin(e, err)) != 0)
+	if ((rc = eng_batch_begin(e, err)) != 0 || (rc = eng_retry_pass(e, 1, err)) != 0)
 		goto fail;
 	sweep_users = !e->first && !eng_unanchored(e, DIR_MEMBER_USER);
 	sweep_groups = !e->first && !eng_unanchored(e, DIR_MEMBER_GROUP);
@@ -909,6 +1122,7 @@ static int eng_message(struct sync_engine *e, struct err *err)
 		switch (m->state) {
 		case LDAP_SYNC_ADD:
 		case LDAP_SYNC_MODIFY:
+			eng_retry_drop(e, s->kind, m->entry.uuid);
 			rc = eng_entry(e, s->kind, &m->entry, !e->persisting, err);
 			break;
 		case LDAP_SYNC_PRESENT:
@@ -917,6 +1131,7 @@ static int eng_message(struct sync_engine *e, struct err *err)
 			rc = dir_sync_mark(e->d, DIR_SYNC_SEEN, s->kind, m->entry.uuid, err);
 			break;
 		case LDAP_SYNC_DELETE:
+			eng_retry_drop(e, s->kind, m->entry.uuid);
 			rc = eng_gone(e, s, m->entry.uuid, err);
 			break;
 		default:
@@ -998,7 +1213,7 @@ static int eng_finalize(struct sync_engine *e, struct err *err)
 	long long would = 0;
 	int rc;
 
-	if ((rc = eng_batch_begin(e, err)) != 0)
+	if ((rc = eng_batch_begin(e, err)) != 0 || (rc = eng_retry_pass(e, 1, err)) != 0)
 		return rc;
 	if ((rc = dir_sync_apply_gone(e->d, e->tenant_id, 1, err)) < 0)
 		return rc;
@@ -1037,6 +1252,14 @@ static int eng_finalize(struct sync_engine *e, struct err *err)
 	return dir_sync_marks_reset(e->d, err);
 }
 
+/* While persisting, how often the entries to read again are read. */
+static int64_t eng_retry_every(const struct sync_engine *e)
+{
+	int64_t window = (int64_t)e->cfg->cycle_window * 1000;
+
+	return window < ENG_RETRY_MS ? window : ENG_RETRY_MS;
+}
+
 /*
  * A delta cycle: refreshOnly (returns when done) or refreshAndPersist
  * (returns only on a signal, an error, or the delete threshold).
@@ -1073,6 +1296,7 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 			if (mode == LDAP_SYNC_REFRESH_ONLY)
 				return 0;
 			e->persisting = 1;
+			e->retry_at = clock_mono_ms() + eng_retry_every(e);
 			if ((rc = eng_cycle_begin(e, "persist", err)) != 0)
 				return rc;
 			log_info("persisting: changes are applied as they come");
@@ -1088,6 +1312,17 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 				goto fail;
 			rc = ENG_STOPPED;
 			goto fail;
+		}
+		if (e->persisting && !e->in_tx && e->n_retry > 0 &&
+		    clock_mono_ms() >= e->retry_at) {
+			e->retry_at = clock_mono_ms() + eng_retry_every(e);
+			if ((rc = eng_batch_begin(e, err)) != 0 ||
+			    (rc = eng_retry_pass(e, 0, err)) != 0 ||
+			    (rc = eng_batch_commit(e, err)) != 0) {
+				if (rc == ENG_STOPPED && eng_batch_commit(e, err) != 0)
+					rc = err->code;
+				goto fail;
+			}
 		}
 		/* With a batch open, take what has arrived and commit when the socket is drained. */
 		wait = e->in_tx ? 0 : ENG_TICK_MS;
@@ -1157,6 +1392,21 @@ static int eng_session(struct sync_engine *e, struct err *err)
 		size_t n = eng_cookie_ptrs(e, v);
 		full = e->opts->force_full || sync_cookie_decode(text, e->scope, v, n) != 0 ||
 		       !eng_cookies_complete(e);
+	}
+	/* the entries to read again as stored with the cookies (not as a rollback left them) */
+	e->n_retry = 0;
+	if (!full) {
+		const char *pos = NULL;
+		int kind;
+		char anchor[DIR_ANCHOR_MAX];
+		while (rc == 0 && sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)))
+			rc = eng_retry_add(e, kind ? DIR_MEMBER_GROUP : DIR_MEMBER_USER, anchor,
+					   err);
+		e->cookies_dirty = 0;
+		if (rc != 0) {
+			free(text);
+			goto out;
+		}
 	}
 	free(text);
 	if (full && had && !e->opts->force_full)
@@ -1246,6 +1496,7 @@ static void eng_free(struct sync_engine *e)
 	eng_disconnect(e);
 	eng_cookies_clear(e);
 	free(e->s);
+	free(e->retry);
 	sync_members_free(&e->members);
 	sync_msg_clear(&e->msg);
 	sync_map_free(&e->map);

@@ -185,6 +185,107 @@ START_TEST(store_failure_fails_the_batch)
 }
 END_TEST
 
+/* ---- 2. entries that fail during a delta ---- */
+
+/* A cloud user holding upn; its id in id. */
+static void cloud_user(const char *upn, char id[DIR_ID_MAX])
+{
+	struct dir_user u;
+	struct err err = {0};
+
+	memset(&u, 0, sizeof(u));
+	snprintf(u.upn, sizeof(u.upn), "%s", upn);
+	snprintf(u.display_name, sizeof(u.display_name), "Cloud");
+	u.enabled = 1;
+	u.source = DIR_SOURCE_CLOUD;
+	ck_assert_msg(dir_user_create(d, tid, &u, NULL, &err) == 0, "%s", err.msg);
+	memcpy(id, u.id, DIR_ID_MAX);
+}
+
+/* ctx: a UPN held by a live synced user */
+static int synced(void *ctx)
+{
+	struct dir_user u;
+	struct err err = {0};
+
+	return dir_user_get_by_upn(d, tid, ctx, &u, &err) == 0 && u.source == DIR_SOURCE_LDAP &&
+	       u.deleted_at == 0;
+}
+
+static void add_person(const char *uid)
+{
+	tslapd_modifyf(&srv,
+		       "dn: uid=%s," TPEOPLE "\nchangetype: add\nobjectClass: inetOrgPerson\n"
+		       "uid: %s\ncn: Person %s\nsn: %s\n",
+		       uid, uid, uid, uid);
+}
+
+/*
+ * An entry that arrives in a delta while a cloud user holds its UPN fails
+ * (counted, the rest syncs) and the cookie moves past it.  Nothing about
+ * the entry changes afterwards, so the server never sends it again: once
+ * the cloud user is gone it must still arrive, through refreshOnly and
+ * while persisting.  And two entries that swap names in one delta arrive
+ * whatever the order the server sends them in.
+ */
+START_TEST(entry_blocked_by_another_is_read_again)
+{
+	char *tree = tdata_tree(5, 1, 2), cid[DIR_ID_MAX];
+	struct dir_sync_cycle c;
+	struct err err = {0};
+
+	start(tree, "mode = persist\ncycle_window = 1s\n");
+	free(tree);
+	ck_assert_int_eq(once(NULL), 0);
+
+	/* refreshOnly */
+	cloud_user("u000006@" TUPN_DOMAIN, cid);
+	add_person("u000006");
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 1);
+	ck_assert(!synced("u000006@" TUPN_DOMAIN));
+	/* still held: still an error, every cycle (not a silent skip) */
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 1);
+	ck_assert(dir_user_soft_delete(d, tid, cid, &err) == 0);
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 0);
+	ck_assert_int_eq(c.added, 1);
+	ck_assert_msg(synced("u000006@" TUPN_DOMAIN), "u000006 never arrived (log: %s)",
+		      log_path);
+
+	/*
+	 * A name handed on in one delta: u000002 becomes u000009, then u000001
+	 * becomes u000002.  slapd sends the entries in the order of their ids,
+	 * so the new u000002 comes first, while the old one still holds it.
+	 */
+	tslapd_modifyf(&srv, "dn: uid=u000002," TPEOPLE "\nchangetype: modrdn\n"
+			     "newrdn: uid=u000009\ndeleteoldrdn: 1\n\n"
+			     "dn: uid=u000001," TPEOPLE "\nchangetype: modrdn\n"
+			     "newrdn: uid=u000002\ndeleteoldrdn: 1\n");
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 0);
+	assert_equal();
+
+	/* persisting */
+	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
+	wait_cycle("persist", "running");
+	cloud_user("u000007@" TUPN_DOMAIN, cid);
+	add_person("u000007");
+	add_person("u000008");
+	ck_assert(twait(synced, "u000008@" TUPN_DOMAIN, WAIT_MS));
+	ck_assert(!synced("u000007@" TUPN_DOMAIN));
+	ck_assert(dir_user_soft_delete(d, tid, cid, &err) == 0);
+	ck_assert_msg(twait(synced, "u000007@" TUPN_DOMAIN, WAIT_MS * 3),
+		      "u000007 never arrived while persisting (log: %s)", log_path);
+	assert_equal();
+}
+END_TEST
+
 /* ---- 4. SIGTERM while the server does not answer ---- */
 
 /* A configuration of its own: a long LDAP timeout, small pages and batches. */
@@ -349,6 +450,7 @@ static Suite *sync_recover_suite(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, store_failure_fails_the_batch);
+	tcase_add_test(tc, entry_blocked_by_another_is_read_again);
 	tcase_add_test(tc, sigterm_while_server_silent);
 	tcase_add_test(tc, cookie_refused_full_sync_follows);
 	suite_add_tcase(s, tc);

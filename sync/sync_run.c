@@ -63,6 +63,7 @@ struct sync_engine {
 	struct sync_search *s;
 	size_t ns;
 	struct sync_conn *conn;
+	struct sync_conn *side; /* reads beside the session's searches (eng_side), or NULL */
 	struct dir_sync_cycle cycle; /* the cycle being recorded; id 0 when none */
 	struct dir_sync_cycle saved; /* its counts as of the last commit */
 	int64_t cycle_t0;            /* monotonic ms at its start */
@@ -490,6 +491,8 @@ static int eng_delete_now(struct sync_engine *e, enum dir_member_kind kind, cons
 
 static void eng_disconnect(struct sync_engine *e)
 {
+	sync_conn_close(e->side);
+	e->side = NULL;
 	sync_conn_close(e->conn);
 	e->conn = NULL;
 	for (size_t i = 0; i < e->ns; i++)
@@ -553,6 +556,19 @@ static int eng_stop_asked(void *ctx)
 }
 
 /* ---- entries to read again ---- */
+
+/*
+ * The session's second connection, opened on first use: reads by anchor
+ * that must not wait behind (or mix with) the persistent searches of the
+ * first.  Closed with the session.
+ */
+static int eng_side(struct sync_engine *e, struct sync_conn **c, struct err *err)
+{
+	if (e->side == NULL && sync_conn_open(e->cfg, &e->side, err) != 0)
+		return err->code;
+	*c = e->side;
+	return 0;
+}
 
 /* Read one search's entries of filter on c, applying each.  0, ENG_STOPPED or an err code. */
 static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct sync_search *s,
@@ -627,29 +643,28 @@ static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
 	e->retry = NULL;
 	e->n_retry = e->cap_retry = 0;
 	e->cookies_dirty = 1;
-	if ((rc = sync_conn_open(e->cfg, &c, err)) != 0)
+	if ((rc = eng_side(e, &c, err)) != 0)
 		goto out;
 	for (size_t i = 0; rc == 0 && i < e->ns; i++) {
 		struct sync_search *s = &e->s[i];
+		size_t cap = strlen(s->filter) + 8 + ENG_RETRY_CHUNK * (DIR_ANCHOR_MAX + 16);
+		free(filter);
+		if ((filter = malloc(cap)) == NULL) {
+			rc = err_set(err, ERR_INTERNAL, "out of memory");
+			break;
+		}
 		for (size_t from = 0; rc == 0 && from < n;) {
-			size_t len = strlen(s->filter) + 8, k = 0, at;
-			char *f;
-			free(filter);
-			if ((filter = f = malloc(len + ENG_RETRY_CHUNK * (DIR_ANCHOR_MAX + 16))) ==
-			    NULL) {
-				rc = err_set(err, ERR_INTERNAL, "out of memory");
-				break;
-			}
-			at = (size_t)sprintf(f, "(&%s(|", s->filter);
+			size_t k = 0, at = (size_t)snprintf(filter, cap, "(&%s(|", s->filter);
 			for (; from < n && k < ENG_RETRY_CHUNK; from++) {
 				if (todo[from].kind != s->kind)
 					continue;
-				at += (size_t)sprintf(f + at, "(entryUUID=%s)", todo[from].anchor);
+				at += (size_t)snprintf(filter + at, cap - at, "(entryUUID=%s)",
+						       todo[from].anchor);
 				k++;
 			}
-			sprintf(f + at, "))");
+			snprintf(filter + at, cap - at, "))");
 			if (k > 0)
-				rc = eng_retry_search(e, c, s, f, mark, err);
+				rc = eng_retry_search(e, c, s, filter, mark, err);
 		}
 	}
 out:
@@ -660,7 +675,6 @@ out:
 		struct err ignore;
 		(void)eng_retry_add(e, todo[i].kind, todo[i].anchor, &ignore);
 	}
-	sync_conn_close(c);
 	free(filter);
 	free(todo);
 	return rc;
@@ -1095,12 +1109,39 @@ static int eng_take_cookie(struct sync_engine *e, struct sync_search *s, struct 
 static int eng_gone(struct sync_engine *e, struct sync_search *s, const char *uuid,
 		    struct err *err)
 {
+	size_t len = strlen(uuid);
+	int rc = 0;
+
 	/* only from under this search's base: it may have moved to another one */
 	if (!e->persisting) {
 		e->batch_n++;
 		return dir_sync_mark_gone(e->d, s->kind, uuid, s->base_key, err);
 	}
-	return eng_delete_now(e, s->kind, uuid, s->base_key, err);
+	/*
+	 * A move between two bases of this kind comes as a delete from the old
+	 * base's search and an add from the new one's, in either order.  The
+	 * delete comes after the move, so the entry can be looked for under the
+	 * other bases now: found, it is applied there (moved), and the delete
+	 * no longer finds it under this base.  Else a delete followed by the
+	 * add would end the user's sessions on the way.
+	 */
+	for (size_t i = 0; rc == 0 && i < e->ns; i++) {
+		struct sync_search *o = &e->s[i];
+		struct sync_conn *c = NULL;
+		char *filter;
+		if (o == s || o->kind != s->kind || len == 0 || len >= DIR_ANCHOR_MAX ||
+		    strspn(uuid, "0123456789abcdefABCDEF-") != len)
+			continue;
+		if ((rc = eng_side(e, &c, err)) != 0)
+			break;
+		if ((filter = malloc(strlen(o->filter) + len + 20)) == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		snprintf(filter, strlen(o->filter) + len + 20, "(&%s(entryUUID=%s))", o->filter,
+			 uuid);
+		rc = eng_retry_search(e, c, o, filter, 0, err);
+		free(filter);
+	}
+	return rc != 0 ? rc : eng_delete_now(e, s->kind, uuid, s->base_key, err);
 }
 
 static int eng_message(struct sync_engine *e, struct err *err)

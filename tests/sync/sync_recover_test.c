@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 30000
@@ -442,6 +443,93 @@ START_TEST(cookie_refused_full_sync_follows)
 }
 END_TEST
 
+/* ---- a move between two configured bases ---- */
+
+struct at_ctx {
+	const char *upn, *dn;
+};
+
+/* the user is live at that DN */
+static int user_at(void *ctx)
+{
+	struct at_ctx *c = ctx;
+	struct dir_user u;
+	struct err err = {0};
+
+	return dir_user_get_by_upn(d, tid, c->upn, &u, &err) == 0 && u.deleted_at == 0 &&
+	       strcasecmp(u.source_dn, c->dn) == 0;
+}
+
+static int count_session(void *ctx, const struct dir_session *s)
+{
+	(void)s;
+	++*(int *)ctx;
+	return 0;
+}
+
+/*
+ * Moving c1 between the two user bases while persisting: the old base's
+ * search says delete, the new one's says add, in either order.  The user
+ * is never deleted in between: its sign-in session survives every move.
+ */
+START_TEST(move_between_bases_keeps_sessions)
+{
+	static const char *const bases[] = {"ou=contractors," TSUFFIX, TPEOPLE};
+	char *tree = tdata_tree(4, 1, 2), *all = NULL, *text = NULL, dn[256];
+	struct at_ctx c = {"c1@" TUPN_DOMAIN, dn};
+	struct dir_session ses;
+	struct err err = {0};
+	struct dir_user u;
+	int n;
+
+	ck_assert(asprintf(&all,
+			   "%sdn: uid=c1,ou=contractors," TSUFFIX "\nobjectClass: inetOrgPerson\n"
+			   "uid: c1\ncn: C One\nsn: One\n\n",
+			   tree) > 0);
+	free(tree);
+	tslapd_create(&srv, all);
+	free(all);
+	paths();
+	d = tstore_open(store_path, "acme", tid);
+	ck_assert(asprintf(&text,
+			   "[ldap]\nuri = %s\nbind_dn = " TSYNC_DN "\nbind_password_file = %s\n"
+			   "[users]\nbase = " TPEOPLE "\nbase = ou=contractors," TSUFFIX "\n"
+			   "[groups]\nbase = " TGROUPS "\n"
+			   "[mapping]\nupn = {uid}@" TUPN_DOMAIN "\n"
+			   "[store]\npath = %s\ntenant = acme\n"
+			   "[sync]\nretry_max = 2s\nmode = persist\n",
+			   srv.uri, srv.sync_pw_file, store_path) >= 0);
+	ck_assert(tu_write_file(conf_path, text, 0600) == 0);
+	free(text);
+	ck_assert_int_eq(once(NULL), 0);
+	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
+	wait_cycle("persist", "running");
+	u = user("c1");
+	memset(&ses, 0, sizeof(ses));
+	snprintf(ses.id_hash, sizeof(ses.id_hash), "%064d", 1);
+	memcpy(ses.user_id, u.id, sizeof(ses.user_id));
+	ses.auth_time = ses.expires_at = (int64_t)time(NULL) + 3600;
+	ck_assert_msg(dir_session_create(d, tid, &ses, &err) == 0, "%s", err.msg);
+	for (int i = 0; i < 6; i++) {
+		const char *from = bases[i % 2], *to = bases[(i + 1) % 2];
+		tslapd_modifyf(&srv,
+			       "dn: uid=c1,%s\nchangetype: modrdn\nnewrdn: uid=c1\n"
+			       "deleteoldrdn: 1\nnewsuperior: %s\n",
+			       from, to);
+		snprintf(dn, sizeof(dn), "uid=c1,%s", to);
+		ck_assert_msg(twait(user_at, &c, WAIT_MS), "move %d: c1 is not live at %s (log %s)",
+			      i, dn, log_path);
+		usleep(300 * 1000); /* the other base's message, if it comes second */
+		ck_assert_str_eq(user("c1").id, u.id);
+		n = 0;
+		ck_assert(dir_session_list_user(d, tid, u.id, count_session, &n, &err) == 0);
+		ck_assert_msg(n == 1, "move %d: c1 was deleted and restored: its session ended (log %s)",
+			      i, log_path);
+	}
+	ck_assert_int_eq(tstore_count_users(d, tid), 5);
+}
+END_TEST
+
 static Suite *sync_recover_suite(void)
 {
 	Suite *s = suite_create("sync-recover");
@@ -453,6 +541,7 @@ static Suite *sync_recover_suite(void)
 	tcase_add_test(tc, entry_blocked_by_another_is_read_again);
 	tcase_add_test(tc, sigterm_while_server_silent);
 	tcase_add_test(tc, cookie_refused_full_sync_follows);
+	tcase_add_test(tc, move_between_bases_keeps_sessions);
 	suite_add_tcase(s, tc);
 	return s;
 }

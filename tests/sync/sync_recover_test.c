@@ -367,6 +367,19 @@ START_TEST(sigterm_while_server_silent)
 	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms while persisting", ms);
 	fprintf(stderr, "sigterm, persisting, server silent: %lld ms\n", ms);
 	assert_equal();
+
+	/* a full sync with the server answering */
+	daemon_pid = tsync_spawn(conf_path, log_path, "--full", (char *)NULL);
+	wait_cycle("full", "running");
+	usleep(300 * 1000);
+	ms = stop_daemon(&status);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms in a full sync", ms);
+	fprintf(stderr, "sigterm, full sync: %lld ms\n", ms);
+	tstore_last_cycle(d, tid, &c);
+	if (strcmp(c.kind, "full") == 0)
+		ck_assert_int_eq(c.deleted, 0);
+	assert_equal();
 }
 END_TEST
 

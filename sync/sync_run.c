@@ -1371,6 +1371,9 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 		if (rc == 1) {
 			if (e->in_tx && (rc = eng_batch_commit(e, err)) != 0)
 				goto fail;
+			/* idle: the side connection is not kept for the server to time out */
+			sync_conn_close(e->side);
+			e->side = NULL;
 			if (!e->persisting &&
 			    clock_mono_ms() - last > (int64_t)e->cfg->timeout * 1000) {
 				rc = err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",

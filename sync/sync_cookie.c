@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define SYNC_COOKIE_MAGIC "idp-sync-cookie 1"
+/* an anchor in an "r" line: shorter than this (DIR_ANCHOR_MAX) */
+#define SYNC_COOKIE_ANCHOR_MAX 129
 
 char *sync_cookie_encode(const char *scope, struct berval *const *cookies, size_t n)
 {
@@ -74,5 +76,71 @@ int sync_cookie_decode(const char *text, const char *scope, struct berval **cook
 			return -1;
 		p++;
 	}
-	return i == n && *p == '\0' ? 0 : -1;
+	if (i != n)
+		return -1;
+	while (*p != '\0') {
+		int kind;
+		char anchor[SYNC_COOKIE_ANCHOR_MAX];
+		const char *at = p;
+		if (sync_cookie_retry_next(text, &at, &kind, anchor, sizeof(anchor)) != 1 ||
+		    at == p)
+			return -1;
+		p = at;
+	}
+	return 0;
+}
+
+/* Is s a line "r K ANCHOR\n"?  Its length, or 0. */
+static size_t sync_cookie_retry_line(const char *s)
+{
+	size_t len;
+
+	if (s[0] != 'r' || s[1] != ' ' || (s[2] != '0' && s[2] != '1') || s[3] != ' ')
+		return 0;
+	len = strspn(s + 4, "0123456789abcdefABCDEF-");
+	if (len == 0 || len >= SYNC_COOKIE_ANCHOR_MAX || s[4 + len] != '\n')
+		return 0;
+	return 4 + len + 1;
+}
+
+int sync_cookie_retry_add(char **text, int kind, const char *anchor)
+{
+	size_t old = *text != NULL ? strlen(*text) : 0, len = strlen(anchor);
+	char *out;
+
+	if ((kind != 0 && kind != 1) || len == 0 || len >= SYNC_COOKIE_ANCHOR_MAX ||
+	    strspn(anchor, "0123456789abcdefABCDEF-") != len)
+		return -1;
+	if ((out = realloc(*text, old + len + 6)) == NULL)
+		return -1;
+	snprintf(out + old, len + 6, "r %d %s\n", kind, anchor);
+	*text = out;
+	return 0;
+}
+
+int sync_cookie_retry_next(const char *text, const char **pos, int *kind, char *anchor,
+			   size_t cap)
+{
+	const char *p = *pos;
+	size_t len;
+
+	if (p == NULL) {
+		/* the first line that could be one: after the header and the cookies */
+		if (text == NULL || (p = strchr(text, '\n')) == NULL)
+			return 0;
+		p++;
+		while (*p != '\0' && sync_cookie_retry_line(p) == 0) {
+			const char *nl = strchr(p, '\n');
+			if (nl == NULL)
+				return 0;
+			p = nl + 1;
+		}
+	}
+	if ((len = sync_cookie_retry_line(p)) == 0 || len - 5 >= cap)
+		return 0;
+	*kind = p[2] - '0';
+	memcpy(anchor, p + 4, len - 5);
+	anchor[len - 5] = '\0';
+	*pos = p + len;
+	return 1;
 }

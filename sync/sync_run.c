@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* Outcomes of a cycle besides 0 (done) and negative err codes. */
@@ -36,6 +37,8 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_PROBE_UUID     "00000000-0000-0000-0000-000000000000"
 #define ENG_MAX_SEARCHES   SYNC_MAX_BASES
 #define ENG_CACHE_KIB      (24 * 1024) /* the store's page cache: most of the memory budget */
+#define ENG_RETRY_MS       60000 /* while persisting, entries to read again are read this often */
+#define ENG_RETRY_CHUNK    50    /* anchors per search when reading them again */
 
 struct sync_search {
 	enum dir_member_kind kind;
@@ -60,6 +63,7 @@ struct sync_engine {
 	struct sync_search *s;
 	size_t ns;
 	struct sync_conn *conn;
+	struct sync_conn *side; /* reads beside the session's searches (eng_side), or NULL */
 	struct dir_sync_cycle cycle; /* the cycle being recorded; id 0 when none */
 	struct dir_sync_cycle saved; /* its counts as of the last commit */
 	int64_t cycle_t0;            /* monotonic ms at its start */
@@ -71,6 +75,21 @@ struct sync_engine {
 	int cookies_dirty; /* a cookie arrived since the last batch stored them */
 	int confirm;       /* the delete confirmation is still unused */
 	int errors_logged;
+	/*
+	 * Entries to read again: their put failed on a name another object
+	 * holds (ERR_EXISTS), which a later change of that object can free
+	 * without the entry changing, so the sync protocol would never send it
+	 * again.  Stored with the cookies (sync_cookie.h), read again at the
+	 * end of every full sync and refresh, and every ENG_RETRY_MS while
+	 * persisting (eng_retry_pass).
+	 */
+	struct eng_retry {
+		enum dir_member_kind kind;
+		char anchor[DIR_ANCHOR_MAX];
+		int64_t cycle; /* the cycle whose errors count it (id), 0 when loaded */
+	} *retry, *reading; /* reading: those a pass is reading again */
+	size_t n_retry, cap_retry, n_reading;
+	int64_t retry_at; /* monotonic ms of the next pass while persisting */
 	struct sync_members members;
 	struct sync_msg msg;
 };
@@ -105,6 +124,71 @@ static int eng_cookies_complete(const struct sync_engine *e)
 	return 1;
 }
 
+/* ---- entries to read again (struct eng_retry) ---- */
+
+static ssize_t eng_retry_find(const struct sync_engine *e, enum dir_member_kind kind,
+			      const char *anchor)
+{
+	for (size_t i = 0; i < e->n_retry; i++)
+		if (e->retry[i].kind == kind && strcmp(e->retry[i].anchor, anchor) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int eng_retry_add(struct sync_engine *e, enum dir_member_kind kind, const char *anchor,
+			 struct err *err)
+{
+	size_t len = strlen(anchor);
+
+	/* an anchor that could not go into a filter cannot be read again (nor be one) */
+	if (len == 0 || len >= DIR_ANCHOR_MAX || strspn(anchor, "0123456789abcdefABCDEF-") != len ||
+	    eng_retry_find(e, kind, anchor) >= 0)
+		return 0;
+	if (e->n_retry == e->cap_retry) {
+		size_t cap = e->cap_retry ? e->cap_retry * 2 : 16;
+		struct eng_retry *v = realloc(e->retry, cap * sizeof(*v));
+		if (v == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		e->retry = v;
+		e->cap_retry = cap;
+	}
+	e->retry[e->n_retry].kind = kind;
+	snprintf(e->retry[e->n_retry].anchor, DIR_ANCHOR_MAX, "%s", anchor);
+	e->retry[e->n_retry].cycle = e->cycle.id;
+	e->n_retry++;
+	e->cookies_dirty = 1;
+	return 0;
+}
+
+/* The entry is applied anew (a change arrived): it no longer needs reading again. */
+static void eng_retry_drop(struct sync_engine *e, enum dir_member_kind kind, const char *anchor)
+{
+	ssize_t i = eng_retry_find(e, kind, anchor);
+
+	if (i < 0)
+		return;
+	e->retry[i] = e->retry[--e->n_retry];
+	e->cookies_dirty = 1;
+}
+
+/* Is this a failure the cycle counted already (read again in the cycle it failed in)? */
+static int eng_retry_counted(const struct sync_engine *e, enum dir_member_kind kind,
+			     const char *anchor)
+{
+	for (size_t i = 0; i < e->n_reading; i++)
+		if (e->reading[i].kind == kind && e->reading[i].cycle == e->cycle.id &&
+		    e->cycle.id != 0 && strcmp(e->reading[i].anchor, anchor) == 0)
+			return 1;
+	return 0;
+}
+
+static void eng_retry_clear(struct sync_engine *e)
+{
+	if (e->n_retry > 0)
+		e->cookies_dirty = 1;
+	e->n_retry = 0;
+}
+
 static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 {
 	struct berval *v[ENG_MAX_SEARCHES];
@@ -112,6 +196,11 @@ static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 	char *text = sync_cookie_encode(e->scope, v, n);
 	int rc;
 
+	for (size_t i = 0; text != NULL && i < e->n_retry; i++)
+		if (sync_cookie_retry_add(&text, (int)e->retry[i].kind, e->retry[i].anchor) != 0) {
+			free(text);
+			text = NULL;
+		}
 	if (text == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
 	rc = dir_sync_state_set(e->d, e->tenant_id, e->cfg->connector, text, full, err);
@@ -248,10 +337,19 @@ static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
 			  s->base);
 }
 
-/* Is this store error about the entry (skip it) rather than the store (stop)? */
+/*
+ * Is this error of a put about the entry (skip it) rather than the store
+ * (fail the batch)?  A value the store refuses (ERR_INVALID: too long, the
+ * anchor of a cloud object) or a name another object holds (ERR_EXISTS) is
+ * the entry's.  ERR_NOT_FOUND is not: a put looks its object up first and
+ * creates it when it is missing, so a row or tenant missing halfway through
+ * (a failed foreign key, an update or restore that found nothing) means the
+ * store is not what the put just read, and skipping the entry would lose
+ * it: the batch rolls back and the cycle is retried instead.
+ */
 static int eng_entry_fault(int code)
 {
-	return code == ERR_INVALID || code == ERR_EXISTS || code == ERR_NOT_FOUND;
+	return code == ERR_INVALID || code == ERR_EXISTS;
 }
 
 static void eng_count(struct sync_engine *e, int change)
@@ -274,7 +372,7 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 {
 	char dn_key[DIR_SYNC_KEY_MAX], uid_key[DIR_SYNC_KEY_MAX];
 	struct err why = {0};
-	int rc;
+	int rc, mapped;
 
 	/* A first full sync sweeps nothing, so it marks nothing. */
 	mark = mark && !e->first;
@@ -282,14 +380,14 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		struct dir_user u;
 		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
 			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
-		rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
+		mapped = rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
 		if (rc == 0)
 			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, flags,
 					       &why);
 	} else {
 		struct dir_group g;
 		e->first_groups = 1;
-		rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
+		mapped = rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
 			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
 						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);
@@ -300,13 +398,26 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 	e->batch_n++;
 	if (rc >= 0) {
 		eng_count(e, rc);
+		if (eng_retry_counted(e, kind, ent->uuid)) {
+			/* it failed earlier in this cycle, on a name another entry has since left */
+			log_info("%s: synced on reading it again", ent->dn);
+			if (--e->cycle.errors == 0)
+				e->cycle.message[0] = '\0';
+		}
 		return 0;
 	}
-	if (!eng_entry_fault(rc)) {
+	/* a mapping failure is the entry's (but for memory); a put's, see eng_entry_fault() */
+	if (mapped == 0 ? !eng_entry_fault(rc) : rc == ERR_INTERNAL) {
+		if (mapped == 0)
+			err_prefix(&why, "[store] %.100s", ent->dn != NULL ? ent->dn : "(no DN)");
 		*err = why;
 		return rc;
 	}
-	eng_entry_error(e, ent->dn, why.msg);
+	if (mapped != 0 || rc != ERR_EXISTS || !eng_retry_counted(e, kind, ent->uuid))
+		eng_entry_error(e, ent->dn, why.msg);
+	/* Another object holds its name: that can change while the entry does not. */
+	if (mapped == 0 && rc == ERR_EXISTS && eng_retry_add(e, kind, ent->uuid, err) != 0)
+		return err->code;
 	/* It is in the source all the same: a bad value must not make it look deleted. */
 	if (mark && ent->uuid[0] != '\0' &&
 	    dir_sync_mark(e->d, DIR_SYNC_SEEN, kind, ent->uuid, err) != 0)
@@ -380,10 +491,22 @@ static int eng_delete_now(struct sync_engine *e, enum dir_member_kind kind, cons
 
 static void eng_disconnect(struct sync_engine *e)
 {
+	sync_conn_close(e->side);
+	e->side = NULL;
 	sync_conn_close(e->conn);
 	e->conn = NULL;
 	for (size_t i = 0; i < e->ns; i++)
 		e->s[i].msgid = -1;
+}
+
+/* Stop every search still running on the connection. */
+static void eng_abandon_all(struct sync_engine *e)
+{
+	for (size_t i = 0; i < e->ns; i++) {
+		if (e->conn != NULL && e->s[i].msgid >= 0)
+			sync_conn_abandon(e->conn, e->s[i].msgid);
+		e->s[i].msgid = -1;
+	}
 }
 
 /* The search a message belongs to, or NULL. */
@@ -402,6 +525,159 @@ static struct sync_search *eng_search_of(struct sync_engine *e, int msgid)
 static int eng_read(struct sync_engine *e, int timeout_ms, struct err *err)
 {
 	return sync_conn_read(e->conn, timeout_ms, &e->msg, err);
+}
+
+/*
+ * The same, waiting up to the LDAP timeout for it, in ticks: quit(ctx) is
+ * asked before each, so that a stop is not held up by a server that does
+ * not answer.  0 with a message, ENG_STOPPED, or an err code.
+ */
+static int eng_read_wait(struct sync_engine *e, int (*quit)(void *ctx), void *ctx,
+			 struct err *err)
+{
+	int64_t end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
+
+	for (;;) {
+		int64_t left = end - clock_mono_ms();
+		int rc;
+		if (quit(ctx))
+			return ENG_STOPPED;
+		if (left <= 0)
+			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
+		rc = eng_read(e, left > ENG_TICK_MS ? ENG_TICK_MS : (int)left, err);
+		if (rc != 1)
+			return rc;
+	}
+}
+
+static int eng_stop_asked(void *ctx)
+{
+	return eng_stopping(ctx);
+}
+
+/* ---- entries to read again ---- */
+
+/*
+ * The session's second connection, opened on first use: reads by anchor
+ * that must not wait behind (or mix with) the persistent searches of the
+ * first.  Closed with the session.
+ */
+static int eng_side(struct sync_engine *e, struct sync_conn **c, struct err *err)
+{
+	if (e->side == NULL && sync_conn_open(e->cfg, &e->side, err) != 0)
+		return err->code;
+	*c = e->side;
+	return 0;
+}
+
+/* Read one search's entries of filter on c, applying each.  0, ENG_STOPPED or an err code. */
+static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct sync_search *s,
+			    const char *filter, int mark, struct err *err)
+{
+	struct sync_search_req req = {0};
+	struct sync_msg m = {0};
+	int64_t end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
+	int msgid, rc;
+
+	req.base = s->base;
+	req.filter = filter;
+	req.attrs = s->attrs;
+	if ((rc = sync_conn_search(c, &req, &msgid, err)) != 0)
+		return rc;
+	for (;;) {
+		if (eng_stopping(e)) {
+			rc = ENG_STOPPED;
+			break;
+		}
+		if (clock_mono_ms() > end) {
+			rc = err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
+			break;
+		}
+		if ((rc = sync_conn_read(c, ENG_TICK_MS, &m, err)) == 1)
+			continue;
+		if (rc < 0)
+			break;
+		end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
+		if (m.msgid != msgid)
+			continue;
+		if (m.type == SYNC_MSG_ENTRY) {
+			if (m.bad)
+				eng_unreadable(e, s, &m);
+			else if ((rc = eng_entry(e, s->kind, &m.entry, mark, err)) != 0)
+				break;
+			continue;
+		}
+		if (m.type != SYNC_MSG_RESULT)
+			continue;
+		if (m.result != LDAP_SUCCESS)
+			rc = err_set(err,
+				     m.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
+				     "%s: reading entries again: %s%s%s", s->base,
+				     ldap_err2string(m.result), m.diag[0] ? ": " : "", m.diag);
+		break;
+	}
+	sync_msg_clear(&m);
+	return rc;
+}
+
+/*
+ * Read the entries to read again, on a connection of their own (persistent
+ * searches may be running on the session's), and apply them in the open
+ * batch, marking them seen when mark.  Those found apply or fail again
+ * (and are listed again); those not found are gone or out of scope, which
+ * the sync learns as it learns any delete.  0, ENG_STOPPED or an err code.
+ */
+static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
+{
+	struct eng_retry *todo = e->retry;
+	size_t n = e->n_retry;
+	struct sync_conn *c = NULL;
+	char *filter = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	log_info("reading %zu entries again", n);
+	e->reading = todo;
+	e->n_reading = n;
+	e->retry = NULL;
+	e->n_retry = e->cap_retry = 0;
+	e->cookies_dirty = 1;
+	if ((rc = eng_side(e, &c, err)) != 0)
+		goto out;
+	for (size_t i = 0; rc == 0 && i < e->ns; i++) {
+		struct sync_search *s = &e->s[i];
+		size_t cap = strlen(s->filter) + 8 + ENG_RETRY_CHUNK * (DIR_ANCHOR_MAX + 16);
+		free(filter);
+		if ((filter = malloc(cap)) == NULL) {
+			rc = err_set(err, ERR_INTERNAL, "out of memory");
+			break;
+		}
+		for (size_t from = 0; rc == 0 && from < n;) {
+			size_t k = 0, at = (size_t)snprintf(filter, cap, "(&%s(|", s->filter);
+			for (; from < n && k < ENG_RETRY_CHUNK; from++) {
+				if (todo[from].kind != s->kind)
+					continue;
+				at += (size_t)snprintf(filter + at, cap - at, "(entryUUID=%s)",
+						       todo[from].anchor);
+				k++;
+			}
+			snprintf(filter + at, cap - at, "))");
+			if (k > 0)
+				rc = eng_retry_search(e, c, s, filter, mark, err);
+		}
+	}
+out:
+	/* not read: still to read (a stop commits the batch, and with it the list) */
+	e->reading = NULL;
+	e->n_reading = 0;
+	for (size_t i = 0; rc != 0 && i < n; i++) {
+		struct err ignore;
+		(void)eng_retry_add(e, todo[i].kind, todo[i].anchor, &ignore);
+	}
+	free(filter);
+	free(todo);
+	return rc;
 }
 
 /* ---- full sync ---- */
@@ -428,11 +704,7 @@ static int eng_probe_cookie(struct sync_engine *e, struct sync_search *s, struct
 		return rc;
 	sync_bv_free(&s->cookie);
 	while (!done) {
-		rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
-		if (rc == 1)
-			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",
-				       e->cfg->timeout);
-		if (rc < 0)
+		if ((rc = eng_read_wait(e, eng_stop_asked, e, err)) != 0)
 			return rc;
 		if (e->msg.msgid != s->msgid)
 			continue;
@@ -458,16 +730,16 @@ static int eng_probe_cookie(struct sync_engine *e, struct sync_search *s, struct
 
 /*
  * Read one page of search s (sent already) into buf: its entries, then the
- * result, whose cookie names the next page.  Returns 0 or an err code.
+ * result, whose cookie names the next page.  Returns 0, ENG_STOPPED (when
+ * quit(ctx) says so), or an err code.
  */
 static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sync_msg **buf,
-			 size_t *n, size_t *cap, struct berval *next, struct err *err)
+			 size_t *n, size_t *cap, struct berval *next, int (*quit)(void *ctx),
+			 void *ctx, struct err *err)
 {
 	for (;;) {
-		int rc = eng_read(e, (int)e->cfg->timeout * 1000, err);
-		if (rc == 1)
-			return err_set(err, ERR_UNAVAILABLE, "no answer in %lld s", e->cfg->timeout);
-		if (rc < 0)
+		int rc = eng_read_wait(e, quit, ctx, err);
+		if (rc != 0)
 			return rc;
 		if (e->msg.msgid != s->msgid)
 			continue;
@@ -531,6 +803,18 @@ struct eng_pager {
 	struct err err;
 };
 
+/* Has the engine told the reader to quit?  (eng_read_wait() asks between ticks.) */
+static int eng_pager_quit(void *ctx)
+{
+	struct eng_pager *pg = ctx;
+	int quit;
+
+	pthread_mutex_lock(&pg->mu);
+	quit = pg->quit;
+	pthread_mutex_unlock(&pg->mu);
+	return quit;
+}
+
 static void eng_page_clear(struct eng_page *p)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -546,7 +830,8 @@ static void *eng_pager_main(void *arg)
 
 	while (more) {
 		struct eng_page *p = &pg->page[k];
-		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie, &err);
+		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie,
+				   eng_pager_quit, pg, &err);
 		more = rc == 0 && pg->cookie.bv_len > 0;
 		/* ask for the next page before handing this one over */
 		pg->req.page_cookie = &pg->cookie;
@@ -588,7 +873,7 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 		/* A batch spans pages: big transactions write each index page once. */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
-			rc = eng_batch_begin(e, err);
+			rc = eng_stopping(e) ? ENG_STOPPED : eng_batch_begin(e, err);
 	}
 	eng_page_clear(p);
 	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
@@ -596,10 +881,29 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 	return rc;
 }
 
-/* Read every page of search s, applying each entry; ENG_STOPPED on a signal. */
+/* Wait on cv (with mu held) for at most a tick. */
+static void eng_cond_tick(pthread_cond_t *cv, pthread_mutex_t *mu)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)ENG_TICK_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/*
+ * Read every page of search s, applying each entry; ENG_STOPPED on a
+ * signal, within a tick or two even while the server does not answer
+ * (what was applied is committed first).
+ */
 static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *err)
 {
 	struct eng_pager pg = {.e = e, .s = s, .ready = -1};
+	pthread_condattr_t ca;
 	pthread_t reader;
 	sigset_t all, old;
 	int rc;
@@ -615,7 +919,11 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 	    (rc = eng_batch_begin(e, err)) != 0)
 		goto out;
 	pthread_mutex_init(&pg.mu, NULL);
-	pthread_cond_init(&pg.cv, NULL);
+	/* timed waits on the monotonic clock: the engine looks at the stop flag meanwhile */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pg.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Signals stay with this thread, which looks at the stop flag. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -625,11 +933,20 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 		rc = err_set(err, ERR_INTERNAL, "cannot start the page reader: %s", strerror(rc));
 	} else {
 		for (;;) {
-			int k;
+			int k, done;
 			pthread_mutex_lock(&pg.mu);
-			while (pg.ready < 0 && !pg.done)
-				pthread_cond_wait(&pg.cv, &pg.mu);
+			while (pg.ready < 0 && !pg.done && !eng_stopping(e))
+				eng_cond_tick(&pg.cv, &pg.mu);
 			k = pg.ready;
+			done = pg.done;
+			if (k < 0 && !done) {
+				/* stopped while the next page is read: the reader quits too */
+				pg.quit = 1;
+				pthread_cond_broadcast(&pg.cv);
+				pthread_mutex_unlock(&pg.mu);
+				rc = eng_batch_commit(e, err) == 0 ? ENG_STOPPED : err->code;
+				break;
+			}
 			pthread_mutex_unlock(&pg.mu);
 			if (k < 0) {
 				rc = pg.rc;
@@ -676,6 +993,17 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	long long would;
 	int rc, sweep_users, sweep_groups;
 
+	/*
+	 * After a delta the server could not resume (ENG_NEED_FULL), on the
+	 * same connection: its other searches must not run on beside this one,
+	 * and nothing of its state carries over (a persisting engine stores its
+	 * cookies with every batch: here they are the probes', valid only once
+	 * every page is read).
+	 */
+	eng_abandon_all(e);
+	e->persisting = 0;
+	e->cookies_dirty = 0;
+	eng_retry_clear(e); /* every entry is read again now */
 	if ((rc = eng_cycle_begin(e, "full", err)) != 0)
 		return rc;
 	log_info("full sync of %zu searches starts", e->ns);
@@ -697,7 +1025,7 @@ static int eng_full(struct sync_engine *e, struct err *err)
 			goto fail;
 	}
 	/* Every search completed: what was not seen is gone. */
-	if ((rc = eng_batch_begin(e, err)) != 0)
+	if ((rc = eng_batch_begin(e, err)) != 0 || (rc = eng_retry_pass(e, 1, err)) != 0)
 		goto fail;
 	sweep_users = !e->first && !eng_unanchored(e, DIR_MEMBER_USER);
 	sweep_groups = !e->first && !eng_unanchored(e, DIR_MEMBER_GROUP);
@@ -781,12 +1109,39 @@ static int eng_take_cookie(struct sync_engine *e, struct sync_search *s, struct 
 static int eng_gone(struct sync_engine *e, struct sync_search *s, const char *uuid,
 		    struct err *err)
 {
+	size_t len = strlen(uuid);
+	int rc = 0;
+
 	/* only from under this search's base: it may have moved to another one */
 	if (!e->persisting) {
 		e->batch_n++;
 		return dir_sync_mark_gone(e->d, s->kind, uuid, s->base_key, err);
 	}
-	return eng_delete_now(e, s->kind, uuid, s->base_key, err);
+	/*
+	 * A move between two bases of this kind comes as a delete from the old
+	 * base's search and an add from the new one's, in either order.  The
+	 * delete comes after the move, so the entry can be looked for under the
+	 * other bases now: found, it is applied there (moved), and the delete
+	 * no longer finds it under this base.  Else a delete followed by the
+	 * add would end the user's sessions on the way.
+	 */
+	for (size_t i = 0; rc == 0 && i < e->ns; i++) {
+		struct sync_search *o = &e->s[i];
+		struct sync_conn *c = NULL;
+		char *filter;
+		if (o == s || o->kind != s->kind || len == 0 || len >= DIR_ANCHOR_MAX ||
+		    strspn(uuid, "0123456789abcdefABCDEF-") != len)
+			continue;
+		if ((rc = eng_side(e, &c, err)) != 0)
+			break;
+		if ((filter = malloc(strlen(o->filter) + len + 20)) == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		snprintf(filter, strlen(o->filter) + len + 20, "(&%s(entryUUID=%s))", o->filter,
+			 uuid);
+		rc = eng_retry_search(e, c, o, filter, 0, err);
+		free(filter);
+	}
+	return rc != 0 ? rc : eng_delete_now(e, s->kind, uuid, s->base_key, err);
 }
 
 static int eng_message(struct sync_engine *e, struct err *err)
@@ -808,6 +1163,7 @@ static int eng_message(struct sync_engine *e, struct err *err)
 		switch (m->state) {
 		case LDAP_SYNC_ADD:
 		case LDAP_SYNC_MODIFY:
+			eng_retry_drop(e, s->kind, m->entry.uuid);
 			rc = eng_entry(e, s->kind, &m->entry, !e->persisting, err);
 			break;
 		case LDAP_SYNC_PRESENT:
@@ -816,6 +1172,7 @@ static int eng_message(struct sync_engine *e, struct err *err)
 			rc = dir_sync_mark(e->d, DIR_SYNC_SEEN, s->kind, m->entry.uuid, err);
 			break;
 		case LDAP_SYNC_DELETE:
+			eng_retry_drop(e, s->kind, m->entry.uuid);
 			rc = eng_gone(e, s, m->entry.uuid, err);
 			break;
 		default:
@@ -848,6 +1205,19 @@ static int eng_message(struct sync_engine *e, struct err *err)
 		s->msgid = -1;
 		if (m->result == LDAP_SYNC_REFRESH_REQUIRED)
 			return ENG_NEED_FULL;
+		/*
+		 * slapd refuses a cookie newer than its own state (the server was
+		 * restored from a backup) with unwillingToPerform, not
+		 * e-syncRefreshRequired: it cannot resume from it either.  Were
+		 * this a refusal of Content Sync as such, the full sync's probe
+		 * fails in turn and says so.
+		 */
+		if (m->result == LDAP_UNWILLING_TO_PERFORM && s->refreshing &&
+		    s->cookie.bv_len > 0) {
+			log_warnx("%s: %s", s->base,
+				  m->diag[0] ? m->diag : ldap_err2string(m->result));
+			return ENG_NEED_FULL;
+		}
 		if (m->result != LDAP_SUCCESS) {
 			rc = err_set(err, m->result == LDAP_BUSY || m->result == LDAP_UNAVAILABLE
 						  ? ERR_UNAVAILABLE
@@ -884,7 +1254,7 @@ static int eng_finalize(struct sync_engine *e, struct err *err)
 	long long would = 0;
 	int rc;
 
-	if ((rc = eng_batch_begin(e, err)) != 0)
+	if ((rc = eng_batch_begin(e, err)) != 0 || (rc = eng_retry_pass(e, 1, err)) != 0)
 		return rc;
 	if ((rc = dir_sync_apply_gone(e->d, e->tenant_id, 1, err)) < 0)
 		return rc;
@@ -923,6 +1293,14 @@ static int eng_finalize(struct sync_engine *e, struct err *err)
 	return dir_sync_marks_reset(e->d, err);
 }
 
+/* While persisting, how often the entries to read again are read. */
+static int64_t eng_retry_every(const struct sync_engine *e)
+{
+	int64_t window = (int64_t)e->cfg->cycle_window * 1000;
+
+	return window < ENG_RETRY_MS ? window : ENG_RETRY_MS;
+}
+
 /*
  * A delta cycle: refreshOnly (returns when done) or refreshAndPersist
  * (returns only on a signal, an error, or the delete threshold).
@@ -959,6 +1337,7 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 			if (mode == LDAP_SYNC_REFRESH_ONLY)
 				return 0;
 			e->persisting = 1;
+			e->retry_at = clock_mono_ms() + eng_retry_every(e);
 			if ((rc = eng_cycle_begin(e, "persist", err)) != 0)
 				return rc;
 			log_info("persisting: changes are applied as they come");
@@ -975,12 +1354,26 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 			rc = ENG_STOPPED;
 			goto fail;
 		}
+		if (e->persisting && !e->in_tx && e->n_retry > 0 &&
+		    clock_mono_ms() >= e->retry_at) {
+			e->retry_at = clock_mono_ms() + eng_retry_every(e);
+			if ((rc = eng_batch_begin(e, err)) != 0 ||
+			    (rc = eng_retry_pass(e, 0, err)) != 0 ||
+			    (rc = eng_batch_commit(e, err)) != 0) {
+				if (rc == ENG_STOPPED && eng_batch_commit(e, err) != 0)
+					rc = err->code;
+				goto fail;
+			}
+		}
 		/* With a batch open, take what has arrived and commit when the socket is drained. */
 		wait = e->in_tx ? 0 : ENG_TICK_MS;
 		rc = eng_read(e, wait, err);
 		if (rc == 1) {
 			if (e->in_tx && (rc = eng_batch_commit(e, err)) != 0)
 				goto fail;
+			/* idle: the side connection is not kept for the server to time out */
+			sync_conn_close(e->side);
+			e->side = NULL;
 			if (!e->persisting &&
 			    clock_mono_ms() - last > (int64_t)e->cfg->timeout * 1000) {
 				rc = err_set(err, ERR_UNAVAILABLE, "no answer in %lld s",
@@ -1014,6 +1407,7 @@ fail:
 		return rc;
 	}
 	if (rc == ENG_NEED_FULL) {
+		err_set(err, ERR_UNAVAILABLE, "the server cannot resume from the stored cookie");
 		eng_cycle_end(e, "failed", "the server cannot resume from the stored cookie: "
 					   "a full sync follows");
 		return rc;
@@ -1042,6 +1436,21 @@ static int eng_session(struct sync_engine *e, struct err *err)
 		size_t n = eng_cookie_ptrs(e, v);
 		full = e->opts->force_full || sync_cookie_decode(text, e->scope, v, n) != 0 ||
 		       !eng_cookies_complete(e);
+	}
+	/* the entries to read again as stored with the cookies (not as a rollback left them) */
+	e->n_retry = 0;
+	if (!full) {
+		const char *pos = NULL;
+		int kind;
+		char anchor[DIR_ANCHOR_MAX];
+		while (rc == 0 && sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)))
+			rc = eng_retry_add(e, kind ? DIR_MEMBER_GROUP : DIR_MEMBER_USER, anchor,
+					   err);
+		e->cookies_dirty = 0;
+		if (rc != 0) {
+			free(text);
+			goto out;
+		}
 	}
 	free(text);
 	if (full && had && !e->opts->force_full)
@@ -1131,6 +1540,7 @@ static void eng_free(struct sync_engine *e)
 	eng_disconnect(e);
 	eng_cookies_clear(e);
 	free(e->s);
+	free(e->retry);
 	sync_members_free(&e->members);
 	sync_msg_clear(&e->msg);
 	sync_map_free(&e->map);

@@ -30,6 +30,14 @@
  * resume from the stored cookie; SIGTERM ends the run after the current
  * batch.  Only objects of the configured tenant with source "ldap" are
  * written.
+ *
+ * Errors: an entry that cannot be mapped or that the store refuses as a
+ * value is counted and skipped (the rest syncs; it comes again when it
+ * changes).  An entry refused because another object holds its name is
+ * also listed with the cookies and read again at the end of every full
+ * sync and refresh, and every minute while persisting, until it applies:
+ * nothing about it may change when the other object lets go.  Any other
+ * store failure fails the batch and the cycle, to be retried.
  */
 #ifndef IDP_SYNC_RUN_H
 #define IDP_SYNC_RUN_H

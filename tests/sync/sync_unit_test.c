@@ -417,6 +417,42 @@ START_TEST(cookie_text)
 }
 END_TEST
 
+/* The entries to read again ride after the cookies, and nothing else may. */
+START_TEST(cookie_text_retries)
+{
+	struct berval a = {3, strdup("abc")};
+	struct berval *v[1] = {&a};
+	char *text = sync_cookie_encode("S", v, 1), anchor[64];
+	const char *pos = NULL;
+	int kind;
+	static const char *const bad[] = {
+		"idp-sync-cookie 1 S\nYWJj\nr 2 0a-b\n",  /* no such kind */
+		"idp-sync-cookie 1 S\nYWJj\nr 0 a)(x\n",  /* not a UUID: a filter */
+		"idp-sync-cookie 1 S\nYWJj\nr 0 0a-b",     /* cut */
+		"idp-sync-cookie 1 S\nr 0 0a-b\nYWJj\n",  /* before the cookies */
+	};
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)), 0);
+	ck_assert_int_eq(sync_cookie_retry_add(&text, 0, "0a1b-2c"), 0);
+	ck_assert_int_eq(sync_cookie_retry_add(&text, 1, "FF-00"), 0);
+	ck_assert_int_eq(sync_cookie_retry_add(&text, 0, "a)(uid=*"), -1);
+	ck_assert_int_eq(sync_cookie_retry_add(&text, 2, "00"), -1);
+	ck_assert_int_eq(sync_cookie_decode(text, "S", v, 1), 0);
+	ck_assert(a.bv_len == 3 && memcmp(a.bv_val, "abc", 3) == 0);
+	pos = NULL;
+	ck_assert_int_eq(sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)), 1);
+	ck_assert(kind == 0 && strcmp(anchor, "0a1b-2c") == 0);
+	ck_assert_int_eq(sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)), 1);
+	ck_assert(kind == 1 && strcmp(anchor, "FF-00") == 0);
+	ck_assert_int_eq(sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sync_cookie_decode(bad[i], "S", v, 1) == -1, "case %zu accepted", i);
+	free(text);
+	free(a.bv_val);
+}
+END_TEST
+
 /* ---- the store side: dir_sync.c ---- */
 
 static const char *tmp;
@@ -843,6 +879,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, dn_keys);
 	tcase_add_test(tc, templates);
 	tcase_add_test(tc, cookie_text);
+	tcase_add_test(tc, cookie_text_retries);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);

@@ -242,10 +242,10 @@ int dir_fold_key(const char *field, const char *value, char *out, size_t cap, st
 	return 0;
 }
 
-int dir_new_id(char out[DIR_ID_MAX], struct err *err)
+int dir_new_id(struct dir *d, char out[DIR_ID_MAX], struct err *err)
 {
 	/* time-ordered: bulk inserts append to the id indexes instead of scattering */
-	if (rand_uuid7(out) != 0)
+	if (rand_uuid7_pool(&d->ids, out) != 0)
 		return err_set(err, ERR_INTERNAL, "the kernel's random source failed");
 	return 0;
 }
@@ -441,6 +441,7 @@ void dir_close(struct dir *d)
 	for (size_t i = 0; i < DIR_STMT_SLOTS; i++)
 		sqlite3_finalize(d->stmts[i].stmt);
 	sqlite3_close(d->db);
+	rand_pool_wipe(&d->ids);
 	free(d->path);
 	free(d);
 }

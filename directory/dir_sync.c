@@ -521,7 +521,7 @@ static int dir_sync_user_insert(struct dir *d, const char *tenant_id, struct dir
 
 	if (dir_sync_user_check(u, err) != 0 ||
 	    dir_fold_key("user principal name", u->upn, key, sizeof(key), err) != 0 ||
-	    dir_new_id(u->id, err) != 0)
+	    dir_new_id(d, u->id, err) != 0)
 		return err->code;
 	if ((st = dir_stmt(d, sql_sync_user_insert, err)) == NULL)
 		return err->code;

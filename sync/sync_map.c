@@ -219,15 +219,26 @@ static int sync_template_expand(const struct sync_template *t, const struct sync
 
 /* ---- entries ---- */
 
-void sync_entry_clear(struct sync_entry *e)
+static void sync_ahead_free(struct sync_ahead *a);
+
+/* Free e's attributes only. */
+static void sync_entry_attrs_free(struct sync_entry *e)
 {
-	if (e->dn != NULL)
-		ldap_memfree(e->dn);
 	for (size_t i = 0; i < e->n; i++) {
 		ldap_memfree(e->attrs[i].name);
 		ldap_value_free_len(e->attrs[i].vals);
 	}
 	free(e->attrs);
+	e->attrs = NULL;
+	e->n = e->cap = 0;
+}
+
+void sync_entry_clear(struct sync_entry *e)
+{
+	if (e->dn != NULL)
+		ldap_memfree(e->dn);
+	sync_entry_attrs_free(e);
+	sync_ahead_free(e->ahead);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -607,5 +618,156 @@ int sync_map_group(const struct sync_map *m, const struct sync_entry *e, struct 
 				return err_set(err, ERR_INTERNAL, "out of memory");
 		}
 	}
+	return 0;
+}
+
+/* ---- mapping ahead ---- */
+
+/* The fields of a user, then of a group, in the order they are packed. */
+enum { AHEAD_USER_FIELDS = 7, AHEAD_GROUP_FIELDS = 3 };
+
+struct sync_ahead {
+	enum dir_member_kind kind;
+	int rc;       /* the mapping's: 0, or an err code */
+	char *why;    /* its message when rc != 0 */
+	char *packed; /* the fields, each NUL-terminated, one after the other */
+	int enabled;  /* a user's */
+	struct sync_members members; /* a group's */
+};
+
+static void sync_ahead_free(struct sync_ahead *a)
+{
+	if (a == NULL)
+		return;
+	free(a->why);
+	free(a->packed);
+	sync_members_free(&a->members);
+	free(a);
+}
+
+/* Pack n strings into one allocation; NULL when out of memory. */
+static char *sync_ahead_pack(const char *const *f, size_t n)
+{
+	size_t len[AHEAD_USER_FIELDS], total = 0;
+	char *out, *o;
+
+	for (size_t i = 0; i < n; i++)
+		total += (len[i] = strlen(f[i])) + 1;
+	if ((out = malloc(total)) == NULL)
+		return NULL;
+	o = out;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(o, f[i], len[i] + 1);
+		o += len[i] + 1;
+	}
+	return out;
+}
+
+/* Unpack into n fields of capacities cap (each checked when mapped: they fit). */
+static void sync_ahead_unpack(const char *p, char *const *f, const size_t *cap, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(p);
+		if (len >= cap[i])
+			len = cap[i] - 1;
+		memcpy(f[i], p, len);
+		f[i][len] = '\0';
+		p += strlen(p) + 1;
+	}
+}
+
+int sync_map_ahead(const struct sync_map *m, enum dir_member_kind kind, struct sync_entry *e,
+		   struct err *err)
+{
+	struct sync_ahead *a = calloc(1, sizeof(*a));
+	char dn_key[DIR_SYNC_KEY_MAX], uid_key[DIR_SYNC_KEY_MAX];
+	struct err why = {0};
+	union {
+		struct dir_user u;
+		struct dir_group g;
+	} *obj = malloc(sizeof(*obj));
+
+	if (a == NULL || obj == NULL) {
+		free(a);
+		free(obj);
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	}
+	a->kind = kind;
+	if (kind == DIR_MEMBER_USER) {
+		a->rc = sync_map_user(m, e, &obj->u, dn_key, uid_key, &why);
+		if (a->rc == 0) {
+			const char *f[AHEAD_USER_FIELDS] = {
+				obj->u.upn,  obj->u.display_name, obj->u.given_name, obj->u.surname,
+				obj->u.mail, dn_key,              uid_key};
+			a->enabled = obj->u.enabled;
+			a->packed = sync_ahead_pack(f, AHEAD_USER_FIELDS);
+		}
+	} else {
+		a->rc = sync_map_group(m, e, &obj->g, dn_key, &a->members, &why);
+		if (a->rc == 0) {
+			const char *f[AHEAD_GROUP_FIELDS] = {obj->g.name, obj->g.description, dn_key};
+			a->packed = sync_ahead_pack(f, AHEAD_GROUP_FIELDS);
+		}
+	}
+	free(obj);
+	if (a->rc == ERR_INTERNAL || (a->rc == 0 && a->packed == NULL) ||
+	    (a->rc != 0 && (a->why = strdup(why.msg)) == NULL)) {
+		sync_ahead_free(a);
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	}
+	sync_entry_attrs_free(e);
+	e->ahead = a;
+	return 0;
+}
+
+int sync_ahead_user(const struct sync_entry *e, struct dir_user *u,
+		    char dn_key[DIR_SYNC_KEY_MAX], char uid_key[DIR_SYNC_KEY_MAX],
+		    struct err *err)
+{
+	const struct sync_ahead *a = e->ahead;
+	char *const f[AHEAD_USER_FIELDS] = {u->upn,  u->display_name, u->given_name, u->surname,
+					    u->mail, dn_key,          uid_key};
+	const size_t cap[AHEAD_USER_FIELDS] = {sizeof(u->upn),     sizeof(u->display_name),
+					       sizeof(u->given_name), sizeof(u->surname),
+					       sizeof(u->mail),       DIR_SYNC_KEY_MAX,
+					       DIR_SYNC_KEY_MAX};
+
+	memset(u, 0, sizeof(*u));
+	dn_key[0] = uid_key[0] = '\0';
+	if (a == NULL || a->kind != DIR_MEMBER_USER)
+		return err_set(err, ERR_INTERNAL, "the entry was not mapped as a user");
+	if (a->rc != 0)
+		return err_set(err, a->rc, "%s", a->why);
+	/* the DN fits: sync_map_user() checked it */
+	snprintf(u->source_dn, sizeof(u->source_dn), "%s", e->dn);
+	memcpy(u->source_anchor, e->uuid, sizeof(u->source_anchor));
+	sync_ahead_unpack(a->packed, f, cap, AHEAD_USER_FIELDS);
+	u->enabled = a->enabled;
+	u->source = DIR_SOURCE_LDAP;
+	return 0;
+}
+
+int sync_ahead_group(const struct sync_entry *e, struct dir_group *g,
+		     char dn_key[DIR_SYNC_KEY_MAX], struct sync_members *mk, struct err *err)
+{
+	struct sync_ahead *a = e->ahead;
+	char *const f[AHEAD_GROUP_FIELDS] = {g->name, g->description, dn_key};
+	const size_t cap[AHEAD_GROUP_FIELDS] = {sizeof(g->name), sizeof(g->description),
+						DIR_SYNC_KEY_MAX};
+
+	memset(g, 0, sizeof(*g));
+	sync_members_free(mk);
+	dn_key[0] = '\0';
+	if (a == NULL || a->kind != DIR_MEMBER_GROUP)
+		return err_set(err, ERR_INTERNAL, "the entry was not mapped as a group");
+	if (a->rc != 0)
+		return err_set(err, a->rc, "%s", a->why);
+	snprintf(g->source_dn, sizeof(g->source_dn), "%s", e->dn);
+	memcpy(g->source_anchor, e->uuid, sizeof(g->source_anchor));
+	sync_ahead_unpack(a->packed, f, cap, AHEAD_GROUP_FIELDS);
+	g->source = DIR_SOURCE_LDAP;
+	/* the references change hands */
+	*mk = a->members;
+	memset(&a->members, 0, sizeof(a->members));
 	return 0;
 }

@@ -282,14 +282,16 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		struct dir_user u;
 		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
 			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
-		rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
+		rc = ent->ahead != NULL ? sync_ahead_user(ent, &u, dn_key, uid_key, &why)
+					: sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
 		if (rc == 0)
 			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, flags,
 					       &why);
 	} else {
 		struct dir_group g;
 		e->first_groups = 1;
-		rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
+		rc = ent->ahead != NULL ? sync_ahead_group(ent, &g, dn_key, &e->members, &why)
+					: sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
 			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
 						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);
@@ -480,6 +482,10 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 				*buf = v;
 				*cap = c;
 			}
+			/* mapped here, in the reader, not by the thread writing the store */
+			if (!e->msg.bad &&
+			    (rc = sync_map_ahead(&e->map, s->kind, &e->msg.entry, err)) != 0)
+				return rc;
 			/* the buffer takes over what the message owns */
 			(*buf)[(*n)++] = e->msg;
 			memset(&e->msg, 0, sizeof(e->msg));
@@ -505,11 +511,11 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 
 /*
  * The pages of a paged search, read by a thread of their own while the
- * engine applies the previous page: parsing LDAP and writing the store
- * take turns on two cores instead of one.  Two pages at most are held:
- * the one being applied and the one being read.  The reader uses only
- * the connection, e->msg and s->msgid, which nothing else touches until
- * it is joined.
+ * engine applies the previous page: parsing LDAP, mapping entries and
+ * freeing them take turns with the store writes on two cores instead of
+ * one.  Two pages at most are held: the one being applied and the one
+ * being read.  The reader uses only the connection, e->msg, s->msgid and
+ * the mapping (read-only), which nothing else touches until it is joined.
  */
 struct eng_page {
 	struct sync_msg *buf;
@@ -546,6 +552,8 @@ static void *eng_pager_main(void *arg)
 
 	while (more) {
 		struct eng_page *p = &pg->page[k];
+		/* applied already (the engine handed it back): its frees are ours */
+		eng_page_clear(p);
 		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie, &err);
 		more = rc == 0 && pg->cookie.bv_len > 0;
 		/* ask for the next page before handing this one over */
@@ -590,7 +598,7 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 		    (rc = eng_batch_commit(e, err)) == 0)
 			rc = eng_batch_begin(e, err);
 	}
-	eng_page_clear(p);
+	/* the reader clears the page before it fills it again */
 	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
 		rc = ENG_STOPPED;
 	return rc;

@@ -333,6 +333,73 @@ START_TEST(map_group)
 }
 END_TEST
 
+/* Mapped ahead (in the page reader) gives what mapping in place gives, refusals included. */
+START_TEST(map_ahead)
+{
+	struct sync_entry e, f;
+	struct dir_user u, v;
+	struct dir_group g, h;
+	struct sync_members mk = {0}, ml = {0};
+	char dk[DIR_SYNC_KEY_MAX], uk[DIR_SYNC_KEY_MAX], dk2[DIR_SYNC_KEY_MAX],
+		uk2[DIR_SYNC_KEY_MAX];
+	struct err err = {0}, err2 = {0};
+
+	for (int twice = 0; twice < 2; twice++) {
+		entry_init(&e, "uid=Ada,OU=People, dc=x", "11111111-2222-3333-4444-555555555555");
+		entry_init(&f, "uid=Ada,OU=People, dc=x", "11111111-2222-3333-4444-555555555555");
+		entry_add(&e, "uid", "Ada", 3);
+		entry_add(&f, "uid", "Ada", 3);
+		entry_add(&e, "givenName", "Ada", 3);
+		entry_add(&f, "givenName", "Ada", 3);
+		entry_add(&e, "sn", twice ? "Love\x01lace" : "Lovelace", 8 + (size_t)twice);
+		entry_add(&f, "sn", twice ? "Love\x01lace" : "Lovelace", 8 + (size_t)twice);
+		entry_add(&e, "pwdAccountLockedTime", "000001010000Z", 13);
+		entry_add(&f, "pwdAccountLockedTime", "000001010000Z", 13);
+		ck_assert_int_eq(sync_map_ahead(&map, DIR_MEMBER_USER, &f, &err2), 0);
+		ck_assert_ptr_null(f.attrs); /* what waits in a page is the mapping only */
+		ck_assert_int_eq(sync_ahead_user(&f, &v, dk2, uk2, &err2),
+				 sync_map_user(&map, &e, &u, dk, uk, &err));
+		if (twice) {
+			ck_assert_int_eq(err2.code, ERR_INVALID);
+			ck_assert_str_eq(err2.msg, err.msg);
+		} else {
+			ck_assert_int_eq(memcmp(&u, &v, sizeof(u)), 0);
+			ck_assert_str_eq(dk2, dk);
+			ck_assert_str_eq(uk2, uk);
+			ck_assert_int_eq(v.enabled, 0);
+		}
+		/* the wrong kind is refused, not misread */
+		ck_assert_int_eq(sync_ahead_group(&f, &h, dk2, &ml, &err2), ERR_INTERNAL);
+		sync_entry_clear(&e);
+		sync_entry_clear(&f);
+	}
+
+	entry_init(&e, "cn=Ops,ou=Groups,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_init(&f, "cn=Ops,ou=Groups,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "cn", "Ops", 3);
+	entry_add(&f, "cn", "Ops", 3);
+	entry_add(&e, "member", "UID=Ada , ou=people,DC=x", 24);
+	entry_add(&f, "member", "UID=Ada , ou=people,DC=x", 24);
+	entry_add(&e, "memberUid", "Margaret", 8);
+	entry_add(&f, "memberUid", "Margaret", 8);
+	entry_add(&e, "uniqueMember", "not a dn at all", 15);
+	entry_add(&f, "uniqueMember", "not a dn at all", 15);
+	ck_assert_int_eq(sync_map_ahead(&map, DIR_MEMBER_GROUP, &f, &err2), 0);
+	ck_assert_int_eq(sync_map_group(&map, &e, &g, dk, &mk, &err), 0);
+	ck_assert_int_eq(sync_ahead_group(&f, &h, dk2, &ml, &err2), 0);
+	ck_assert_int_eq(memcmp(&g, &h, sizeof(g)), 0);
+	ck_assert_str_eq(dk2, dk);
+	ck_assert_uint_eq(ml.n, mk.n);
+	ck_assert_uint_eq(ml.unparsable, 1);
+	for (size_t i = 0; i < mk.n; i++)
+		ck_assert_str_eq(ml.keys[i], mk.keys[i]);
+	sync_members_free(&mk);
+	sync_members_free(&ml);
+	sync_entry_clear(&e);
+	sync_entry_clear(&f);
+}
+END_TEST
+
 START_TEST(dn_keys)
 {
 	char a[DIR_SYNC_KEY_MAX], b[DIR_SYNC_KEY_MAX];
@@ -840,6 +907,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, map_user);
 	tcase_add_test(tc, map_user_refusals);
 	tcase_add_test(tc, map_group);
+	tcase_add_test(tc, map_ahead);
 	tcase_add_test(tc, dn_keys);
 	tcase_add_test(tc, templates);
 	tcase_add_test(tc, cookie_text);

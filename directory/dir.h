@@ -98,6 +98,20 @@ void dir_rollback(struct dir *d);
  */
 int dir_checkpoint(struct dir *d, struct err *err);
 
+/*
+ * Checkpoint the write-ahead log from a thread of its own (with a second
+ * connection) instead of in the thread that commits, for a writer of many
+ * big transactions: a sync.  Started, each commit that leaves the log past
+ * 1,000 pages wakes the thread; past 16,000 the commit also waits for it
+ * to catch up, so that the log starts over and stays bounded.  d must not
+ * be used from two threads still: the thread has its own connection.
+ * Stopping (also done by dir_close) hands checkpoints back to SQLite's
+ * automatic ones.  0, or ERR_IO/ERR_INTERNAL when the connection or the
+ * thread cannot be made; a read-only handle starts nothing.
+ */
+int dir_ckpt_start(struct dir *d, struct err *err);
+void dir_ckpt_stop(struct dir *d);
+
 /* Run the engine's integrity check; 0 if it says "ok", else err says what. */
 int dir_integrity_check(struct dir *d, struct err *err);
 

@@ -438,6 +438,7 @@ void dir_close(struct dir *d)
 {
 	if (d == NULL)
 		return;
+	dir_ckpt_stop(d);
 	for (size_t i = 0; i < DIR_STMT_SLOTS; i++)
 		sqlite3_finalize(d->stmts[i].stmt);
 	sqlite3_close(d->db);

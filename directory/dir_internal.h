@@ -27,6 +27,7 @@ struct dir {
 	struct clock clock;
 	struct dir_stmt_slot stmts[DIR_STMT_SLOTS];
 	struct rand_pool ids; /* the random bits of new object ids */
+	struct dir_ckpt *ckpt; /* the checkpointer thread, when started (dir_ckpt.c) */
 };
 
 /* The store's clock. */

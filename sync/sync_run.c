@@ -1130,7 +1130,10 @@ static int eng_init(struct sync_engine *e, const struct sync_config *cfg,
 		return err->code;
 	}
 	memcpy(e->tenant_id, t.id, sizeof(e->tenant_id));
-	return dir_sync_tune(e->d, ENG_CACHE_KIB, err);
+	if (dir_sync_tune(e->d, ENG_CACHE_KIB, err) != 0)
+		return err->code;
+	/* a full sync commits a batch after another: copying the log is for the other core */
+	return dir_ckpt_start(e->d, err);
 }
 
 static void eng_free(struct sync_engine *e)

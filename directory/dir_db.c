@@ -15,6 +15,7 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,19 @@ static char *dir_immutable_uri(const char *path)
 	return uri;
 }
 
+/*
+ * SQLite keeps allocation statistics by default, each allocation behind a
+ * process-wide mutex: 5% of a sync's writer thread.  We read no statistics
+ * and set no heap limit.  Only possible before SQLite initializes; if the
+ * program has used SQLite already, the setting stays as it was.
+ */
+static pthread_once_t dir_sqlite_once = PTHREAD_ONCE_INIT;
+
+static void dir_sqlite_config(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct dir *dir_open(const struct dir_options *opts, struct err *err)
 {
 	static const struct dir_argon2 argon2_default = DIR_ARGON2_DEFAULT;
@@ -369,6 +383,7 @@ struct dir *dir_open(const struct dir_options *opts, struct err *err)
 	if (err == NULL)
 		err = &local;
 	err_clear(err);
+	pthread_once(&dir_sqlite_once, dir_sqlite_config);
 	if (opts == NULL || opts->path == NULL || *opts->path == '\0') {
 		err_set(err, ERR_INVALID, "no store path given");
 		return NULL;

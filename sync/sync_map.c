@@ -343,6 +343,52 @@ static size_t sync_dn_strip_uid(const char *dn, size_t len)
 	return len;
 }
 
+/*
+ * 1 if dn (len bytes) is a DN that libldap's normalization would give back
+ * unchanged: RDNs "type=value" joined by "," with no space around either;
+ * a type a letter then letters, digits or "-"; a value of letters, digits
+ * and " .-_@", neither empty nor starting or ending with a space.  Most
+ * DNs are; they skip the parser (20% of the page reader's time).  The
+ * unit tests hold this against ldap_dn_normalize() on random DNs.
+ */
+/* ASCII letters and digits, whatever the locale says. */
+static int sync_ascii_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int sync_ascii_alnum(char c)
+{
+	return sync_ascii_alpha(c) || (c >= '0' && c <= '9');
+}
+
+int sync_dn_is_plain(const char *dn, size_t len)
+{
+	size_t i = 0, start;
+
+	while (i < len) {
+		if (!sync_ascii_alpha(dn[i]))
+			return 0;
+		while (i < len && (sync_ascii_alnum(dn[i]) || dn[i] == '-'))
+			i++;
+		if (i == len || dn[i] != '=')
+			return 0;
+		start = ++i;
+		while (i < len && dn[i] != ',') {
+			char c = dn[i];
+			if (!sync_ascii_alnum(c) && c != ' ' && c != '.' && c != '-' && c != '_' &&
+			    c != '@')
+				return 0;
+			i++;
+		}
+		if (i == start || dn[start] == ' ' || dn[i - 1] == ' ')
+			return 0;
+		if (i < len && ++i == len)
+			return 0; /* a trailing "," */
+	}
+	return len > 0;
+}
+
 int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *err)
 {
 	char *copy, *norm = NULL;
@@ -351,6 +397,14 @@ int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *e
 	len = sync_dn_strip_uid(dn, len);
 	if (len == 0)
 		return err_set(err, ERR_INVALID, "an empty DN");
+	if (cap >= 4 && len < cap - 3 && sync_dn_is_plain(dn, len)) {
+		/* already normal: fold it as it is (ASCII, so byte for byte) */
+		memcpy(out, "dn:", 3);
+		for (size_t i = 0; i < len; i++)
+			out[3 + i] = dn[i] >= 'A' && dn[i] <= 'Z' ? (char)(dn[i] + 32) : dn[i];
+		out[3 + len] = '\0';
+		return 0;
+	}
 	if (memchr(dn, '\0', len) != NULL || !utf8_valid(dn, len))
 		return err_set(err, ERR_INVALID, "a DN that is not UTF-8 text");
 	if ((copy = strndup(dn, len)) == NULL)

@@ -79,6 +79,9 @@ int sync_uuid_format(const struct berval *raw, char out[DIR_ANCHOR_MAX]);
  */
 int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *err);
 
+/* 1 if dn is a plain DN that normalizes to itself (sync_dn_key's fast path); for the tests. */
+int sync_dn_is_plain(const char *dn, size_t len);
+
 /* ---- the mapping ---- */
 
 struct sync_map {

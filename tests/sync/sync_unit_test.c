@@ -9,9 +9,11 @@
 #include "sync_cookie.h"
 #include "sync_map.h"
 #include "testutil.h"
+#include "utf8.h"
 
 #include <check.h>
 #include <lber.h>
+#include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +422,59 @@ START_TEST(dn_keys)
 	ck_assert_int_eq(sync_dn_key("cn=\xc3\x28", 5, a, sizeof(a), &err), ERR_INVALID);
 	ck_assert_int_eq(sync_dn_key("", 0, a, sizeof(a), &err), ERR_INVALID);
 	ck_assert_int_eq(sync_dn_key("cn=abc", 6, a, 5, &err), ERR_INVALID);
+}
+END_TEST
+
+/*
+ * sync_dn_key's fast path: a DN it takes as plain is one libldap gives back
+ * unchanged, and the key is the same either way.  Random DNs from pieces
+ * that are plain, nearly plain and not plain at all.
+ */
+START_TEST(dn_keys_fast_path)
+{
+	static const char *const types[] = {"cn", "CN", "uid", "ou", "dc", "x-y", "2.5.4.3", "c n",
+					    "a1"};
+	static const char *const chars[] = {"a", "Z", "0", " ", ".", "-", "_", "@", "=",
+					    "+", "#", "\\", ";", "\"", "<", "\xc3\xa4", "*",
+					    ",", "  "};
+	unsigned seed = 12345;
+	int plain = 0, other = 0;
+
+	for (int n = 0; n < 100000; n++) {
+		char dn[200] = "", key[DIR_SYNC_KEY_MAX], want[DIR_SYNC_KEY_MAX];
+		char *norm = NULL;
+		struct err err = {0};
+		int rdns = 1 + (int)(rand_r(&seed) % 4), rc;
+		for (int r = 0; r < rdns; r++) {
+			int vlen = (int)(rand_r(&seed) % 6);
+			if (r > 0)
+				strcat(dn, rand_r(&seed) % 20 == 0 ? " , " : ",");
+			strcat(dn, types[rand_r(&seed) % (sizeof(types) / sizeof(*types))]);
+			strcat(dn, rand_r(&seed) % 20 == 0 ? " =" : "=");
+			for (int v = 0; v < vlen; v++) {
+				/* mostly the plain characters */
+				size_t k = rand_r(&seed) % 3 ? (size_t)rand_r(&seed) % 8
+							    : (size_t)rand_r(&seed) % (sizeof(chars) / sizeof(*chars));
+				strcat(dn, chars[k]);
+			}
+		}
+		if (!sync_dn_is_plain(dn, strlen(dn))) {
+			other++;
+			continue;
+		}
+		plain++;
+		rc = ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm,
+				       LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY);
+		ck_assert_msg(rc == LDAP_SUCCESS && norm != NULL && strcmp(norm, dn) == 0,
+			      "[%s] is not plain: libldap gives [%s]", dn, norm ? norm : "(error)");
+		strcpy(want, "dn:");
+		ck_assert(utf8_fold(norm, want + 3, sizeof(want) - 3) >= 0);
+		ldap_memfree(norm);
+		ck_assert_msg(sync_dn_key(dn, strlen(dn), key, sizeof(key), &err) == 0, "%s", err.msg);
+		ck_assert_str_eq(key, want);
+	}
+	ck_assert_int_gt(plain, 5000);
+	ck_assert_int_gt(other, 10000);
 }
 END_TEST
 
@@ -909,6 +964,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, map_group);
 	tcase_add_test(tc, map_ahead);
 	tcase_add_test(tc, dn_keys);
+	tcase_add_test(tc, dn_keys_fast_path);
 	tcase_add_test(tc, templates);
 	tcase_add_test(tc, cookie_text);
 	suite_add_tcase(s, tc);

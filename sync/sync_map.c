@@ -221,24 +221,26 @@ static int sync_template_expand(const struct sync_template *t, const struct sync
 
 static void sync_ahead_free(struct sync_ahead *a);
 
-/* Free e's attributes only. */
+/* Free e's attributes only (in a block, they go with it). */
 static void sync_entry_attrs_free(struct sync_entry *e)
 {
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; e->block == NULL && i < e->n; i++) {
 		ldap_memfree(e->attrs[i].name);
 		ldap_value_free_len(e->attrs[i].vals);
 	}
-	free(e->attrs);
+	if (e->block == NULL)
+		free(e->attrs);
 	e->attrs = NULL;
 	e->n = e->cap = 0;
 }
 
 void sync_entry_clear(struct sync_entry *e)
 {
-	if (e->dn != NULL)
+	if (e->dn != NULL && e->block == NULL)
 		ldap_memfree(e->dn);
 	sync_entry_attrs_free(e);
 	sync_ahead_free(e->ahead);
+	free(e->block);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -279,43 +281,117 @@ static int sync_uuid_text(const struct berval *v, char out[DIR_ANCHOR_MAX])
 	return 0;
 }
 
+/* An attribute as libldap hands it out: borrowed from the message until it is freed. */
+struct sync_raw_attr {
+	struct berval name;
+	BerVarray vals; /* allocated array of borrowed values */
+};
+
+/*
+ * Copy dn and the attributes into one allocation laid out as e expects
+ * (the attribute array, the value pointer arrays, the values' bervals,
+ * then the bytes), so that an entry costs one malloc and one free instead
+ * of four per attribute and one per value: allocation was a third of the
+ * page reader's time.
+ */
+static int sync_entry_pack(const struct berval *dn, const struct sync_raw_attr *raw, size_t n,
+			   struct sync_entry *e)
+{
+	size_t nvals = 0, bytes = dn->bv_len + 1, size;
+	struct berval **ptrs, *bvs;
+	char *block, *text;
+
+	for (size_t i = 0; i < n; i++) {
+		bytes += raw[i].name.bv_len + 1;
+		for (size_t v = 0; raw[i].vals != NULL && raw[i].vals[v].bv_val != NULL; v++) {
+			nvals++;
+			bytes += raw[i].vals[v].bv_len + 1;
+		}
+	}
+	size = n * sizeof(struct sync_attr) + (nvals + n) * sizeof(struct berval *) +
+	       nvals * sizeof(struct berval) + bytes;
+	if ((block = malloc(size)) == NULL)
+		return -1;
+	e->block = block;
+	e->attrs = (struct sync_attr *)(void *)block;
+	e->n = e->cap = n;
+	ptrs = (struct berval **)(void *)(block + n * sizeof(struct sync_attr));
+	bvs = (struct berval *)(void *)(ptrs + nvals + n);
+	text = (char *)(bvs + nvals);
+	memcpy(text, dn->bv_val, dn->bv_len);
+	text[dn->bv_len] = '\0';
+	e->dn = text;
+	text += dn->bv_len + 1;
+	for (size_t i = 0; i < n; i++) {
+		e->attrs[i].name = text;
+		memcpy(text, raw[i].name.bv_val, raw[i].name.bv_len);
+		text[raw[i].name.bv_len] = '\0';
+		text += raw[i].name.bv_len + 1;
+		e->attrs[i].vals = ptrs;
+		for (size_t v = 0; raw[i].vals != NULL && raw[i].vals[v].bv_val != NULL; v++) {
+			bvs->bv_val = text;
+			bvs->bv_len = raw[i].vals[v].bv_len;
+			memcpy(text, raw[i].vals[v].bv_val, bvs->bv_len);
+			text[bvs->bv_len] = '\0';
+			text += bvs->bv_len + 1;
+			*ptrs++ = bvs++;
+		}
+		*ptrs++ = NULL;
+	}
+	return 0;
+}
+
 int sync_entry_read(LDAP *ld, LDAPMessage *msg, const struct berval *uuid16,
 		    struct sync_entry *e, struct err *err)
 {
+	struct sync_raw_attr local[16], *raw = local;
+	size_t n = 0, cap = sizeof(local) / sizeof(*local);
 	BerElement *ber = NULL;
-	char *a;
+	struct berval dn;
 	int rc = 0;
 
-	if ((e->dn = ldap_get_dn(ld, msg)) == NULL)
+	/* the anchor first: an entry that does not decode is still known by it */
+	if (uuid16 != NULL && sync_uuid_format(uuid16, e->uuid) != 0)
+		return err_set(err, ERR_INVALID, "a sync state without a 16-byte UUID");
+	if (ldap_get_dn_ber(ld, msg, &ber, &dn) != LDAP_SUCCESS || dn.bv_val == NULL) {
+		if (ber != NULL)
+			ber_free(ber, 0);
 		return err_set(err, ERR_INVALID, "an entry without a DN");
-	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL;
-	     a = ldap_next_attribute(ld, msg, ber)) {
-		struct berval **vals = ldap_get_values_len(ld, msg, a);
-		if (e->n == e->cap) {
-			size_t cap = e->cap ? e->cap * 2 : 16;
-			struct sync_attr *v = realloc(e->attrs, cap * sizeof(*v));
+	}
+	for (;;) {
+		struct sync_raw_attr a = {{0, NULL}, NULL};
+		if (ldap_get_attribute_ber(ld, msg, ber, &a.name, &a.vals) != LDAP_SUCCESS) {
+			rc = err_set(err, ERR_INVALID, "%.300s: an entry that does not decode",
+				     dn.bv_val);
+			break;
+		}
+		if (a.name.bv_val == NULL)
+			break;
+		if (n == cap) {
+			struct sync_raw_attr *v = malloc(cap * 2 * sizeof(*v));
 			if (v == NULL) {
-				ldap_memfree(a);
-				ldap_value_free_len(vals);
+				ber_memfree(a.vals);
 				rc = err_set(err, ERR_INTERNAL, "out of memory");
 				break;
 			}
-			e->attrs = v;
-			e->cap = cap;
+			memcpy(v, raw, n * sizeof(*v));
+			if (raw != local)
+				free(raw);
+			raw = v;
+			cap *= 2;
 		}
-		e->attrs[e->n].name = a;
-		e->attrs[e->n].vals = vals;
-		e->n++;
+		raw[n++] = a;
 	}
-	if (ber != NULL)
-		ber_free(ber, 0);
+	if (rc == 0 && sync_entry_pack(&dn, raw, n, e) != 0)
+		rc = err_set(err, ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		ber_memfree(raw[i].vals);
+	if (raw != local)
+		free(raw);
+	ber_free(ber, 0);
 	if (rc != 0)
 		return rc;
-	if (uuid16 != NULL) {
-		if (sync_uuid_format(uuid16, e->uuid) != 0)
-			return err_set(err, ERR_INVALID, "%s: a sync state without a 16-byte UUID",
-				       e->dn);
-	} else {
+	if (uuid16 == NULL) {
 		struct berval **u = sync_entry_values(e, "entryUUID");
 		if (u == NULL || u[0] == NULL)
 			return err_set(err, ERR_INVALID,

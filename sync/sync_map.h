@@ -51,6 +51,8 @@ struct sync_entry {
 	struct sync_attr *attrs;
 	size_t n, cap;
 	struct sync_ahead *ahead;      /* mapped already (sync_map_ahead), or NULL */
+	void *block;                   /* from sync_entry_read: dn and attrs live in this one
+					  allocation; NULL: each is allocated by libldap/liblber */
 };
 
 /*

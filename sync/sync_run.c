@@ -298,6 +298,13 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		if (rc >= 0 && e->members.unparsable > 0)
 			log_debug("%s: %zu member values are not DNs or uids: ignored", ent->dn,
 				  e->members.unparsable);
+		/*
+		 * Each member reference is a row or two: counted as a change, so that
+		 * a batch of groups is about as big as one of users (a full sync's
+		 * groups then commit in several batches, which the checkpointer
+		 * copies while the next is written, not in one at the end).
+		 */
+		e->batch_n += (int)(e->members.n < 100000 ? e->members.n : 100000);
 	}
 	e->batch_n++;
 	if (rc >= 0) {

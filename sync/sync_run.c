@@ -1139,8 +1139,14 @@ static int eng_init(struct sync_engine *e, const struct sync_config *cfg,
 	memcpy(e->tenant_id, t.id, sizeof(e->tenant_id));
 	if (dir_sync_tune(e->d, ENG_CACHE_KIB, err) != 0)
 		return err->code;
-	/* a full sync commits a batch after another: copying the log is for the other core */
-	return dir_ckpt_start(e->d, err);
+	/* A full sync commits a batch after another: copying the log is for the other core.
+	 * Without the thread, SQLite's own checkpoints do it, only in this thread. */
+	{
+		struct err why = {0};
+		if (dir_ckpt_start(e->d, &why) != 0)
+			log_warnx("checkpoints stay in the writing thread: %s", why.msg);
+	}
+	return 0;
 }
 
 static void eng_free(struct sync_engine *e)

@@ -53,9 +53,10 @@ static void *dir_ckpt_main(void *arg)
 			break;
 		want = c->asked;
 		pthread_mutex_unlock(&c->mu);
-		/* Failure (busy, I/O) leaves the frames in the log: the next one or the writer's own
-		 * checkpoint when this stops copies them. */
-		(void)sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		/* Failure (busy, I/O) leaves the frames in the log: the next one, or
+		 * SQLite's own checkpoints once this stops, copy them. */
+		(void)sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL,
+						NULL);
 		pthread_mutex_lock(&c->mu);
 		ran = want;
 		c->done = want;

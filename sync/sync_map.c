@@ -835,7 +835,8 @@ int sync_map_ahead(const struct sync_map *m, enum dir_member_kind kind, struct s
 	} else {
 		a->rc = sync_map_group(m, e, &obj->g, dn_key, &a->members, &why);
 		if (a->rc == 0) {
-			const char *f[AHEAD_GROUP_FIELDS] = {obj->g.name, obj->g.description, dn_key};
+			const char *f[AHEAD_GROUP_FIELDS] = {obj->g.name, obj->g.description,
+							     dn_key};
 			a->packed = sync_ahead_pack(f, AHEAD_GROUP_FIELDS);
 		}
 	}

@@ -290,8 +290,9 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 	} else {
 		struct dir_group g;
 		e->first_groups = 1;
-		rc = ent->ahead != NULL ? sync_ahead_group(ent, &g, dn_key, &e->members, &why)
-					: sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
+		rc = ent->ahead != NULL
+			     ? sync_ahead_group(ent, &g, dn_key, &e->members, &why)
+			     : sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
 			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
 						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);

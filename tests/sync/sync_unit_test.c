@@ -453,8 +453,8 @@ START_TEST(dn_keys_fast_path)
 			strcat(dn, rand_r(&seed) % 20 == 0 ? " =" : "=");
 			for (int v = 0; v < vlen; v++) {
 				/* mostly the plain characters */
-				size_t k = rand_r(&seed) % 3 ? (size_t)rand_r(&seed) % 8
-							    : (size_t)rand_r(&seed) % (sizeof(chars) / sizeof(*chars));
+				size_t nk = rand_r(&seed) % 3 ? 8 : sizeof(chars) / sizeof(*chars);
+				size_t k = (size_t)rand_r(&seed) % nk;
 				strcat(dn, chars[k]);
 			}
 		}
@@ -470,7 +470,8 @@ START_TEST(dn_keys_fast_path)
 		strcpy(want, "dn:");
 		ck_assert(utf8_fold(norm, want + 3, sizeof(want) - 3) >= 0);
 		ldap_memfree(norm);
-		ck_assert_msg(sync_dn_key(dn, strlen(dn), key, sizeof(key), &err) == 0, "%s", err.msg);
+		ck_assert_msg(sync_dn_key(dn, strlen(dn), key, sizeof(key), &err) == 0, "%s",
+			      err.msg);
 		ck_assert_str_eq(key, want);
 	}
 	ck_assert_int_gt(plain, 5000);

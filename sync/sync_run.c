@@ -73,6 +73,9 @@ struct sync_engine {
 	int errors_logged;
 	struct sync_members members;
 	struct sync_msg msg;
+	/* users put DIR_SYNC_PUT_MANY at a time in a first full sync (eng_users_first) */
+	struct dir_user *many;
+	char (*many_dn)[DIR_SYNC_KEY_MAX], (*many_uid)[DIR_SYNC_KEY_MAX];
 };
 
 static int eng_stopping(const struct sync_engine *e)
@@ -591,16 +594,81 @@ static void *eng_pager_main(void *arg)
 }
 
 /* Apply one page; 0, ENG_STOPPED, or an err code. */
+/*
+ * In a first full sync, the users from p->buf[i] on, DIR_SYNC_PUT_MANY in
+ * one statement (dir_sync_users_put_first) when that many follow, all
+ * mapped, and the batch has room for them.  *took says how many entries it
+ * consumed: 0 when it did nothing (the caller applies entry i as usual).
+ * When one of them cannot be mapped, the ones before it and it go one by
+ * one; when the store refuses one of them, all of them do, so that each
+ * outcome (a clash, a bad value) is what a put of its own gives.
+ */
+static int eng_users_first(struct sync_engine *e, struct sync_search *s, struct eng_page *p,
+			   size_t i, size_t *took, struct err *err)
+{
+	struct err why = {0};
+	size_t k, n = DIR_SYNC_PUT_MANY;
+	int rc;
+
+	*took = 0;
+	if (s->kind != DIR_MEMBER_USER || !e->first || e->first_groups || i + n > p->n ||
+	    e->cfg->batch_size - e->batch_n < (long long)n)
+		return 0;
+	if (e->many == NULL) {
+		e->many = calloc(n, sizeof(*e->many));
+		e->many_dn = calloc(n, sizeof(*e->many_dn));
+		e->many_uid = calloc(n, sizeof(*e->many_uid));
+		if (e->many == NULL || e->many_dn == NULL || e->many_uid == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+	}
+	for (k = 0; k < n; k++) {
+		const struct sync_msg *m = &p->buf[i + k];
+		if (m->bad || m->entry.ahead == NULL ||
+		    sync_ahead_user(&m->entry, &e->many[k], e->many_dn[k], e->many_uid[k],
+				    &why) != 0)
+			break;
+	}
+	if (k == n) {
+		rc = dir_sync_users_put_first(e->d, e->tenant_id, e->many, e->many_dn,
+					      e->many_uid, &why);
+		if (rc == 0) {
+			e->cycle.added += (long long)n;
+			e->batch_n += (int)n;
+			*took = n;
+			return 0;
+		}
+		if (!eng_entry_fault(rc)) {
+			*err = why;
+			return rc;
+		}
+		k = n - 1; /* nothing was written: each on its own */
+	}
+	for (size_t j = 0; j <= k; j++) {
+		const struct sync_msg *m = &p->buf[i + j];
+		if (m->bad)
+			eng_unreadable(e, s, m);
+		else if ((rc = eng_entry(e, s->kind, &m->entry, 1, err)) != 0)
+			return rc;
+	}
+	*took = k + 1;
+	return 0;
+}
+
 static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct eng_page *p,
 			  struct err *err)
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < p->n; i++) {
-		if (p->buf[i].bad)
-			eng_unreadable(e, s, &p->buf[i]);
-		else
-			rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
+	for (size_t i = 0, took = 0; rc == 0 && i < p->n; i += took) {
+		if ((rc = eng_users_first(e, s, p, i, &took, err)) != 0)
+			break;
+		if (took == 0) {
+			took = 1;
+			if (p->buf[i].bad)
+				eng_unreadable(e, s, &p->buf[i]);
+			else
+				rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
+		}
 		/* A batch spans pages: big transactions write each index page once. */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
@@ -1157,6 +1225,9 @@ static void eng_free(struct sync_engine *e)
 	eng_cookies_clear(e);
 	free(e->s);
 	sync_members_free(&e->members);
+	free(e->many);
+	free(e->many_dn);
+	free(e->many_uid);
 	sync_msg_clear(&e->msg);
 	sync_map_free(&e->map);
 	dir_close(e->d);

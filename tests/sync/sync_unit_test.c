@@ -786,6 +786,62 @@ START_TEST(store_first_sync)
 }
 END_TEST
 
+/* Many users in one statement: all of them, or none and the caller puts them one by one. */
+START_TEST(store_first_sync_many)
+{
+	struct dir_user *u = calloc(DIR_SYNC_PUT_MANY, sizeof(*u)), cloud, got;
+	char(*dk)[DIR_SYNC_KEY_MAX] = calloc(DIR_SYNC_PUT_MANY, sizeof(*dk));
+	char(*uk)[DIR_SYNC_KEY_MAX] = calloc(DIR_SYNC_PUT_MANY, sizeof(*uk));
+	const char *refs[] = {"uid=m7,ou=p,dc=x", "uid:m63", NULL};
+	char g[DIR_ID_MAX];
+	struct err err = {0};
+
+	ck_assert(u != NULL && dk != NULL && uk != NULL);
+	memset(&cloud, 0, sizeof(cloud));
+	strcpy(cloud.upn, "M5@x.example");
+	cloud.enabled = 1;
+	ck_assert(dir_user_create(d, tid, &cloud, NULL, &err) == 0);
+	for (int i = 0; i < DIR_SYNC_PUT_MANY; i++) {
+		snprintf(u[i].upn, sizeof(u[i].upn), "m%d@x.example", i);
+		snprintf(u[i].display_name, sizeof(u[i].display_name), "Many %d", i);
+		snprintf(u[i].source_anchor, sizeof(u[i].source_anchor), "a-m%d", i);
+		snprintf(u[i].source_dn, sizeof(u[i].source_dn), "uid=m%d,ou=p,dc=x", i);
+		u[i].enabled = i % 2;
+		ck_assert(sync_dn_key(u[i].source_dn, strlen(u[i].source_dn), dk[i], sizeof(*dk),
+				      &err) == 0);
+		snprintf(uk[i], sizeof(*uk), "uid:m%d", i);
+	}
+	/* m5 is the cloud user's UPN in another case: nothing is written */
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, &err), ERR_EXISTS);
+	ck_assert_int_eq(dir_user_get_by_anchor(d, tid, "a-m0", &got, &err), ERR_NOT_FOUND);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	/* a value the store refuses: nothing either */
+	strcpy(u[5].upn, "m5-ldap@x.example");
+	strcpy(u[9].mail, "not a mail");
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, &err), ERR_INVALID);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	u[9].mail[0] = '\0';
+	ck_assert_msg(dir_sync_users_put_first(d, tid, u, dk, uk, &err) == 0, "%s", err.msg);
+	/* as dir_sync_user_put() would have made them: fields, keys, membership */
+	ck_assert(dir_user_get_by_anchor(d, tid, "a-m9", &got, &err) == 0);
+	ck_assert_str_eq(got.id, u[9].id);
+	ck_assert_str_eq(got.display_name, "Many 9");
+	ck_assert_str_eq(got.source_dn, "uid=m9,ou=p,dc=x");
+	ck_assert_int_eq(got.enabled, 1);
+	ck_assert_int_eq(got.source, DIR_SOURCE_LDAP);
+	ck_assert(dir_user_get_by_upn(d, tid, "M10@X.example", &got, &err) == 0);
+	ck_assert_int_eq(got.enabled, 0);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert_str_eq(members(tid, g), "m63@x.example,m7@x.example");
+	/* the same anchor again, on its own: found and updated, not a second user */
+	ck_assert_int_eq(put_user(tid, "m3", "uid=m3,ou=p,dc=x", DIR_SYNC_PUT_FIRST, NULL),
+			 DIR_SYNC_UPDATED);
+	free(u);
+	free(dk);
+	free(uk);
+}
+END_TEST
+
 /* A delete said by one base's search leaves an entry that moved to another base. */
 START_TEST(store_delete_scoped_to_base)
 {
@@ -976,6 +1032,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, store_key_reused_and_delete);
 	tcase_add_test(tc, store_restore_keeps_id);
 	tcase_add_test(tc, store_first_sync);
+	tcase_add_test(tc, store_first_sync_many);
 	tcase_add_test(tc, store_one_connector_per_tenant);
 	tcase_add_test(tc, store_delete_scoped_to_base);
 	tcase_add_test(tc, store_sweep_and_marks);

@@ -24,6 +24,28 @@ int rand_uuid(char out[RAND_UUID_LEN]) __attribute__((warn_unused_result));
 int rand_uuid7(char out[RAND_UUID_LEN]) __attribute__((warn_unused_result));
 
 /*
+ * Random bytes drawn from the kernel a few hundred at a time, for callers
+ * that make many ids in a row (a full sync makes one per object: one
+ * getrandom(2) each was measured at 2% of a sync's writer thread).  Only
+ * for values that are not secrets: the unused bytes wait in the pool.
+ * Zero it to start; rand_pool_wipe() when done.  Not thread-safe: one pool
+ * per thread or per handle; and a process that forks must not use one
+ * filled before the fork on both sides (both would hand out the same bits).
+ */
+struct rand_pool {
+	unsigned char buf[480];
+	size_t used; /* bytes of buf already handed out; 0 on a zeroed pool means empty */
+	int filled;
+};
+
+/* rand_uuid7(), its random bits taken from pool p. */
+int rand_uuid7_pool(struct rand_pool *p, char out[RAND_UUID_LEN])
+	__attribute__((warn_unused_result));
+
+/* Forget the pool's unused bytes. */
+void rand_pool_wipe(struct rand_pool *p);
+
+/*
  * Write nbytes random bytes as unpadded base64url into out (capacity cap,
  * which must hold 4*ceil(nbytes/3)+1).  For opaque tokens and secrets.
  */

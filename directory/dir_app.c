@@ -155,9 +155,9 @@ int dir_app_create(struct dir *d, const char *tenant_id, struct dir_app *a, stru
 	if (a->client_id[0] != '\0' &&
 	    dir_check_text("client id", a->client_id, sizeof(a->client_id), 1, err) != 0)
 		return err->code;
-	if (dir_new_id(a->id, err) != 0)
+	if (dir_new_id(d, a->id, err) != 0)
 		return err->code;
-	if (a->client_id[0] == '\0' && dir_new_id(a->client_id, err) != 0)
+	if (a->client_id[0] == '\0' && dir_new_id(d, a->client_id, err) != 0)
 		return err->code;
 	if (a->token_alg[0] == '\0')
 		strcpy(a->token_alg, "RS256");

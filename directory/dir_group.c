@@ -119,7 +119,7 @@ int dir_group_create(struct dir *d, const char *tenant_id, struct dir_group *g, 
 	if (g->source == DIR_SOURCE_CLOUD && g->source_anchor[0] != '\0')
 		return err_set(err, ERR_INVALID, "a cloud group has no source anchor");
 	if (dir_fold_key("group name", g->name, key, sizeof(key), err) != 0 ||
-	    dir_new_id(g->id, err) != 0)
+	    dir_new_id(d, g->id, err) != 0)
 		return err->code;
 	if ((st = dir_stmt(d, sql_group_insert, err)) == NULL)
 		return err->code;

@@ -7,6 +7,7 @@
 #define IDP_DIR_INTERNAL_H
 
 #include "dir.h"
+#include "rand.h"
 
 #include <sqlite3.h>
 
@@ -25,6 +26,8 @@ struct dir {
 	struct dir_argon2 argon2;
 	struct clock clock;
 	struct dir_stmt_slot stmts[DIR_STMT_SLOTS];
+	struct rand_pool ids; /* the random bits of new object ids */
+	struct dir_ckpt *ckpt; /* the checkpointer thread, when started (dir_ckpt.c) */
 };
 
 /* The store's clock. */
@@ -76,8 +79,8 @@ int dir_check_text(const char *field, const char *value, size_t cap, int require
 /* The case-folded key of a unique name; ERR_INVALID if it cannot be made. */
 int dir_fold_key(const char *field, const char *value, char *out, size_t cap, struct err *err);
 
-/* Make a fresh object id. */
-int dir_new_id(char out[DIR_ID_MAX], struct err *err);
+/* Make a fresh object id (UUIDv7, its random bits from d's pool). */
+int dir_new_id(struct dir *d, char out[DIR_ID_MAX], struct err *err);
 
 /* Password hashing (dir_password.c). */
 int dir_password_hash(const struct dir_argon2 *p, const char *password, char *out, size_t cap,

@@ -298,7 +298,7 @@ int dir_role_create(struct dir *d, const char *tenant_id, struct dir_role *r, st
 	if (dir_role_check(r, key, sizeof(key), err) != 0)
 		return err->code;
 	if (r->id[0] != '\0' ? dir_check_text("role id", r->id, sizeof(r->id), 1, err)
-			     : dir_new_id(r->id, err))
+			     : dir_new_id(d, r->id, err))
 		return err->code;
 	if (dir_role_lists(r, &l, err) != 0)
 		return err->code;
@@ -576,7 +576,7 @@ int dir_role_assignment_create(struct dir *d, const char *tenant_id,
 	if (dir_check_text("role id", a->role_id, sizeof(a->role_id), 1, err) ||
 	    dir_check_text("principal id", a->principal_id, sizeof(a->principal_id), 1, err) ||
 	    dir_check_text("scope", a->scope, sizeof(a->scope), 1, err) ||
-	    dir_new_id(a->id, err))
+	    dir_new_id(d, a->id, err))
 		return err->code;
 	if ((st = dir_stmt(d, sql_asg_insert, err)) == NULL)
 		return err->code;
@@ -727,7 +727,7 @@ int dir_deny_create(struct dir *d, const char *tenant_id, struct dir_deny_assign
 
 	if (dir_deny_lists(x, &l, err) != 0)
 		return err->code;
-	if (dir_new_id(x->id, err) != 0 || (st = dir_stmt(d, sql_deny_insert, err)) == NULL) {
+	if (dir_new_id(d, x->id, err) != 0 || (st = dir_stmt(d, sql_deny_insert, err)) == NULL) {
 		dir_lists_free(&l);
 		return err->code;
 	}

@@ -40,6 +40,17 @@ static const char sql_sync_user_insert[] =
 	"enabled, mfa_required, source, source_anchor, source_dn, source_dn_key, source_uid_key, "
 	"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 'ldap', ?10, ?11, "
 	"?12, ?13, ?14, ?14)";
+/* The same, DIR_SYNC_PUT_MANY rows at once; parameters numbered in order, 15 a row. */
+#define SYNC_USER_ROW   "(?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'ldap', ?, ?, ?, ?, ?, ?)"
+#define SYNC_USER_ROW4  SYNC_USER_ROW "," SYNC_USER_ROW "," SYNC_USER_ROW "," SYNC_USER_ROW
+#define SYNC_USER_ROW16 SYNC_USER_ROW4 "," SYNC_USER_ROW4 "," SYNC_USER_ROW4 "," SYNC_USER_ROW4
+#define SYNC_USER_ROW64                                                                            \
+	SYNC_USER_ROW16 "," SYNC_USER_ROW16 "," SYNC_USER_ROW16 "," SYNC_USER_ROW16
+#define SYNC_USER_ROW_PARAMS 15
+static const char sql_sync_user_insert_many[] =
+	"INSERT INTO users (tenant_id, id, upn, upn_key, display_name, given_name, surname, mail, "
+	"enabled, mfa_required, source, source_anchor, source_dn, source_dn_key, source_uid_key, "
+	"created_at, updated_at) VALUES " SYNC_USER_ROW64;
 static const char sql_sync_user_keys[] =
 	"SELECT source_dn_key, source_uid_key FROM users WHERE tenant_id = ?1 AND id = ?2";
 static const char sql_sync_group_key[] =
@@ -521,7 +532,7 @@ static int dir_sync_user_insert(struct dir *d, const char *tenant_id, struct dir
 
 	if (dir_sync_user_check(u, err) != 0 ||
 	    dir_fold_key("user principal name", u->upn, key, sizeof(key), err) != 0 ||
-	    dir_new_id(u->id, err) != 0)
+	    dir_new_id(d, u->id, err) != 0)
 		return err->code;
 	if ((st = dir_stmt(d, sql_sync_user_insert, err)) == NULL)
 		return err->code;
@@ -630,6 +641,69 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 	if (dir_sync_tx_end(d, tx, rc == 0, err) != 0 && rc == 0)
 		rc = err->code;
 	return rc < 0 ? rc : change;
+}
+
+int dir_sync_users_put_first(struct dir *d, const char *tenant_id, struct dir_user *u,
+			     char (*dn_keys)[DIR_SYNC_KEY_MAX],
+			     char (*uid_keys)[DIR_SYNC_KEY_MAX], struct err *err)
+{
+	/* the folded UPNs, bound with the rest until the statement has run */
+	char(*upn_keys)[DIR_UPN_MAX * 2] = malloc(DIR_SYNC_PUT_MANY * sizeof(*upn_keys));
+	sqlite3_stmt *st = NULL;
+	int64_t now = dir_now(d);
+	int rc = 0;
+
+	if (upn_keys == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	/* the checks of dir_sync_user_put() and dir_sync_user_insert(), for each */
+	for (size_t i = 0; rc == 0 && i < DIR_SYNC_PUT_MANY; i++) {
+		if (dir_sync_check_key("DN", dn_keys[i], err) != 0 ||
+		    dir_sync_check_key("uid", uid_keys[i], err) != 0 ||
+		    dir_check_text("source anchor", u[i].source_anchor,
+				   sizeof(u[i].source_anchor), 1, err) != 0 ||
+		    dir_sync_user_check(&u[i], err) != 0 ||
+		    dir_fold_key("user principal name", u[i].upn, upn_keys[i],
+				 sizeof(upn_keys[i]), err) != 0 ||
+		    dir_new_id(d, u[i].id, err) != 0)
+			rc = err->code;
+	}
+	if (rc == 0 && (st = dir_stmt(d, sql_sync_user_insert_many, err)) == NULL)
+		rc = err->code;
+	if (rc == 0 && sqlite3_bind_parameter_count(st) !=
+			       DIR_SYNC_PUT_MANY * SYNC_USER_ROW_PARAMS)
+		rc = err_set(err, ERR_INTERNAL, "the many-row insert does not match its size");
+	for (size_t i = 0; rc == 0 && i < DIR_SYNC_PUT_MANY; i++) {
+		int b = (int)i * SYNC_USER_ROW_PARAMS;
+		snprintf(u[i].tenant_id, sizeof(u[i].tenant_id), "%s", tenant_id);
+		u[i].source = DIR_SOURCE_LDAP;
+		u[i].created_at = u[i].updated_at = now;
+		u[i].deleted_at = 0;
+		u[i].has_password = 0;
+		u[i].mfa_required = 0;
+		dir_bind_text(st, b + 1, tenant_id);
+		dir_bind_text(st, b + 2, u[i].id);
+		dir_bind_text(st, b + 3, u[i].upn);
+		dir_bind_text(st, b + 4, upn_keys[i]);
+		dir_bind_text(st, b + 5, u[i].display_name);
+		dir_bind_text(st, b + 6, u[i].given_name);
+		dir_bind_text(st, b + 7, u[i].surname);
+		dir_bind_text(st, b + 8, u[i].mail);
+		sqlite3_bind_int(st, b + 9, u[i].enabled != 0);
+		dir_bind_text(st, b + 10, u[i].source_anchor);
+		dir_bind_text_or_null(st, b + 11, u[i].source_dn);
+		dir_bind_text_or_null(st, b + 12, dn_keys[i]);
+		dir_bind_text_or_null(st, b + 13, uid_keys[i]);
+		sqlite3_bind_int64(st, b + 14, now);
+		sqlite3_bind_int64(st, b + 15, now);
+	}
+	if (rc == 0) {
+		/* a clash aborts the statement: SQLite takes back the rows it had written */
+		rc = dir_step_change(d, st, "create users", err);
+		rc = rc < 0 ? rc : 0;
+	}
+	dir_stmt_done(st);
+	free(upn_keys);
+	return rc;
 }
 
 static int dir_sync_cmp(const void *a, const void *b)

@@ -51,7 +51,7 @@ int dir_tenant_create(struct dir *d, struct dir_tenant *t, struct err *err)
 			       DIR_TENANT_MAX - 1);
 	if (dir_check_text("display name", t->display_name, sizeof(t->display_name), 0, err))
 		return err->code;
-	if (dir_new_id(t->id, err) != 0)
+	if (dir_new_id(d, t->id, err) != 0)
 		return err->code;
 	if ((st = dir_stmt(d, sql_tenant_insert, err)) == NULL)
 		return err->code;

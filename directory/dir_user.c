@@ -131,7 +131,7 @@ int dir_user_create(struct dir *d, const char *tenant_id, struct dir_user *u,
 		return err->code;
 	if (password != NULL && dir_password_hash(&d->argon2, password, hash, sizeof(hash), err))
 		return err->code;
-	if (dir_new_id(u->id, err) != 0)
+	if (dir_new_id(d, u->id, err) != 0)
 		return err->code;
 	if ((st = dir_stmt(d, sql_user_insert, err)) == NULL)
 		return err->code;

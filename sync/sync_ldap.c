@@ -51,6 +51,24 @@ void sync_bv_free(struct berval *bv)
 	bv->bv_len = 0;
 }
 
+/*
+ * Read the socket through liblber's read-ahead buffer.  libldap 2.5 stacks
+ * it on datagram connections only; on TCP, each message was a poll(2)
+ * and two read(2)s (its length, then its body): 300,000 system calls for
+ * the 100k users of the bench tree, against 2,500 reads with the buffer.
+ * Put below TLS when there is TLS (libldap 2.3 did the same for every
+ * connection); nothing is buffered yet when it is added, after the bind.
+ * Without it everything works as before, only slower.
+ */
+static void sync_conn_readahead(struct sync_conn *c)
+{
+	Sockbuf *sb = NULL;
+
+	if (ldap_get_option(c->ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL)
+		(void)ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER,
+					 NULL);
+}
+
 int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct err *err)
 {
 	struct ldapconn_conf lc = {cfg->uri, cfg->starttls, cfg->ca_file,
@@ -98,6 +116,7 @@ int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct
 		sync_conn_close(c);
 		return code;
 	}
+	sync_conn_readahead(c);
 	*out = c;
 	return 0;
 }

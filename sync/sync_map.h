@@ -43,11 +43,16 @@ struct sync_attr {
 	struct berval **vals;  /* NULL-terminated */
 };
 
+struct sync_ahead;
+
 struct sync_entry {
 	char *dn;                      /* NULL for a state-only message */
 	char uuid[DIR_ANCHOR_MAX];     /* entryUUID as 8-4-4-4-12 lowercase hex */
 	struct sync_attr *attrs;
 	size_t n, cap;
+	struct sync_ahead *ahead;      /* mapped already (sync_map_ahead), or NULL */
+	void *block;                   /* from sync_entry_read: dn and attrs live in this one
+					  allocation; NULL: each is allocated by libldap/liblber */
 };
 
 /*
@@ -58,7 +63,7 @@ struct sync_entry {
 int sync_entry_read(LDAP *ld, LDAPMessage *msg, const struct berval *uuid16,
 		    struct sync_entry *e, struct err *err);
 
-/* Free what e holds and zero it. */
+/* Free what e holds (its mapping ahead too) and zero it. */
 void sync_entry_clear(struct sync_entry *e);
 
 /* The values of attr (case-insensitive name), or NULL. Borrowed from e. */
@@ -75,6 +80,9 @@ int sync_uuid_format(const struct berval *raw, char out[DIR_ANCHOR_MAX]);
  * dropped) and case-folded, so that the spellings of one DN meet.
  */
 int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *err);
+
+/* 1 if dn is a plain DN that normalizes to itself (sync_dn_key's fast path); for the tests. */
+int sync_dn_is_plain(const char *dn, size_t len);
 
 /* ---- the mapping ---- */
 
@@ -111,5 +119,36 @@ void sync_members_free(struct sync_members *mk);
  */
 int sync_map_group(const struct sync_map *m, const struct sync_entry *e, struct dir_group *g,
 		   char dn_key[DIR_SYNC_KEY_MAX], struct sync_members *mk, struct err *err);
+
+/* ---- mapping ahead ---- */
+
+/*
+ * A full sync reads pages in one thread and writes the store in another;
+ * the mapping (DN normalization above all: libldap's parser) is done in
+ * the reading one, which has time to spare.  sync_map_ahead() maps e as
+ * a user or group, keeps the result in e (the fields packed in one
+ * allocation, a group's member references) and frees e's attributes:
+ * what waits in a page is then smaller than the entry was.  A value the
+ * mapping refuses is kept as the error, for the writer to report.  e's DN
+ * and anchor stay.  0, or ERR_INTERNAL when out of memory (e unchanged).
+ * m is only read: threads may share it.
+ */
+int sync_map_ahead(const struct sync_map *m, enum dir_member_kind kind, struct sync_entry *e,
+		   struct err *err);
+
+/*
+ * What sync_map_user() would give, from an entry mapped ahead as a user:
+ * 0 with u and the keys filled, or the mapping's error.
+ */
+int sync_ahead_user(const struct sync_entry *e, struct dir_user *u,
+		    char dn_key[DIR_SYNC_KEY_MAX], char uid_key[DIR_SYNC_KEY_MAX],
+		    struct err *err);
+
+/*
+ * What sync_map_group() would give, from an entry mapped ahead as a group;
+ * the member references move from e to mk (reset first).
+ */
+int sync_ahead_group(const struct sync_entry *e, struct dir_group *g,
+		     char dn_key[DIR_SYNC_KEY_MAX], struct sync_members *mk, struct err *err);
 
 #endif

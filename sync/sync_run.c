@@ -92,6 +92,9 @@ struct sync_engine {
 	int64_t retry_at; /* monotonic ms of the next pass while persisting */
 	struct sync_members members;
 	struct sync_msg msg;
+	/* users put DIR_SYNC_PUT_MANY at a time in a first full sync (eng_users_first) */
+	struct dir_user *many;
+	char (*many_dn)[DIR_SYNC_KEY_MAX], (*many_uid)[DIR_SYNC_KEY_MAX];
 };
 
 static int eng_stopping(const struct sync_engine *e)
@@ -380,20 +383,31 @@ static int eng_entry(struct sync_engine *e, enum dir_member_kind kind,
 		struct dir_user u;
 		int flags = (mark ? DIR_SYNC_PUT_MARK : 0) |
 			    (e->first && !e->first_groups ? DIR_SYNC_PUT_FIRST : 0);
-		mapped = rc = sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
+		mapped = rc = ent->ahead != NULL
+				      ? sync_ahead_user(ent, &u, dn_key, uid_key, &why)
+				      : sync_map_user(&e->map, ent, &u, dn_key, uid_key, &why);
 		if (rc == 0)
 			rc = dir_sync_user_put(e->d, e->tenant_id, &u, dn_key, uid_key, flags,
 					       &why);
 	} else {
 		struct dir_group g;
 		e->first_groups = 1;
-		mapped = rc = sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
+		mapped = rc = ent->ahead != NULL
+				      ? sync_ahead_group(ent, &g, dn_key, &e->members, &why)
+				      : sync_map_group(&e->map, ent, &g, dn_key, &e->members, &why);
 		if (rc == 0)
 			rc = dir_sync_group_put(e->d, e->tenant_id, &g, dn_key, e->members.keys,
 						e->members.n, mark ? DIR_SYNC_PUT_MARK : 0, &why);
 		if (rc >= 0 && e->members.unparsable > 0)
 			log_debug("%s: %zu member values are not DNs or uids: ignored", ent->dn,
 				  e->members.unparsable);
+		/*
+		 * Each member reference is a row or two: counted as a change, so that
+		 * a batch of groups is about as big as one of users (a full sync's
+		 * groups then commit in several batches, which the checkpointer
+		 * copies while the next is written, not in one at the end).
+		 */
+		e->batch_n += (int)(e->members.n < 100000 ? e->members.n : 100000);
 	}
 	e->batch_n++;
 	if (rc >= 0) {
@@ -752,6 +766,10 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 				*buf = v;
 				*cap = c;
 			}
+			/* mapped here, in the reader, not by the thread writing the store */
+			if (!e->msg.bad &&
+			    (rc = sync_map_ahead(&e->map, s->kind, &e->msg.entry, err)) != 0)
+				return rc;
 			/* the buffer takes over what the message owns */
 			(*buf)[(*n)++] = e->msg;
 			memset(&e->msg, 0, sizeof(e->msg));
@@ -777,11 +795,11 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 
 /*
  * The pages of a paged search, read by a thread of their own while the
- * engine applies the previous page: parsing LDAP and writing the store
- * take turns on two cores instead of one.  Two pages at most are held:
- * the one being applied and the one being read.  The reader uses only
- * the connection, e->msg and s->msgid, which nothing else touches until
- * it is joined.
+ * engine applies the previous page: parsing LDAP, mapping entries and
+ * freeing them take turns with the store writes on two cores instead of
+ * one.  Two pages at most are held: the one being applied and the one
+ * being read.  The reader uses only the connection, e->msg, s->msgid and
+ * the mapping (read-only), which nothing else touches until it is joined.
  */
 struct eng_page {
 	struct sync_msg *buf;
@@ -830,6 +848,8 @@ static void *eng_pager_main(void *arg)
 
 	while (more) {
 		struct eng_page *p = &pg->page[k];
+		/* applied already (the engine handed it back): its frees are ours */
+		eng_page_clear(p);
 		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie,
 				   eng_pager_quit, pg, &err);
 		more = rc == 0 && pg->cookie.bv_len > 0;
@@ -860,22 +880,87 @@ static void *eng_pager_main(void *arg)
 }
 
 /* Apply one page; 0, ENG_STOPPED, or an err code. */
+/*
+ * In a first full sync, the users from p->buf[i] on, DIR_SYNC_PUT_MANY in
+ * one statement (dir_sync_users_put_first) when that many follow, all
+ * mapped, and the batch has room for them.  *took says how many entries it
+ * consumed: 0 when it did nothing (the caller applies entry i as usual).
+ * When one of them cannot be mapped, the ones before it and it go one by
+ * one; when the store refuses one of them, all of them do, so that each
+ * outcome (a clash, a bad value) is what a put of its own gives.
+ */
+static int eng_users_first(struct sync_engine *e, struct sync_search *s, struct eng_page *p,
+			   size_t i, size_t *took, struct err *err)
+{
+	struct err why = {0};
+	size_t k, n = DIR_SYNC_PUT_MANY;
+	int rc;
+
+	*took = 0;
+	if (s->kind != DIR_MEMBER_USER || !e->first || e->first_groups || i + n > p->n ||
+	    e->cfg->batch_size - e->batch_n < (long long)n)
+		return 0;
+	if (e->many == NULL) {
+		e->many = calloc(n, sizeof(*e->many));
+		e->many_dn = calloc(n, sizeof(*e->many_dn));
+		e->many_uid = calloc(n, sizeof(*e->many_uid));
+		if (e->many == NULL || e->many_dn == NULL || e->many_uid == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+	}
+	for (k = 0; k < n; k++) {
+		const struct sync_msg *m = &p->buf[i + k];
+		if (m->bad || m->entry.ahead == NULL ||
+		    sync_ahead_user(&m->entry, &e->many[k], e->many_dn[k], e->many_uid[k],
+				    &why) != 0)
+			break;
+	}
+	if (k == n) {
+		rc = dir_sync_users_put_first(e->d, e->tenant_id, e->many, e->many_dn,
+					      e->many_uid, &why);
+		if (rc == 0) {
+			e->cycle.added += (long long)n;
+			e->batch_n += (int)n;
+			*took = n;
+			return 0;
+		}
+		if (!eng_entry_fault(rc)) {
+			*err = why;
+			return rc;
+		}
+		k = n - 1; /* nothing was written: each on its own */
+	}
+	for (size_t j = 0; j <= k; j++) {
+		const struct sync_msg *m = &p->buf[i + j];
+		if (m->bad)
+			eng_unreadable(e, s, m);
+		else if ((rc = eng_entry(e, s->kind, &m->entry, 1, err)) != 0)
+			return rc;
+	}
+	*took = k + 1;
+	return 0;
+}
+
 static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct eng_page *p,
 			  struct err *err)
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < p->n; i++) {
-		if (p->buf[i].bad)
-			eng_unreadable(e, s, &p->buf[i]);
-		else
-			rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
+	for (size_t i = 0, took = 0; rc == 0 && i < p->n; i += took) {
+		if ((rc = eng_users_first(e, s, p, i, &took, err)) != 0)
+			break;
+		if (took == 0) {
+			took = 1;
+			if (p->buf[i].bad)
+				eng_unreadable(e, s, &p->buf[i]);
+			else
+				rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
+		}
 		/* A batch spans pages: big transactions write each index page once. */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
 			rc = eng_stopping(e) ? ENG_STOPPED : eng_batch_begin(e, err);
 	}
-	eng_page_clear(p);
+	/* the reader clears the page before it fills it again */
 	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
 		rc = ENG_STOPPED;
 	return rc;
@@ -1531,7 +1616,16 @@ static int eng_init(struct sync_engine *e, const struct sync_config *cfg,
 		return err->code;
 	}
 	memcpy(e->tenant_id, t.id, sizeof(e->tenant_id));
-	return dir_sync_tune(e->d, ENG_CACHE_KIB, err);
+	if (dir_sync_tune(e->d, ENG_CACHE_KIB, err) != 0)
+		return err->code;
+	/* A full sync commits a batch after another: copying the log is for the other core.
+	 * Without the thread, SQLite's own checkpoints do it, only in this thread. */
+	{
+		struct err why = {0};
+		if (dir_ckpt_start(e->d, &why) != 0)
+			log_warnx("checkpoints stay in the writing thread: %s", why.msg);
+	}
+	return 0;
 }
 
 static void eng_free(struct sync_engine *e)
@@ -1542,6 +1636,9 @@ static void eng_free(struct sync_engine *e)
 	free(e->s);
 	free(e->retry);
 	sync_members_free(&e->members);
+	free(e->many);
+	free(e->many_dn);
+	free(e->many_uid);
 	sync_msg_clear(&e->msg);
 	sync_map_free(&e->map);
 	dir_close(e->d);

@@ -901,6 +901,58 @@ START_TEST(transactions_roll_back)
 }
 END_TEST
 
+/* The checkpointer thread copies the log into the database file; nothing is lost. */
+START_TEST(checkpoints_from_a_thread)
+{
+	struct dir_tenant t;
+	struct dir_user u;
+	struct err err = {0};
+	struct stat st0, st;
+	struct dir *r;
+	char wal[700];
+	int n = 0;
+
+	make_tenant("acme", &t);
+	ck_assert_int_eq(stat(db_path, &st0), 0);
+	ck_assert_msg(dir_ckpt_start(d, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(dir_ckpt_start(d, &err), 0); /* once is enough */
+	for (int b = 0; b < 4; b++) {
+		ck_assert_int_eq(dir_begin(d, &err), 0);
+		for (int i = 0; i < 2500; i++) {
+			char upn[64];
+			snprintf(upn, sizeof(upn), "u%d.%d@acme.test", b, i);
+			make_user(t.id, upn, NULL, &u);
+		}
+		ck_assert_int_eq(dir_commit(d, &err), 0);
+	}
+	/* the log reaches the database file while the writer does nothing */
+	for (int i = 0; i < 500 && (stat(db_path, &st), st.st_size <= st0.st_size); i++)
+		usleep(10000);
+	ck_assert_int_gt(st.st_size, st0.st_size);
+	r = open_store(db_path, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	ck_assert_int_eq(dir_user_list(r, t.id, NULL, count_users, &n, &err), 0);
+	ck_assert_int_eq(n, 10000);
+	dir_close(r);
+	dir_ckpt_stop(d);
+	dir_ckpt_stop(d);
+	/* back to automatic checkpoints; close leaves no log behind */
+	ck_assert_int_eq(dir_begin(d, &err), 0);
+	make_user(t.id, "last@acme.test", NULL, &u);
+	ck_assert_int_eq(dir_commit(d, &err), 0);
+	dir_close(d);
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert_int_ne(access(wal, F_OK), 0);
+	d = open_store(db_path, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	n = 0;
+	ck_assert_int_eq(dir_user_list(d, t.id, NULL, count_users, &n, &err), 0);
+	ck_assert_int_eq(n, 10001);
+	/* and a handle closed with the thread running stops it */
+	ck_assert_int_eq(dir_ckpt_start(d, &err), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("directory");
@@ -927,6 +979,7 @@ int main(void)
 	tcase_add_test(tc, two_processes_writing_at_once);
 	tcase_add_test(tc, soft_deleted_objects_are_purged_after_retention);
 	tcase_add_test(tc, transactions_roll_back);
+	tcase_add_test(tc, checkpoints_from_a_thread);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -543,18 +543,24 @@ static const char odd_entries[] =
 
 START_TEST(odd_entries_fail_alone)
 {
-	char *tree = tdata_tree(5, 1, 2), *all, longcn[3000];
+	char *tree = tdata_tree(5, 1, 2), *all, longcn[3000], more[70 * 120] = "";
 	struct dir_sync_cycle c;
 	struct dir_user u;
 	struct err err = {0};
 
 	memset(longcn, 'L', sizeof(longcn) - 1);
 	longcn[sizeof(longcn) - 1] = '\0';
+	/* enough users after the odd ones for a first sync to insert them many at a time */
+	for (int i = 0; i < 70; i++)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more),
+			 "dn: uid=more%02d," TPEOPLE "\nobjectClass: inetOrgPerson\nuid: more%02d\n"
+			 "cn: More\nsn: M\n\n",
+			 i, i);
 	ck_assert(asprintf(&all,
 			   "%s%s"
 			   "dn: uid=long," TPEOPLE "\nobjectClass: inetOrgPerson\nuid: long\n"
-			   "cn: %s\nsn: L\n\n",
-			   tree, odd_entries, longcn) > 0);
+			   "cn: %s\nsn: L\n\n%s",
+			   tree, odd_entries, longcn, more) > 0);
 	free(tree);
 	start(all, NULL, NULL, "given_name = {audio}\n");
 	free(all);
@@ -562,7 +568,7 @@ START_TEST(odd_entries_fail_alone)
 	tstore_last_cycle(d, tid, &c);
 	ck_assert_str_eq(c.status, "ok");
 	ck_assert_int_eq(c.errors, 4);
-	ck_assert_int_eq(c.added, 5 + 1 + 1); /* the users, photo, the group */
+	ck_assert_int_eq(c.added, 5 + 1 + 70 + 1); /* the users, photo, more, the group */
 	ck_assert(dir_user_get_by_upn(d, tid, "photo@" TUPN_DOMAIN, &u, &err) == 0);
 	ck_assert(tu_file_contains(log_path, "cn=No Uid," TPEOPLE ": attribute 'uid'"));
 	ck_assert(tu_file_contains(log_path, "uid=binary," TPEOPLE ": attribute 'audio' has a "
@@ -642,7 +648,8 @@ static const char *members_first(struct dir *h, const char *tenant, const char *
 
 START_TEST(cloud_objects_and_other_tenants_untouched)
 {
-	char *tree = tdata_tree(6, 2, 3);
+	/* 100 users: the clash falls among users a first sync inserts many at a time */
+	char *tree = tdata_tree(100, 2, 3);
 	char oid[DIR_ID_MAX], a[DIR_ANCHOR_MAX];
 	struct dir_user cloud, clash, foreign, got;
 	struct dir_group cg, gg;

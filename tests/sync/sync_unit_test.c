@@ -9,9 +9,11 @@
 #include "sync_cookie.h"
 #include "sync_map.h"
 #include "testutil.h"
+#include "utf8.h"
 
 #include <check.h>
 #include <lber.h>
+#include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +335,73 @@ START_TEST(map_group)
 }
 END_TEST
 
+/* Mapped ahead (in the page reader) gives what mapping in place gives, refusals included. */
+START_TEST(map_ahead)
+{
+	struct sync_entry e, f;
+	struct dir_user u, v;
+	struct dir_group g, h;
+	struct sync_members mk = {0}, ml = {0};
+	char dk[DIR_SYNC_KEY_MAX], uk[DIR_SYNC_KEY_MAX], dk2[DIR_SYNC_KEY_MAX],
+		uk2[DIR_SYNC_KEY_MAX];
+	struct err err = {0}, err2 = {0};
+
+	for (int twice = 0; twice < 2; twice++) {
+		entry_init(&e, "uid=Ada,OU=People, dc=x", "11111111-2222-3333-4444-555555555555");
+		entry_init(&f, "uid=Ada,OU=People, dc=x", "11111111-2222-3333-4444-555555555555");
+		entry_add(&e, "uid", "Ada", 3);
+		entry_add(&f, "uid", "Ada", 3);
+		entry_add(&e, "givenName", "Ada", 3);
+		entry_add(&f, "givenName", "Ada", 3);
+		entry_add(&e, "sn", twice ? "Love\x01lace" : "Lovelace", 8 + (size_t)twice);
+		entry_add(&f, "sn", twice ? "Love\x01lace" : "Lovelace", 8 + (size_t)twice);
+		entry_add(&e, "pwdAccountLockedTime", "000001010000Z", 13);
+		entry_add(&f, "pwdAccountLockedTime", "000001010000Z", 13);
+		ck_assert_int_eq(sync_map_ahead(&map, DIR_MEMBER_USER, &f, &err2), 0);
+		ck_assert_ptr_null(f.attrs); /* what waits in a page is the mapping only */
+		ck_assert_int_eq(sync_ahead_user(&f, &v, dk2, uk2, &err2),
+				 sync_map_user(&map, &e, &u, dk, uk, &err));
+		if (twice) {
+			ck_assert_int_eq(err2.code, ERR_INVALID);
+			ck_assert_str_eq(err2.msg, err.msg);
+		} else {
+			ck_assert_int_eq(memcmp(&u, &v, sizeof(u)), 0);
+			ck_assert_str_eq(dk2, dk);
+			ck_assert_str_eq(uk2, uk);
+			ck_assert_int_eq(v.enabled, 0);
+		}
+		/* the wrong kind is refused, not misread */
+		ck_assert_int_eq(sync_ahead_group(&f, &h, dk2, &ml, &err2), ERR_INTERNAL);
+		sync_entry_clear(&e);
+		sync_entry_clear(&f);
+	}
+
+	entry_init(&e, "cn=Ops,ou=Groups,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_init(&f, "cn=Ops,ou=Groups,dc=x", "11111111-2222-3333-4444-555555555555");
+	entry_add(&e, "cn", "Ops", 3);
+	entry_add(&f, "cn", "Ops", 3);
+	entry_add(&e, "member", "UID=Ada , ou=people,DC=x", 24);
+	entry_add(&f, "member", "UID=Ada , ou=people,DC=x", 24);
+	entry_add(&e, "memberUid", "Margaret", 8);
+	entry_add(&f, "memberUid", "Margaret", 8);
+	entry_add(&e, "uniqueMember", "not a dn at all", 15);
+	entry_add(&f, "uniqueMember", "not a dn at all", 15);
+	ck_assert_int_eq(sync_map_ahead(&map, DIR_MEMBER_GROUP, &f, &err2), 0);
+	ck_assert_int_eq(sync_map_group(&map, &e, &g, dk, &mk, &err), 0);
+	ck_assert_int_eq(sync_ahead_group(&f, &h, dk2, &ml, &err2), 0);
+	ck_assert_int_eq(memcmp(&g, &h, sizeof(g)), 0);
+	ck_assert_str_eq(dk2, dk);
+	ck_assert_uint_eq(ml.n, mk.n);
+	ck_assert_uint_eq(ml.unparsable, 1);
+	for (size_t i = 0; i < mk.n; i++)
+		ck_assert_str_eq(ml.keys[i], mk.keys[i]);
+	sync_members_free(&mk);
+	sync_members_free(&ml);
+	sync_entry_clear(&e);
+	sync_entry_clear(&f);
+}
+END_TEST
+
 START_TEST(dn_keys)
 {
 	char a[DIR_SYNC_KEY_MAX], b[DIR_SYNC_KEY_MAX];
@@ -353,6 +422,60 @@ START_TEST(dn_keys)
 	ck_assert_int_eq(sync_dn_key("cn=\xc3\x28", 5, a, sizeof(a), &err), ERR_INVALID);
 	ck_assert_int_eq(sync_dn_key("", 0, a, sizeof(a), &err), ERR_INVALID);
 	ck_assert_int_eq(sync_dn_key("cn=abc", 6, a, 5, &err), ERR_INVALID);
+}
+END_TEST
+
+/*
+ * sync_dn_key's fast path: a DN it takes as plain is one libldap gives back
+ * unchanged, and the key is the same either way.  Random DNs from pieces
+ * that are plain, nearly plain and not plain at all.
+ */
+START_TEST(dn_keys_fast_path)
+{
+	static const char *const types[] = {"cn", "CN", "uid", "ou", "dc", "x-y", "2.5.4.3", "c n",
+					    "a1"};
+	static const char *const chars[] = {"a", "Z", "0", " ", ".", "-", "_", "@", "=",
+					    "+", "#", "\\", ";", "\"", "<", "\xc3\xa4", "*",
+					    ",", "  "};
+	unsigned seed = 12345;
+	int plain = 0, other = 0;
+
+	for (int n = 0; n < 100000; n++) {
+		char dn[200] = "", key[DIR_SYNC_KEY_MAX], want[DIR_SYNC_KEY_MAX];
+		char *norm = NULL;
+		struct err err = {0};
+		int rdns = 1 + (int)(rand_r(&seed) % 4), rc;
+		for (int r = 0; r < rdns; r++) {
+			int vlen = (int)(rand_r(&seed) % 6);
+			if (r > 0)
+				strcat(dn, rand_r(&seed) % 20 == 0 ? " , " : ",");
+			strcat(dn, types[rand_r(&seed) % (sizeof(types) / sizeof(*types))]);
+			strcat(dn, rand_r(&seed) % 20 == 0 ? " =" : "=");
+			for (int v = 0; v < vlen; v++) {
+				/* mostly the plain characters */
+				size_t nk = rand_r(&seed) % 3 ? 8 : sizeof(chars) / sizeof(*chars);
+				size_t k = (size_t)rand_r(&seed) % nk;
+				strcat(dn, chars[k]);
+			}
+		}
+		if (!sync_dn_is_plain(dn, strlen(dn))) {
+			other++;
+			continue;
+		}
+		plain++;
+		rc = ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &norm,
+				       LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY);
+		ck_assert_msg(rc == LDAP_SUCCESS && norm != NULL && strcmp(norm, dn) == 0,
+			      "[%s] is not plain: libldap gives [%s]", dn, norm ? norm : "(error)");
+		strcpy(want, "dn:");
+		ck_assert(utf8_fold(norm, want + 3, sizeof(want) - 3) >= 0);
+		ldap_memfree(norm);
+		ck_assert_msg(sync_dn_key(dn, strlen(dn), key, sizeof(key), &err) == 0, "%s",
+			      err.msg);
+		ck_assert_str_eq(key, want);
+	}
+	ck_assert_int_gt(plain, 5000);
+	ck_assert_int_gt(other, 10000);
 }
 END_TEST
 
@@ -699,6 +822,62 @@ START_TEST(store_first_sync)
 }
 END_TEST
 
+/* Many users in one statement: all of them, or none and the caller puts them one by one. */
+START_TEST(store_first_sync_many)
+{
+	struct dir_user *u = calloc(DIR_SYNC_PUT_MANY, sizeof(*u)), cloud, got;
+	char(*dk)[DIR_SYNC_KEY_MAX] = calloc(DIR_SYNC_PUT_MANY, sizeof(*dk));
+	char(*uk)[DIR_SYNC_KEY_MAX] = calloc(DIR_SYNC_PUT_MANY, sizeof(*uk));
+	const char *refs[] = {"uid=m7,ou=p,dc=x", "uid:m63", NULL};
+	char g[DIR_ID_MAX];
+	struct err err = {0};
+
+	ck_assert(u != NULL && dk != NULL && uk != NULL);
+	memset(&cloud, 0, sizeof(cloud));
+	strcpy(cloud.upn, "M5@x.example");
+	cloud.enabled = 1;
+	ck_assert(dir_user_create(d, tid, &cloud, NULL, &err) == 0);
+	for (int i = 0; i < DIR_SYNC_PUT_MANY; i++) {
+		snprintf(u[i].upn, sizeof(u[i].upn), "m%d@x.example", i);
+		snprintf(u[i].display_name, sizeof(u[i].display_name), "Many %d", i);
+		snprintf(u[i].source_anchor, sizeof(u[i].source_anchor), "a-m%d", i);
+		snprintf(u[i].source_dn, sizeof(u[i].source_dn), "uid=m%d,ou=p,dc=x", i);
+		u[i].enabled = i % 2;
+		ck_assert(sync_dn_key(u[i].source_dn, strlen(u[i].source_dn), dk[i], sizeof(*dk),
+				      &err) == 0);
+		snprintf(uk[i], sizeof(*uk), "uid:m%d", i);
+	}
+	/* m5 is the cloud user's UPN in another case: nothing is written */
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, &err), ERR_EXISTS);
+	ck_assert_int_eq(dir_user_get_by_anchor(d, tid, "a-m0", &got, &err), ERR_NOT_FOUND);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	/* a value the store refuses: nothing either */
+	strcpy(u[5].upn, "m5-ldap@x.example");
+	strcpy(u[9].mail, "not a mail");
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, &err), ERR_INVALID);
+	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
+	u[9].mail[0] = '\0';
+	ck_assert_msg(dir_sync_users_put_first(d, tid, u, dk, uk, &err) == 0, "%s", err.msg);
+	/* as dir_sync_user_put() would have made them: fields, keys, membership */
+	ck_assert(dir_user_get_by_anchor(d, tid, "a-m9", &got, &err) == 0);
+	ck_assert_str_eq(got.id, u[9].id);
+	ck_assert_str_eq(got.display_name, "Many 9");
+	ck_assert_str_eq(got.source_dn, "uid=m9,ou=p,dc=x");
+	ck_assert_int_eq(got.enabled, 1);
+	ck_assert_int_eq(got.source, DIR_SOURCE_LDAP);
+	ck_assert(dir_user_get_by_upn(d, tid, "M10@X.example", &got, &err) == 0);
+	ck_assert_int_eq(got.enabled, 0);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert_str_eq(members(tid, g), "m63@x.example,m7@x.example");
+	/* the same anchor again, on its own: found and updated, not a second user */
+	ck_assert_int_eq(put_user(tid, "m3", "uid=m3,ou=p,dc=x", DIR_SYNC_PUT_FIRST, NULL),
+			 DIR_SYNC_UPDATED);
+	free(u);
+	free(dk);
+	free(uk);
+}
+END_TEST
+
 /* A delete said by one base's search leaves an entry that moved to another base. */
 START_TEST(store_delete_scoped_to_base)
 {
@@ -876,7 +1055,9 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, map_user);
 	tcase_add_test(tc, map_user_refusals);
 	tcase_add_test(tc, map_group);
+	tcase_add_test(tc, map_ahead);
 	tcase_add_test(tc, dn_keys);
+	tcase_add_test(tc, dn_keys_fast_path);
 	tcase_add_test(tc, templates);
 	tcase_add_test(tc, cookie_text);
 	tcase_add_test(tc, cookie_text_retries);
@@ -888,6 +1069,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, store_key_reused_and_delete);
 	tcase_add_test(tc, store_restore_keeps_id);
 	tcase_add_test(tc, store_first_sync);
+	tcase_add_test(tc, store_first_sync_many);
 	tcase_add_test(tc, store_one_connector_per_tenant);
 	tcase_add_test(tc, store_delete_scoped_to_base);
 	tcase_add_test(tc, store_sweep_and_marks);

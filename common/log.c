@@ -64,7 +64,8 @@ static size_t log_escape(char *dst, size_t cap, const char *src)
 	return n;
 }
 
-static void log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, int errnum,
+							    const char *fmt, va_list ap)
 {
 	char msg[2048], line[4096];
 	struct tm tm;

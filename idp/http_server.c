@@ -570,7 +570,8 @@ out:
 	buf_free(&b);
 }
 
-static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const char *fmt,
+								 va_list ap)
 {
 	char msg[512];
 

@@ -527,7 +527,7 @@ int main(int argc, char **argv)
 	long nreq = 200000, rss0, rss1, allowed = 0, by_deny = 0;
 	const long lat_samples = 200000;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* every option takes a value */
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long *target = NULL;
 		if (strcmp(o, "--users") == 0)
@@ -562,7 +562,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "rbac_bench: unknown option %s\n", o);
 			return 2;
 		}
-		i++;
 	}
 	if (c.users < 1 || c.groups < 625 || c.apps < 1 || c.roles <= RBAC_BUILTIN_COUNT ||
 	    c.assignments < 1 || c.denies < 0 || c.checks < 1) {

@@ -42,10 +42,23 @@ struct http_conn {
 	struct http_conn *prev, *next;
 	int fd;
 	int64_t deadline_ms; /* monotonic; 0 while a request is being answered */
+	unsigned char ip[16]; /* the peer's address (IPv4 mapped), for the per-address limit */
 };
 
+/*
+ * One libmicrohttpd daemon, with its own listening socket on the same
+ * port (SO_REUSEPORT), per worker thread: the kernel spreads new
+ * connections over the sockets.  One daemon with a thread pool shares one
+ * socket, and the worker that wakes first accepts a whole burst: a few
+ * busy keep-alive connections (wrk, a reverse proxy's pool) then all sit
+ * on one thread and the grant rate halves on two cores (measured by
+ * bench/token, per-thread CPU).
+ */
+#define HTTP_DAEMONS_MAX 256 /* [http] threads allows up to 256 */
+
 struct http_server {
-	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd[HTTP_DAEMONS_MAX];
+	int n_mhd;
 	struct http_server_conf conf;
 	http_handler handler;
 	void *ctx;
@@ -189,6 +202,43 @@ static void http_deadline(struct http_server *s, struct MHD_Connection *c, int r
 	pthread_mutex_unlock(&s->conns_lock);
 }
 
+/* The address of sa as 16 bytes, IPv4 as IPv4-mapped IPv6. */
+static void http_ip_key(const struct sockaddr *sa, unsigned char out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
+}
+
+/*
+ * MHD, before accepting: the per-address limit over every daemon (each
+ * daemon's own limit would let one address hold it once per daemon).
+ * Connections accepted at the same moment by several daemons may pass it
+ * by at most one per daemon.
+ */
+static enum MHD_Result http_accept_policy(void *cls, const struct sockaddr *addr,
+					  socklen_t addrlen)
+{
+	struct http_server *s = cls;
+	unsigned char ip[16];
+	int n = 0;
+
+	(void)addrlen;
+	if (s->conf.max_per_ip <= 0 || addr == NULL)
+		return MHD_YES;
+	http_ip_key(addr, ip);
+	pthread_mutex_lock(&s->conns_lock);
+	for (const struct http_conn *hc = s->conns; hc != NULL && n < s->conf.max_per_ip;
+	     hc = hc->next)
+		n += memcmp(hc->ip, ip, 16) == 0;
+	pthread_mutex_unlock(&s->conns_lock);
+	return n < s->conf.max_per_ip ? MHD_YES : MHD_NO;
+}
+
 /* MHD: a connection opened or closed.  Closing runs before MHD closes the socket. */
 static void http_conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 			 enum MHD_ConnectionNotificationCode toe)
@@ -203,6 +253,9 @@ static void http_conn_cb(void *cls, struct MHD_Connection *c, void **socket_cont
 			return; /* without a deadline: the idle timeout still applies */
 		hc->fd = ci->connect_fd;
 		hc->deadline_ms = http_now_ms() + s->conf.request_timeout_s * 1000LL;
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL)
+			http_ip_key(ci->client_addr, hc->ip);
 		pthread_mutex_lock(&s->conns_lock);
 		hc->next = s->conns;
 		if (s->conns != NULL)
@@ -581,6 +634,20 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
 	log_debug("http: %s", msg);
 }
 
+/* 1 if nothing listens on sa's port (a plain bind, without SO_REUSEPORT, succeeds). */
+static int http_port_free(const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ok;
+
+	if (fd < 0)
+		return 1; /* MHD will say what is wrong */
+	/* TIME_WAIT leftovers of an earlier run are no listener */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, sa, len) == 0;
+	close(fd);
+	return ok;
+}
+
 struct http_server *http_server_start(const struct http_server_conf *conf, http_handler handler,
 				      void *ctx, struct err *err)
 {
@@ -589,6 +656,7 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 	struct sockaddr *sa;
 	struct http_server *s;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned per_daemon;
 	const union MHD_DaemonInfo *info;
 
 	memset(&a4, 0, sizeof(a4));
@@ -620,23 +688,53 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 	pthread_cond_init(&s->reaper_wake, NULL);
 	if (conf->tls_cert_pem != NULL)
 		flags |= MHD_USE_TLS;
-	s->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads, MHD_OPTION_CONNECTION_LIMIT,
-		http_fd_budget((unsigned)conf->max_connections, conf->threads),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)conf->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-		MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
-		http_done_cb, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_cb, s,
-		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
-		conf->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-		conf->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, conf->tls_key_pem, MHD_OPTION_END);
-	if (s->mhd == NULL) {
-		err_set(err, ERR_IO, "cannot listen on %s port %d (in use, or bad TLS material?)",
-			conf->address, conf->port);
+	s->n_mhd = conf->threads < 1 ? 1 : conf->threads > HTTP_DAEMONS_MAX ? HTTP_DAEMONS_MAX
+									: conf->threads;
+	/*
+	 * The sockets share the port through SO_REUSEPORT, which would also
+	 * let a second idp share it by mistake: the port must be free first.
+	 */
+	if (conf->port != 0 && !http_port_free(sa, sa == (struct sockaddr *)&a4 ? sizeof(a4)
+										  : sizeof(a6))) {
+		err_set(err, ERR_IO, "cannot listen on %s port %d: in use", conf->address,
+			conf->port);
 		http_server_stop(s);
 		return NULL;
+	}
+	per_daemon = http_fd_budget((unsigned)conf->max_connections, conf->threads) /
+		     (unsigned)s->n_mhd;
+	if (per_daemon == 0)
+		per_daemon = 1;
+	for (int i = 0; i < s->n_mhd; i++) {
+		s->mhd[i] = MHD_start_daemon(
+			flags, 0, http_accept_policy, s, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
+			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_CONNECTION_LIMIT,
+			per_daemon,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->max_per_ip,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout_s,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+			MHD_OPTION_URI_LOG_CALLBACK, http_uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
+			http_done_cb, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_cb, s,
+			MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+			conf->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+			conf->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, conf->tls_key_pem,
+			MHD_OPTION_END);
+		if (s->mhd[i] == NULL) {
+			err_set(err, ERR_IO,
+				"cannot listen on %s port %d (in use, or bad TLS material?)",
+				conf->address, conf->port);
+			http_server_stop(s);
+			return NULL;
+		}
+		if (i == 0) {
+			/* a port of 0 picked one: the other sockets join it */
+			info = MHD_get_daemon_info(s->mhd[0], MHD_DAEMON_INFO_BIND_PORT);
+			s->port = info != NULL ? info->port : conf->port;
+			if (sa == (struct sockaddr *)&a4)
+				a4.sin_port = htons((uint16_t)s->port);
+			else
+				a6.sin6_port = htons((uint16_t)s->port);
+		}
 	}
 	if (pthread_create(&s->reaper, NULL, http_reaper, s) != 0) {
 		err_set(err, ERR_INTERNAL, "cannot start the connection reaper");
@@ -644,8 +742,6 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 		return NULL;
 	}
 	s->reaper_started = 1;
-	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info != NULL ? info->port : conf->port;
 	return s;
 }
 
@@ -658,8 +754,9 @@ void http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	if (s->mhd != NULL)
-		MHD_stop_daemon(s->mhd); /* closes every connection: the list empties */
+	for (int i = 0; i < s->n_mhd; i++)
+		if (s->mhd[i] != NULL)
+			MHD_stop_daemon(s->mhd[i]); /* closes its connections: the list empties */
 	if (s->reaper_started) {
 		pthread_mutex_lock(&s->conns_lock);
 		s->stopping = 1;

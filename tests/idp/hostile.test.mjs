@@ -74,3 +74,17 @@ test('hostile: a hundred requests at once while bad ones arrive', async () => {
   assert.ok(statuses.every((s) => s === 200));
   await alive();
 });
+
+test('hostile: a second idp on the same port is refused, and the first keeps serving', async () => {
+  // the listening sockets share the port (SO_REUSEPORT, one per thread),
+  // which must not let another process quietly take half the connections
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(`${process.env.IDP_BUILD}/idp/idp`, ['-c', `${process.env.IDP_TEST_DIR}/idp.conf`],
+    { encoding: 'utf8', timeout: 20000 });
+  assert.notEqual(r.status, 0, 'the second idp must not start');
+  assert.match(r.stderr + r.stdout, /cannot listen on 127\.0\.0\.1 port \d+: in use/);
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`${IDP}/acme/v2.0/.well-known/openid-configuration`);
+    assert.equal(res.status, 200);
+  }
+});

@@ -214,29 +214,14 @@ static void http_ip_key(const struct sockaddr *sa, unsigned char out[16])
 	}
 }
 
-/*
- * MHD, before accepting: the per-address limit over every daemon (each
- * daemon's own limit would let one address hold it once per daemon).
- * Connections accepted at the same moment by several daemons may pass it
- * by at most one per daemon.
- */
-static enum MHD_Result http_accept_policy(void *cls, const struct sockaddr *addr,
-					  socklen_t addrlen)
+/* How many listed connections come from ip, counting up to limit (conns_lock held). */
+static int http_ip_count(const struct http_server *s, const unsigned char ip[16], int limit)
 {
-	struct http_server *s = cls;
-	unsigned char ip[16];
 	int n = 0;
 
-	(void)addrlen;
-	if (s->conf.max_per_ip <= 0 || addr == NULL)
-		return MHD_YES;
-	http_ip_key(addr, ip);
-	pthread_mutex_lock(&s->conns_lock);
-	for (const struct http_conn *hc = s->conns; hc != NULL && n < s->conf.max_per_ip;
-	     hc = hc->next)
+	for (const struct http_conn *hc = s->conns; hc != NULL && n < limit; hc = hc->next)
 		n += memcmp(hc->ip, ip, 16) == 0;
-	pthread_mutex_unlock(&s->conns_lock);
-	return n < s->conf.max_per_ip ? MHD_YES : MHD_NO;
+	return n;
 }
 
 /* MHD: a connection opened or closed.  Closing runs before MHD closes the socket. */
@@ -257,6 +242,20 @@ static void http_conn_cb(void *cls, struct MHD_Connection *c, void **socket_cont
 		if (ci != NULL && ci->client_addr != NULL)
 			http_ip_key(ci->client_addr, hc->ip);
 		pthread_mutex_lock(&s->conns_lock);
+		/*
+		 * The per-address limit over every daemon (each daemon's own
+		 * limit would let one address hold it once per daemon), counted
+		 * and listed under one lock so that daemons accepting at the same
+		 * moment cannot both take the last place.  The one over it is
+		 * shut down: MHD sees the socket end and closes it.
+		 */
+		if (s->conf.max_per_ip > 0 &&
+		    http_ip_count(s, hc->ip, s->conf.max_per_ip) >= s->conf.max_per_ip) {
+			pthread_mutex_unlock(&s->conns_lock);
+			shutdown(hc->fd, SHUT_RDWR);
+			free(hc);
+			return;
+		}
 		hc->next = s->conns;
 		if (s->conns != NULL)
 			s->conns->prev = hc;
@@ -707,7 +706,7 @@ struct http_server *http_server_start(const struct http_server_conf *conf, http_
 		per_daemon = 1;
 	for (int i = 0; i < s->n_mhd; i++) {
 		s->mhd[i] = MHD_start_daemon(
-			flags, 0, http_accept_policy, s, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
+			flags, 0, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, sa,
 			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_CONNECTION_LIMIT,
 			per_daemon,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->max_per_ip,

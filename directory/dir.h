@@ -1289,6 +1289,9 @@ int dir_risky_user_raise(struct dir *d, const char *tenant_id, const char *user_
 int dir_risky_user_get(struct dir *d, const char *tenant_id, const char *user_id,
 		       struct dir_risky_user *out, struct err *err);
 
+/* 1 if state names a risky user's state: at_risk, dismissed, confirmed or remediated. */
+int dir_risky_state_valid(const char *state);
+
 /*
  * Set the state ("at_risk", "dismissed", "confirmed" or "remediated") by
  * `by`; ERR_NOT_FOUND if not flagged.

@@ -689,14 +689,23 @@ int dir_risky_user_get(struct dir *d, const char *tenant_id, const char *user_id
 	return rc;
 }
 
+int dir_risky_state_valid(const char *state)
+{
+	static const char *const states[] = {"at_risk", "dismissed", "confirmed", "remediated"};
+
+	for (size_t i = 0; state != NULL && i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(state, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int dir_risky_user_set_state(struct dir *d, const char *tenant_id, const char *user_id,
                              const char *state, const char *by, int64_t now, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (strcmp(state, "at_risk") != 0 && strcmp(state, "dismissed") != 0 &&
-	    strcmp(state, "confirmed") != 0 && strcmp(state, "remediated") != 0)
+	if (!dir_risky_state_valid(state))
 		return err_set(err, ERR_INVALID,
 		               "state is at_risk, dismissed, confirmed or remediated");
 	if (dir_check_text("actor", by, DIR_UPN_MAX, 0, err) != 0)

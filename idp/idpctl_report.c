@@ -288,8 +288,7 @@ static int report_risky(struct ctl *c, const struct dir_tenant *t, struct ctl_ar
 	struct err err = {0};
 	json_t *users = NULL;
 
-	if (state != NULL && strcmp(state, "at_risk") != 0 && strcmp(state, "dismissed") != 0 &&
-	    strcmp(state, "confirmed") != 0 && strcmp(state, "remediated") != 0)
+	if (state != NULL && !dir_risky_state_valid(state))
 		return ctl_usage_error(c, "--state: at_risk, dismissed, confirmed or remediated");
 	if (c->json)
 		rr.arr = users = json_array();

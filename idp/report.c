@@ -356,8 +356,7 @@ static void report_risky_users(struct idp_req *r)
 	json_t *arr;
 	struct err err = {0};
 
-	if (state != NULL && strcmp(state, "at_risk") != 0 && strcmp(state, "dismissed") != 0 &&
-	    strcmp(state, "confirmed") != 0 && strcmp(state, "remediated") != 0) {
+	if (state != NULL && !dir_risky_state_valid(state)) {
 		api_error(r, 400, "invalid_parameter",
 			  "state: at_risk, dismissed, confirmed or remediated");
 		return;

@@ -733,21 +733,6 @@ static void start_two_bases(const char *mode)
 	free(text);
 }
 
-struct at_ctx {
-	const char *upn, *dn;
-};
-
-/* the user is live at that DN */
-static int user_at(void *ctx)
-{
-	struct at_ctx *c = ctx;
-	struct dir_user u;
-	struct err err = {0};
-
-	return dir_user_get_by_upn(d, tid, c->upn, &u, &err) == 0 && u.deleted_at == 0 &&
-	       strcasecmp(u.source_dn, c->dn) == 0;
-}
-
 /*
  * Move c1 between the two user bases, back and forth: the delete the old
  * base's search sends must not delete it, whichever of the two arrives
@@ -757,9 +742,10 @@ static void move_between_bases(int persist)
 {
 	static const char *const bases[] = {"ou=contractors," TSUFFIX, TPEOPLE};
 	char dn[256];
-	struct at_ctx c = {"c1@" TUPN_DOMAIN, dn};
+	struct tstore_at c = {NULL, tid, "c1@" TUPN_DOMAIN, dn};
 
 	start_two_bases(persist ? "persist" : "poll");
+	c.d = d;
 	ck_assert_int_eq(once(NULL), 0);
 	ck_assert_int_eq(tstore_count_users(d, tid), 6);
 	if (persist)
@@ -773,12 +759,12 @@ static void move_between_bases(int persist)
 		snprintf(dn, sizeof(dn), "uid=c1,%s", to);
 		if (!persist)
 			ck_assert_int_eq(once(NULL), 0);
-		ck_assert_msg(twait(user_at, &c, WAIT_MS), "move %d: c1 is not live at %s (log %s)",
-			      i, dn, log_path);
+		ck_assert_msg(twait(tstore_user_at, &c, WAIT_MS),
+			      "move %d: c1 is not live at %s (log %s)", i, dn, log_path);
 		if (persist)
 			usleep(500 * 1000); /* the other base's message, if it comes second */
-		ck_assert_msg(user_at(&c), "move %d: c1 was deleted after its move (log %s)", i,
-			      log_path);
+		ck_assert_msg(tstore_user_at(&c),
+			      "move %d: c1 was deleted after its move (log %s)", i, log_path);
 	}
 	ck_assert_int_eq(tstore_count_users(d, tid), 6);
 }

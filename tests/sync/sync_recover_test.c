@@ -458,21 +458,6 @@ END_TEST
 
 /* ---- a move between two configured bases ---- */
 
-struct at_ctx {
-	const char *upn, *dn;
-};
-
-/* the user is live at that DN */
-static int user_at(void *ctx)
-{
-	struct at_ctx *c = ctx;
-	struct dir_user u;
-	struct err err = {0};
-
-	return dir_user_get_by_upn(d, tid, c->upn, &u, &err) == 0 && u.deleted_at == 0 &&
-	       strcasecmp(u.source_dn, c->dn) == 0;
-}
-
 static int count_session(void *ctx, const struct dir_session *s)
 {
 	(void)s;
@@ -489,7 +474,7 @@ START_TEST(move_between_bases_keeps_sessions)
 {
 	static const char *const bases[] = {"ou=contractors," TSUFFIX, TPEOPLE};
 	char *tree = tdata_tree(4, 1, 2), *all = NULL, *text = NULL, dn[256];
-	struct at_ctx c = {"c1@" TUPN_DOMAIN, dn};
+	struct tstore_at c = {NULL, tid, "c1@" TUPN_DOMAIN, dn};
 	struct dir_session ses;
 	struct err err = {0};
 	struct dir_user u;
@@ -504,6 +489,7 @@ START_TEST(move_between_bases_keeps_sessions)
 	free(all);
 	paths();
 	d = tstore_open(store_path, "acme", tid);
+	c.d = d;
 	ck_assert(asprintf(&text,
 			   "[ldap]\nuri = %s\nbind_dn = " TSYNC_DN "\nbind_password_file = %s\n"
 			   "[users]\nbase = " TPEOPLE "\nbase = ou=contractors," TSUFFIX "\n"
@@ -530,8 +516,8 @@ START_TEST(move_between_bases_keeps_sessions)
 			       "deleteoldrdn: 1\nnewsuperior: %s\n",
 			       from, to);
 		snprintf(dn, sizeof(dn), "uid=c1,%s", to);
-		ck_assert_msg(twait(user_at, &c, WAIT_MS), "move %d: c1 is not live at %s (log %s)",
-			      i, dn, log_path);
+		ck_assert_msg(twait(tstore_user_at, &c, WAIT_MS),
+			      "move %d: c1 is not live at %s (log %s)", i, dn, log_path);
 		usleep(300 * 1000); /* the other base's message, if it comes second */
 		ck_assert_str_eq(user("c1").id, u.id);
 		n = 0;

@@ -578,6 +578,16 @@ int tstore_count_users(struct dir *d, const char *tenant_id)
 	return n;
 }
 
+int tstore_user_at(void *ctx)
+{
+	const struct tstore_at *c = ctx;
+	struct dir_user u;
+	struct err err = {0};
+
+	return dir_user_get_by_upn(c->d, c->tenant_id, c->upn, &u, &err) == 0 &&
+	       u.deleted_at == 0 && strcasecmp(u.source_dn, c->dn) == 0;
+}
+
 static int tcount_ldap_group(void *ctx, const struct dir_group *g)
 {
 	if (g->source == DIR_SOURCE_LDAP)

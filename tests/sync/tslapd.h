@@ -108,6 +108,13 @@ struct dir *tstore_open(const char *path, const char *tenant, char tenant_id[DIR
 int tstore_count_users(struct dir *d, const char *tenant_id);
 int tstore_count_groups(struct dir *d, const char *tenant_id);
 
+/* A twait() predicate (ctx: struct tstore_at): the user upn is live at DN dn. */
+struct tstore_at {
+	struct dir *d;
+	const char *tenant_id, *upn, *dn;
+};
+int tstore_user_at(void *ctx);
+
 /* The last cycle of the connector "ldap", or a zeroed one. */
 void tstore_last_cycle(struct dir *d, const char *tenant_id, struct dir_sync_cycle *out);
 

@@ -687,6 +687,24 @@ int dir_sync_sweep(struct dir *d, const char *tenant_id, enum dir_member_kind ki
 int dir_sync_apply_gone(struct dir *d, const char *tenant_id, int dry_run, struct err *err);
 
 /*
+ * Names handed round: synced objects that exchange names (two users
+ * swapping UPNs, a longer round of groups) cannot be put one at a time,
+ * each new name being held by another until that one moves.  Put them
+ * together: dir_sync_exchange_begin() opens a savepoint (a batch must be
+ * open); dir_sync_exchange_vacate() gives the live synced object of anchor
+ * a placeholder name of its own (a control character first, which no real
+ * name has), so the puts that follow find the names free;
+ * dir_sync_exchange_end() keeps everything only when ok and no live object
+ * of the tenant still has a placeholder (each one was put again), and
+ * otherwise rolls back to the savepoint.  end returns 1 when kept, 0 when
+ * rolled back, or an err code; the others 0 or an err code.
+ */
+int dir_sync_exchange_begin(struct dir *d, struct err *err);
+int dir_sync_exchange_vacate(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
+			     const char *anchor, struct err *err);
+int dir_sync_exchange_end(struct dir *d, const char *tenant_id, int ok, struct err *err);
+
+/*
  * A connector's cookie (opaque text, NULL when none: the next cycle is a
  * full one) and when its last full sync completed.  get: *cookie is
  * allocated, the caller frees it with free(); ERR_NOT_FOUND if the

@@ -157,6 +157,25 @@ static const char sql_sync_gone[] =
 	"g.source_anchor = m.anchor WHERE m.mark = 1 AND m.kind = 1 AND g.source = 'ldap' AND "
 	"g.deleted_at IS NULL AND " SYNC_UNDER_MARK("g.source_dn_key") " LIMIT ?2";
 
+/*
+ * Placeholder names of an exchange (dir_sync_exchange_*): char(1), which
+ * dir_check_text() refuses in a real name, then the object's id.  The
+ * leftover probes read the name indexes (partial on live objects).
+ */
+static const char sql_sync_vacate_user[] =
+	"UPDATE users SET upn = char(1) || id, upn_key = char(1) || id WHERE tenant_id = ?1 AND "
+	"source_anchor = ?2 AND source = 'ldap' AND deleted_at IS NULL";
+static const char sql_sync_vacate_group[] =
+	"UPDATE groups SET name = char(1) || id, name_key = char(1) || id WHERE tenant_id = ?1 "
+	"AND source_anchor = ?2 AND source = 'ldap' AND deleted_at IS NULL";
+static const char sql_sync_vacated_left[] =
+	"SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND upn_key >= char(1) AND "
+	"upn_key < char(2) AND deleted_at IS NULL) OR EXISTS (SELECT 1 FROM groups WHERE "
+	"tenant_id = ?1 AND name_key >= char(1) AND name_key < char(2) AND deleted_at IS NULL)";
+static const char sql_sync_exchange_savepoint[] = "SAVEPOINT dir_sync_exchange";
+static const char sql_sync_exchange_release[] = "RELEASE dir_sync_exchange";
+static const char sql_sync_exchange_rollback[] = "ROLLBACK TO dir_sync_exchange";
+
 /* The keys of one object; "" for none. */
 struct dir_sync_keys {
 	char dn[DIR_SYNC_KEY_MAX];
@@ -1015,4 +1034,49 @@ int dir_sync_sweep(struct dir *d, const char *tenant_id, enum dir_member_kind ki
 int dir_sync_apply_gone(struct dir *d, const char *tenant_id, int dry_run, struct err *err)
 {
 	return dir_sync_drain(d, sql_sync_gone, tenant_id, NULL, DIR_MEMBER_USER, dry_run, err);
+}
+
+int dir_sync_exchange_begin(struct dir *d, struct err *err)
+{
+	if (sqlite3_get_autocommit(d->db))
+		return err_set(err, ERR_INTERNAL, "an exchange of names needs an open batch");
+	return dir_sync_exec(d, sql_sync_exchange_savepoint, err);
+}
+
+int dir_sync_exchange_vacate(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
+			     const char *anchor, struct err *err)
+{
+	int rc = dir_sync_run(d, kind == DIR_MEMBER_USER ? sql_sync_vacate_user
+							 : sql_sync_vacate_group,
+			      tenant_id, anchor, NULL, NULL, "set a name aside", err);
+
+	/* no such live synced object (no row changed): nothing to set aside */
+	return rc < 0 ? rc : 0;
+}
+
+int dir_sync_exchange_end(struct dir *d, const char *tenant_id, int ok, struct err *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0, left = 1;
+
+	if (ok) {
+		if ((st = dir_stmt(d, sql_sync_vacated_left, err)) == NULL)
+			return err->code;
+		dir_bind_text(st, 1, tenant_id);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			left = sqlite3_column_int(st, 0) != 0;
+			rc = 0;
+		} else {
+			rc = dir_fail(d, err, "look for names set aside");
+		}
+		dir_stmt_done(st);
+		if (rc != 0)
+			ok = 0;
+	}
+	if (!ok || left)
+		(void)dir_sync_exec(d, sql_sync_exchange_rollback, NULL);
+	if (dir_sync_exec(d, sql_sync_exchange_release, rc == 0 ? err : NULL) != 0 && rc == 0)
+		rc = err->code;
+	return rc != 0 ? rc : ok && !left;
 }

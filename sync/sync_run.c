@@ -634,31 +634,13 @@ static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct s
 	return rc;
 }
 
-/*
- * Read the entries to read again, on a connection of their own (persistent
- * searches may be running on the session's), and apply them in the open
- * batch, marking them seen when mark.  Those found apply or fail again
- * (and are listed again); those not found are gone or out of scope, which
- * the sync learns as it learns any delete.  0, ENG_STOPPED or an err code.
- */
-static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
+/* Read the n entries of todo on c, applying each.  0, ENG_STOPPED or an err code. */
+static int eng_retry_read(struct sync_engine *e, struct sync_conn *c,
+			  const struct eng_retry *todo, size_t n, int mark, struct err *err)
 {
-	struct eng_retry *todo = e->retry;
-	size_t n = e->n_retry;
-	struct sync_conn *c = NULL;
 	char *filter = NULL;
 	int rc = 0;
 
-	if (n == 0)
-		return 0;
-	log_info("reading %zu entries again", n);
-	e->reading = todo;
-	e->n_reading = n;
-	e->retry = NULL;
-	e->n_retry = e->cap_retry = 0;
-	e->cookies_dirty = 1;
-	if ((rc = eng_side(e, &c, err)) != 0)
-		goto out;
 	for (size_t i = 0; rc == 0 && i < e->ns; i++) {
 		struct sync_search *s = &e->s[i];
 		size_t cap = strlen(s->filter) + 8 + ENG_RETRY_CHUNK * (DIR_ANCHOR_MAX + 16);
@@ -681,7 +663,82 @@ static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
 				rc = eng_retry_search(e, c, s, filter, mark, err);
 		}
 	}
-out:
+	free(filter);
+	return rc;
+}
+
+/*
+ * The entries that failed again, each on a name another one holds, may be
+ * exchanging names (two users swapping UPNs, a longer round): none can go
+ * first.  They are tried together: their objects' names are set aside
+ * (dir_sync_exchange_*), then they are read and put again, and it is all
+ * kept only when every one applied; otherwise it is rolled back, counts
+ * and list of entries to read again included, as if never tried.
+ * 0, ENG_STOPPED or an err code.
+ */
+static int eng_retry_exchange(struct sync_engine *e, struct sync_conn *c, int mark,
+			      struct err *err)
+{
+	struct eng_retry *todo = e->retry;
+	size_t n = e->n_retry, cap = e->cap_retry;
+	struct dir_sync_cycle before = e->cycle;
+	int rc, kept;
+
+	e->retry = NULL;
+	e->n_retry = e->cap_retry = 0;
+	e->reading = todo;
+	e->n_reading = n;
+	rc = dir_sync_exchange_begin(e->d, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = dir_sync_exchange_vacate(e->d, e->tenant_id, todo[i].kind, todo[i].anchor,
+					      err);
+	if (rc == 0)
+		rc = eng_retry_read(e, c, todo, n, mark, err);
+	kept = dir_sync_exchange_end(e->d, e->tenant_id, rc == 0 && e->n_retry == 0,
+				     rc == 0 ? err : &(struct err){0});
+	e->reading = NULL;
+	e->n_reading = 0;
+	if (rc == 0 && kept < 0)
+		rc = kept;
+	if (rc == 0 && kept == 1) {
+		log_info("%zu entries exchanging names applied together", n);
+		free(todo);
+		return 0;
+	}
+	/* not kept: as before the attempt */
+	e->cycle = before;
+	free(e->retry);
+	e->retry = todo;
+	e->n_retry = n;
+	e->cap_retry = cap;
+	return rc;
+}
+
+/*
+ * Read the entries to read again, on a connection of their own (persistent
+ * searches may be running on the session's), and apply them in the open
+ * batch, marking them seen when mark.  Those found apply or fail again
+ * (and are listed again); those not found are gone or out of scope, which
+ * the sync learns as it learns any delete.  Two or more failing again are
+ * tried together (eng_retry_exchange).  0, ENG_STOPPED or an err code.
+ */
+static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
+{
+	struct eng_retry *todo = e->retry;
+	size_t n = e->n_retry;
+	struct sync_conn *c = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	log_info("reading %zu entries again", n);
+	e->reading = todo;
+	e->n_reading = n;
+	e->retry = NULL;
+	e->n_retry = e->cap_retry = 0;
+	e->cookies_dirty = 1;
+	if ((rc = eng_side(e, &c, err)) == 0)
+		rc = eng_retry_read(e, c, todo, n, mark, err);
 	/* not read: still to read (a stop commits the batch, and with it the list) */
 	e->reading = NULL;
 	e->n_reading = 0;
@@ -689,8 +746,9 @@ out:
 		struct err ignore;
 		(void)eng_retry_add(e, todo[i].kind, todo[i].anchor, &ignore);
 	}
-	free(filter);
 	free(todo);
+	if (rc == 0 && e->n_retry >= 2)
+		rc = eng_retry_exchange(e, c, mark, err);
 	return rc;
 }
 

@@ -272,6 +272,40 @@ START_TEST(entry_blocked_by_another_is_read_again)
 	ck_assert_int_eq(c.errors, 0);
 	assert_equal();
 
+	/*
+	 * A swap: u000003 and u000004 exchange names (three renames on the
+	 * server, one delta here).  Neither applies while the other holds its
+	 * new name; together they do, and the groups naming them follow.
+	 */
+	tslapd_modifyf(&srv, "dn: uid=u000003," TPEOPLE "\nchangetype: modrdn\n"
+			     "newrdn: uid=swap\ndeleteoldrdn: 1\n\n"
+			     "dn: uid=u000004," TPEOPLE "\nchangetype: modrdn\n"
+			     "newrdn: uid=u000003\ndeleteoldrdn: 1\n\n"
+			     "dn: uid=swap," TPEOPLE "\nchangetype: modrdn\n"
+			     "newrdn: uid=u000004\ndeleteoldrdn: 1\n");
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_msg(c.errors == 0, "%lld errors after a swap: %s (log: %s)", (long long)c.errors,
+		      c.message, log_path);
+	assert_equal();
+	/* the same for two groups */
+	tslapd_modifyf(&srv, "dn: cn=ga," TGROUPS "\nchangetype: add\nobjectClass: groupOfNames\n"
+			     "cn: ga\nmember: uid=u000003," TPEOPLE "\n\n"
+			     "dn: cn=gb," TGROUPS "\nchangetype: add\nobjectClass: groupOfNames\n"
+			     "cn: gb\nmember: uid=u000004," TPEOPLE "\n");
+	ck_assert_int_eq(once(NULL), 0);
+	tslapd_modifyf(&srv, "dn: cn=ga," TGROUPS "\nchangetype: modrdn\n"
+			     "newrdn: cn=swap\ndeleteoldrdn: 1\n\n"
+			     "dn: cn=gb," TGROUPS "\nchangetype: modrdn\n"
+			     "newrdn: cn=ga\ndeleteoldrdn: 1\n\n"
+			     "dn: cn=swap," TGROUPS "\nchangetype: modrdn\n"
+			     "newrdn: cn=gb\ndeleteoldrdn: 1\n");
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_msg(c.errors == 0, "%lld errors after a group swap: %s (log: %s)",
+		      (long long)c.errors, c.message, log_path);
+	assert_equal();
+
 	/* persisting */
 	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
 	wait_cycle("persist", "running");

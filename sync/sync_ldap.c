@@ -21,9 +21,15 @@
 #include "secret.h"
 #include "sync_config.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* How often a caller waiting for a connection looks at its stop flag. */
+#define SYNC_CONN_STOP_TICK_MS 50
 
 struct sync_conn {
 	LDAP *ld;
@@ -69,17 +75,40 @@ static void sync_conn_readahead(struct sync_conn *c)
 					 NULL);
 }
 
-int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct err *err)
+/* What an opening needs, copied: an abandoned opening outlives the caller's config. */
+struct conn_opening {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, abandoned;
+	char *uri, *ca_file, *bind_dn, *password_file;
+	int starttls, timeout_ms;
+	struct sync_conn *conn; /* the result, when done */
+	int rc;
+	struct err err;
+};
+
+static void conn_opening_free(struct conn_opening *o)
 {
-	struct ldapconn_conf lc = {cfg->uri, cfg->starttls, cfg->ca_file,
-				   (int)cfg->timeout * 1000};
+	pthread_mutex_destroy(&o->mu);
+	pthread_cond_destroy(&o->cv);
+	free(o->uri);
+	free(o->ca_file);
+	free(o->bind_dn);
+	free(o->password_file);
+	free(o);
+}
+
+/* Connect and bind, waiting as long as the server takes (up to the timeout at each step). */
+static int conn_open_now(const struct conn_opening *o, struct sync_conn **out, struct err *err)
+{
+	struct ldapconn_conf lc = {o->uri, o->starttls, o->ca_file, o->timeout_ms};
 	struct ldapconn_bind_info info;
 	struct sync_conn *c = NULL;
 	char password[1024];
 	int rc, len;
 
 	*out = NULL;
-	len = secret_read_file(cfg->bind_password_file, password, sizeof(password), err);
+	len = secret_read_file(o->password_file, password, sizeof(password), err);
 	if (len < 0) {
 		err_prefix(err, "[ldap] bind_password_file");
 		return err->code;
@@ -87,7 +116,7 @@ int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct
 	if (len == 0) {
 		secret_wipe(password, sizeof(password));
 		return err_set(err, ERR_INVALID, "[ldap] bind_password_file %s is empty",
-			       cfg->bind_password_file);
+			       o->password_file);
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		secret_wipe(password, sizeof(password));
@@ -99,7 +128,7 @@ int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct
 		free(c);
 		return rc;
 	}
-	rc = ldapconn_bind(c->ld, cfg->bind_dn, password, c->timeout_ms, &info);
+	rc = ldapconn_bind(c->ld, o->bind_dn, password, c->timeout_ms, &info);
 	secret_wipe(password, sizeof(password));
 	if (rc != LDAP_SUCCESS) {
 		int code = rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH ||
@@ -107,18 +136,123 @@ int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct
 				   ? ERR_DENIED
 			   : rc < 0 || rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY ? ERR_UNAVAILABLE
 										 : ERR_DENIED;
-		err_set(err, code, "%s: bind as %.200s: %s%s%s%s", cfg->uri, cfg->bind_dn,
+		err_set(err, code, "%s: bind as %.200s: %s%s%s%s", o->uri, o->bind_dn,
 			ldap_err2string(rc), info.diag[0] ? " (" : "", info.diag,
 			info.diag[0] ? ")" : "");
 		if (rc == LDAP_INVALID_CREDENTIALS)
 			err_prefix(err, "check [ldap] bind_dn and the password in %s",
-				   cfg->bind_password_file);
+				   o->password_file);
 		sync_conn_close(c);
 		return code;
 	}
 	sync_conn_readahead(c);
 	*out = c;
 	return 0;
+}
+
+static void *conn_opening_main(void *arg)
+{
+	struct conn_opening *o = arg;
+	struct sync_conn *c = NULL;
+	struct err err = {0};
+	int rc = conn_open_now(o, &c, &err), abandoned;
+
+	pthread_mutex_lock(&o->mu);
+	abandoned = o->abandoned;
+	if (!abandoned) {
+		o->conn = c;
+		o->rc = rc;
+		o->err = err;
+		o->done = 1;
+		pthread_cond_signal(&o->cv);
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (abandoned) {
+		/* the caller stopped waiting: nobody else holds o now */
+		sync_conn_close(c);
+		conn_opening_free(o);
+	}
+	return NULL;
+}
+
+static char *conn_strdup(const char *s, int *fail)
+{
+	char *copy = s != NULL ? strdup(s) : NULL;
+
+	if (s != NULL && copy == NULL)
+		*fail = 1;
+	return copy;
+}
+
+int sync_conn_open(const struct sync_config *cfg, const volatile sig_atomic_t *stop,
+		   struct sync_conn **out, struct err *err)
+{
+	struct conn_opening *o = calloc(1, sizeof(*o));
+	pthread_condattr_t ca;
+	pthread_attr_t attr;
+	pthread_t thread;
+	sigset_t all, old;
+	int fail = 0, rc;
+
+	*out = NULL;
+	if (o == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	o->uri = conn_strdup(cfg->uri, &fail);
+	o->ca_file = conn_strdup(cfg->ca_file, &fail);
+	o->bind_dn = conn_strdup(cfg->bind_dn, &fail);
+	o->password_file = conn_strdup(cfg->bind_password_file, &fail);
+	o->starttls = cfg->starttls;
+	o->timeout_ms = (int)cfg->timeout * 1000;
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (fail) {
+		conn_opening_free(o);
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	}
+	if (stop == NULL) {
+		rc = conn_open_now(o, out, err);
+		conn_opening_free(o);
+		return rc;
+	}
+	/* Signals stay with the caller, which looks at the stop flag. */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&thread, &attr, conn_opening_main, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		conn_opening_free(o);
+		return err_set(err, ERR_INTERNAL, "cannot start connecting: %s", strerror(rc));
+	}
+	pthread_mutex_lock(&o->mu);
+	while (!o->done && !*stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += SYNC_CONN_STOP_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&o->cv, &o->mu, &ts);
+	}
+	if (!o->done) {
+		/* stopped: the thread closes what it opens and frees o */
+		o->abandoned = 1;
+		pthread_mutex_unlock(&o->mu);
+		return err_set(err, ERR_UNAVAILABLE, "%s: stopped while connecting", cfg->uri);
+	}
+	pthread_mutex_unlock(&o->mu);
+	*out = o->conn;
+	rc = o->rc;
+	if (rc != 0)
+		*err = o->err;
+	conn_opening_free(o);
+	return rc;
 }
 
 void sync_conn_close(struct sync_conn *c)

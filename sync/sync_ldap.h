@@ -22,6 +22,7 @@
 
 #include <lber.h>
 #include <ldap.h>
+#include <signal.h>
 
 struct err;
 struct sync_config;
@@ -33,8 +34,15 @@ struct sync_conn;
  * reconnect).  Returns 0 with *out set, or: ERR_UNAVAILABLE (cannot reach
  * the server, TLS failed, no answer), ERR_DENIED (the server refused the
  * bind: wrong DN or password), ERR_IO/ERR_INVALID (the password file).
+ *
+ * Each step may wait up to the configured timeout on a silent server.
+ * With stop (a flag a signal handler sets; NULL: none) the steps run on a
+ * thread of their own and the caller returns within a few tens of
+ * milliseconds of the flag being set (ERR_UNAVAILABLE, "stopped"); the
+ * thread finishes alone and closes what it opened.
  */
-int sync_conn_open(const struct sync_config *cfg, struct sync_conn **out, struct err *err);
+int sync_conn_open(const struct sync_config *cfg, const volatile sig_atomic_t *stop,
+		   struct sync_conn **out, struct err *err);
 
 /* Unbind and free; NULL is fine. */
 void sync_conn_close(struct sync_conn *c);

@@ -578,8 +578,8 @@ static int eng_stop_asked(void *ctx)
  */
 static int eng_side(struct sync_engine *e, struct sync_conn **c, struct err *err)
 {
-	if (e->side == NULL && sync_conn_open(e->cfg, &e->side, err) != 0)
-		return err->code;
+	if (e->side == NULL && sync_conn_open(e->cfg, e->opts->stop, &e->side, err) != 0)
+		return eng_stopping(e) ? ENG_STOPPED : err->code;
 	*c = e->side;
 	return 0;
 }
@@ -1567,8 +1567,8 @@ static int eng_session(struct sync_engine *e, struct err *err)
 	char *text = NULL;
 	int full, rc, mode, had;
 
-	if ((rc = sync_conn_open(e->cfg, &e->conn, err)) != 0)
-		return rc;
+	if ((rc = sync_conn_open(e->cfg, e->opts->stop, &e->conn, err)) != 0)
+		return eng_stopping(e) ? ENG_STOPPED : rc;
 	log_info("connected to %s as %s", e->cfg->uri, e->cfg->bind_dn);
 	rc = dir_sync_state_get(e->d, e->tenant_id, e->cfg->connector, &text, NULL, err);
 	if (rc != 0 && rc != ERR_NOT_FOUND)

@@ -414,6 +414,17 @@ START_TEST(sigterm_while_server_silent)
 	if (strcmp(c.kind, "full") == 0)
 		ck_assert_int_eq(c.deleted, 0);
 	assert_equal();
+
+	/* connecting: the kernel accepts the connection, the server never answers the bind */
+	ck_assert(kill(srv.pid, SIGSTOP) == 0);
+	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
+	usleep(500 * 1000);
+	ms = stop_daemon(&status);
+	ck_assert(kill(srv.pid, SIGCONT) == 0);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms while binding", ms);
+	fprintf(stderr, "sigterm, binding, server silent: %lld ms\n", ms);
+	assert_equal();
 }
 END_TEST
 

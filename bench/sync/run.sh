@@ -81,6 +81,11 @@ make_ldif() {
 
 ms() { date +%s%N | cut -c1-13; }
 
+# CPU time (user + system, ms) slapd has used so far; the kernel counts in ticks.
+slapd_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$slapd_pid/stat"
+}
+
 # One size: load, measure, print a row into $tmp/rows.
 measure() {
 	local n=$1 g=$2 k=$3 dir="$tmp/$1"
@@ -131,12 +136,15 @@ EOF
 
 	# the floors: a dump of the tree (every user attribute), and the same
 	# two paged searches with the same attributes idp-sync asks for
-	local t0 t1 floor dump
+	local t0 t1 floor dump c0 dump_slapd dump_client
+	c0=$(slapd_cpu)
 	t0=$(ms)
-	ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" \
-		-b "$suffix" -E pr=1000/noprompt '(objectClass=*)' >/dev/null
+	read -r _ _ _ dump_client < <("$bench" run "$(command -v ldapsearch)" -x -LLL \
+		-H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" -b "$suffix" \
+		-E pr=1000/noprompt '(objectClass=*)')
 	t1=$(ms)
 	dump=$((t1 - t0))
+	dump_slapd=$(($(slapd_cpu) - c0))
 	t0=$(ms)
 	ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" \
 		-b "ou=people,$suffix" -E pr=1000/noprompt '(objectClass=inetOrgPerson)' \
@@ -149,9 +157,12 @@ EOF
 	floor=$((t1 - t0))
 
 	local full rss rc resume
-	read -r full rss rc < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
+	local sync_cpu sync_slapd
+	c0=$(slapd_cpu)
+	read -r full rss rc sync_cpu < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
+	sync_slapd=$(($(slapd_cpu) - c0))
 	[ "$rc" = 0 ] || echo "bench/sync: idp-sync --once exited $rc" >&2
-	read -r resume _ _ < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
+	read -r resume _ _ _ < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
 
 	local p50="-" p99="-" pmax="-"
 	if [ "${BENCH_PERSIST:-1}" = 1 ]; then
@@ -175,6 +186,12 @@ EOF
 			n, g, k, e, dmp / 1000, f / 1000, s / 1000, e / (s / 1000), s / dmp, s / f,
 			r / 1024, res, p50, p99, pmax
 	}' >>"$tmp/rows"
+	awk -v n="$n" -v dmp="$dump" -v ds="$dump_slapd" -v dc="$dump_client" -v s="$full" \
+		-v ss="$sync_slapd" -v sc="$sync_cpu" 'BEGIN {
+		printf "| %d users | %.2f s | %.2f + %.2f s | %.2f s | %.2f + %.2f s | %.2f |\n",
+			n, dmp / 1000, ds / 1000, dc / 1000, s / 1000, ss / 1000, sc / 1000,
+			(ss + sc) / (ds + dc)
+	}' >>"$tmp/cpu"
 	rm -rf "$dir"
 }
 
@@ -196,3 +213,10 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 cat "$tmp/rows"
 echo
 echo "Targets: ratio <= 2; peak RSS <= 64 MB and flat; persist p50 <= 100 ms, p99 <= 500 ms."
+echo
+echo "Where the time goes: CPU (user + system) of slapd and of the client in the"
+echo "dump and in the full sync, on $(nproc) cores."
+echo
+echo "| directory | dump wall | dump CPU: slapd + ldapsearch | sync wall | sync CPU: slapd + idp-sync | CPU ratio |"
+echo "|---|---|---|---|---|---|"
+cat "$tmp/cpu"

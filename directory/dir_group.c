@@ -307,6 +307,28 @@ int dir_group_list(struct dir *d, const char *tenant_id, const char *after_name,
 	return stop;
 }
 
+/*
+ * A membership change and the role-data version bump it needs
+ * (dir_role_data_bump()) commit together: in a transaction of their own,
+ * or in the caller's when one is open (every caller fails, and so rolls
+ * back, on a store error).  The number of rows changed, or an err code.
+ */
+static int dir_member_change(struct dir *d, const char *sql, const char *tenant_id,
+			     const char *group_id, const char *member_id, const char *what,
+			     struct err *err)
+{
+	int own = sqlite3_get_autocommit(d->db), tx = 0, rc;
+
+	if (own && (tx = dir_tx_begin(d, err)) < 0)
+		return tx;
+	rc = dir_group_run(d, sql, tenant_id, group_id, member_id, what, err);
+	if (rc > 0 && dir_role_data_bump(d, tenant_id, err) != 0)
+		rc = err->code;
+	if (own && dir_tx_end(d, tx, rc >= 0, err) != 0 && rc >= 0)
+		rc = err->code;
+	return rc;
+}
+
 int dir_group_add_member(struct dir *d, const char *tenant_id, const char *group_id,
 			 enum dir_member_kind kind, const char *member_id, struct err *err)
 {
@@ -314,8 +336,9 @@ int dir_group_add_member(struct dir *d, const char *tenant_id, const char *group
 
 	if (kind == DIR_MEMBER_GROUP && strcmp(group_id, member_id) == 0)
 		return err_set(err, ERR_INVALID, "a group cannot be a member of itself");
-	rc = dir_group_run(d, kind == DIR_MEMBER_USER ? sql_member_add_user : sql_member_add_group,
-			   tenant_id, group_id, member_id, "add member", err);
+	rc = dir_member_change(d, kind == DIR_MEMBER_USER ? sql_member_add_user
+							  : sql_member_add_group,
+			       tenant_id, group_id, member_id, "add member", err);
 	/* The composite foreign keys fail when either end is not in this tenant. */
 	if (rc == ERR_NOT_FOUND)
 		return err_set(err, ERR_NOT_FOUND, "no such group or %s in this tenant",
@@ -326,9 +349,9 @@ int dir_group_add_member(struct dir *d, const char *tenant_id, const char *group
 int dir_group_remove_member(struct dir *d, const char *tenant_id, const char *group_id,
 			    enum dir_member_kind kind, const char *member_id, struct err *err)
 {
-	int rc = dir_group_run(d, kind == DIR_MEMBER_USER ? sql_member_del_user
-							  : sql_member_del_group,
-			       tenant_id, group_id, member_id, "remove member", err);
+	int rc = dir_member_change(d, kind == DIR_MEMBER_USER ? sql_member_del_user
+							      : sql_member_del_group,
+				   tenant_id, group_id, member_id, "remove member", err);
 
 	if (rc == 0)
 		return err_set(err, ERR_NOT_FOUND, "not a member");

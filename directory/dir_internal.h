@@ -59,6 +59,13 @@ enum { DIR_TX_NESTED = 0, DIR_TX_OUTER = 1 };
 int dir_tx_begin(struct dir *d, struct err *err);
 int dir_tx_end(struct dir *d, int tx, int ok, struct err *err);
 
+/*
+ * Move the tenant's role-data version on (schema 9: membership changes do
+ * it once per statement, in the transaction that made them; the other
+ * role data by triggers).  0 or an err code.
+ */
+int dir_role_data_bump(struct dir *d, const char *tenant_id, struct err *err);
+
 /* Run a statement that changes rows; the number changed, or a negative err. */
 int dir_step_change(struct dir *d, sqlite3_stmt *st, const char *what, struct err *err);
 

@@ -110,6 +110,8 @@ static const char sql_memberships[] =
 	" WHERE g.tenant_id = ?1 AND g.deleted_at IS NULL";
 static const char sql_version[] =
 	"SELECT version FROM role_data_versions WHERE tenant_id = ?1";
+static const char sql_version_bump[] =
+	"UPDATE role_data_versions SET version = version + 1 WHERE tenant_id = ?1";
 
 static const char *const dir_principal_names[] = {"user", "group", "app"};
 
@@ -863,6 +865,19 @@ int dir_role_data_version(struct dir *d, const char *tenant_id, int64_t *out, st
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dir_fail(d, err, "read role data version");
 	dir_stmt_done(st);
 	return rc;
+}
+
+int dir_role_data_bump(struct dir *d, const char *tenant_id, struct err *err)
+{
+	sqlite3_stmt *st = dir_stmt(d, sql_version_bump, err);
+	int rc;
+
+	if (st == NULL)
+		return err->code;
+	dir_bind_text(st, 1, tenant_id);
+	rc = dir_step_change(d, st, "bump role data version", err);
+	dir_stmt_done(st);
+	return rc < 0 ? rc : 0;
 }
 
 int dir_role_read_begin(struct dir *d, struct err *err)

@@ -820,6 +820,7 @@ static int dir_sync_refs_replace(struct dir *d, const char *tenant_id, const cha
 		static const char *const link[] = {sql_sync_link_users_dn, sql_sync_link_users_uid,
 						   sql_sync_link_groups};
 		char *text = json_dumps(added, JSON_COMPACT);
+		int linked = 0;
 		if (text == NULL)
 			rc = err_set(err, ERR_INTERNAL, "out of memory");
 		else
@@ -830,8 +831,12 @@ static int dir_sync_refs_replace(struct dir *d, const char *tenant_id, const cha
 		for (size_t l = 0; rc == 0 && l < 3; l++) {
 			rc = dir_sync_run(d, link[l], tenant_id, group_id, NULL, NULL,
 					  "add members", err);
+			linked += rc > 0 ? rc : 0;
 			rc = rc < 0 ? rc : 0;
 		}
+		/* one bump for the lot, in this transaction */
+		if (rc == 0 && linked > 0)
+			rc = dir_role_data_bump(d, tenant_id, err);
 	}
 	/* Unlink only once every reference is in place: another may still name it. */
 	for (size_t r = 0; rc == 0 && r < removed.n; r++) {

@@ -692,32 +692,53 @@ static const char *members(const char *tenant, const char *gid)
 	return n.buf;
 }
 
+/* The tenant's role-data version (the authorization index reloads when it moves). */
+static int64_t version(const char *tenant)
+{
+	struct err err = {0};
+	int64_t v = 0;
+
+	ck_assert_msg(dir_role_data_version(d, tenant, &v, &err) == 0, "%s", err.msg);
+	return v;
+}
+
 START_TEST(store_members_in_any_order)
 {
 	const char *refs[] = {"uid=ann,ou=p,dc=x", "uid=bob,ou=p,dc=x", "cn=sub,ou=g,dc=x",
 			      "cn=top,ou=g,dc=x", NULL};
 	const char *sub_refs[] = {"uid=bob,ou=p,dc=x", NULL};
 	char top[DIR_ID_MAX], sub[DIR_ID_MAX];
+	int64_t v, v_other = version(other);
 
 	/* the group first: nothing resolves yet (and it names itself: ignored) */
 	ck_assert_int_eq(put_group(tid, "top", "cn=top,ou=g,dc=x", refs, top), DIR_SYNC_ADDED);
 	ck_assert_str_eq(members(tid, top), "");
+	/* every membership change moves the role-data version, in its transaction */
+	v = version(tid);
 	put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, NULL);
 	ck_assert_str_eq(members(tid, top), "ann@x.example");
+	ck_assert_int_gt(version(tid), v);
 	put_user(tid, "bob", "UID=Bob, OU=P,DC=X", 0, NULL);
 	ck_assert_str_eq(members(tid, top), "ann@x.example,bob@x.example");
+	v = version(tid);
 	ck_assert_int_eq(put_group(tid, "sub", "cn=sub,ou=g,dc=x", sub_refs, sub),
 			 DIR_SYNC_ADDED);
 	ck_assert_str_eq(members(tid, top), "ann@x.example,bob@x.example,sub");
 	ck_assert_str_eq(members(tid, sub), "bob@x.example");
-	/* the same again changes nothing */
+	ck_assert_int_gt(version(tid), v);
+	/* the same again changes nothing, the version included */
+	v = version(tid);
 	ck_assert_int_eq(put_group(tid, "top", "cn=top,ou=g,dc=x", refs, NULL),
 			 DIR_SYNC_UNCHANGED);
 	ck_assert_int_eq(put_user(tid, "ann", "uid=ann,ou=p,dc=x", 0, NULL), DIR_SYNC_UNCHANGED);
+	ck_assert_int_eq(version(tid), v);
 	/* a member dropped from the list */
 	refs[1] = NULL;
 	ck_assert_int_eq(put_group(tid, "top", "cn=top,ou=g,dc=x", refs, NULL), DIR_SYNC_UPDATED);
 	ck_assert_str_eq(members(tid, top), "ann@x.example");
+	ck_assert_int_gt(version(tid), v);
+	/* another tenant's counter never moved */
+	ck_assert_int_eq(version(other), v_other);
 }
 END_TEST
 

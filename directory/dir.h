@@ -694,15 +694,20 @@ int dir_sync_apply_gone(struct dir *d, const char *tenant_id, int dry_run, struc
  * open); dir_sync_exchange_vacate() gives the live synced object of anchor
  * a placeholder name of its own (a control character first, which no real
  * name has), so the puts that follow find the names free;
- * dir_sync_exchange_end() keeps everything only when ok and no live object
- * of the tenant still has a placeholder (each one was put again), and
- * otherwise rolls back to the savepoint.  end returns 1 when kept, 0 when
- * rolled back, or an err code; the others 0 or an err code.
+ * dir_sync_exchange_left() calls cb for each live object of the tenant
+ * that still has a placeholder (it was not put again) and returns how
+ * many, or an err code; dir_sync_exchange_end() releases the savepoint,
+ * keeping everything since begin when keep is non-zero and rolling it back
+ * otherwise.  Keep only when nothing is left.  0 or an err code (a failed
+ * rollback is one: the caller must then roll back its batch).
  */
 int dir_sync_exchange_begin(struct dir *d, struct err *err);
 int dir_sync_exchange_vacate(struct dir *d, const char *tenant_id, enum dir_member_kind kind,
 			     const char *anchor, struct err *err);
-int dir_sync_exchange_end(struct dir *d, const char *tenant_id, int ok, struct err *err);
+int dir_sync_exchange_left(struct dir *d, const char *tenant_id,
+			   void (*cb)(void *ctx, enum dir_member_kind kind, const char *anchor),
+			   void *ctx, struct err *err);
+int dir_sync_exchange_end(struct dir *d, int keep, struct err *err);
 
 /*
  * A connector's cookie (opaque text, NULL when none: the next cycle is a

@@ -169,9 +169,10 @@ static const char sql_sync_vacate_group[] =
 	"UPDATE groups SET name = char(1) || id, name_key = char(1) || id WHERE tenant_id = ?1 "
 	"AND source_anchor = ?2 AND source = 'ldap' AND deleted_at IS NULL";
 static const char sql_sync_vacated_left[] =
-	"SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND upn_key >= char(1) AND "
-	"upn_key < char(2) AND deleted_at IS NULL) OR EXISTS (SELECT 1 FROM groups WHERE "
-	"tenant_id = ?1 AND name_key >= char(1) AND name_key < char(2) AND deleted_at IS NULL)";
+	"SELECT 0, source_anchor FROM users WHERE tenant_id = ?1 AND upn_key >= char(1) AND "
+	"upn_key < char(2) AND deleted_at IS NULL UNION ALL SELECT 1, source_anchor FROM groups "
+	"WHERE tenant_id = ?1 AND name_key >= char(1) AND name_key < char(2) AND "
+	"deleted_at IS NULL";
 static const char sql_sync_exchange_savepoint[] = "SAVEPOINT dir_sync_exchange";
 static const char sql_sync_exchange_release[] = "RELEASE dir_sync_exchange";
 static const char sql_sync_exchange_rollback[] = "ROLLBACK TO dir_sync_exchange";
@@ -1059,29 +1060,31 @@ int dir_sync_exchange_vacate(struct dir *d, const char *tenant_id, enum dir_memb
 	return rc < 0 ? rc : 0;
 }
 
-int dir_sync_exchange_end(struct dir *d, const char *tenant_id, int ok, struct err *err)
+int dir_sync_exchange_left(struct dir *d, const char *tenant_id,
+			   void (*cb)(void *ctx, enum dir_member_kind kind, const char *anchor),
+			   void *ctx, struct err *err)
 {
-	sqlite3_stmt *st;
-	int rc = 0, left = 1;
+	sqlite3_stmt *st = dir_stmt(d, sql_sync_vacated_left, err);
+	int rc, n = 0;
 
-	if (ok) {
-		if ((st = dir_stmt(d, sql_sync_vacated_left, err)) == NULL)
-			return err->code;
-		dir_bind_text(st, 1, tenant_id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			left = sqlite3_column_int(st, 0) != 0;
-			rc = 0;
-		} else {
-			rc = dir_fail(d, err, "look for names set aside");
-		}
-		dir_stmt_done(st);
-		if (rc != 0)
-			ok = 0;
+	if (st == NULL)
+		return err->code;
+	dir_bind_text(st, 1, tenant_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *anchor = (const char *)sqlite3_column_text(st, 1);
+		n++;
+		if (cb != NULL && anchor != NULL)
+			cb(ctx, sqlite3_column_int(st, 0) ? DIR_MEMBER_GROUP : DIR_MEMBER_USER,
+			   anchor);
 	}
-	if (!ok || left)
-		(void)dir_sync_exec(d, sql_sync_exchange_rollback, NULL);
-	if (dir_sync_exec(d, sql_sync_exchange_release, rc == 0 ? err : NULL) != 0 && rc == 0)
-		rc = err->code;
-	return rc != 0 ? rc : ok && !left;
+	rc = rc == SQLITE_DONE ? n : dir_fail(d, err, "look for names set aside");
+	dir_stmt_done(st);
+	return rc;
+}
+
+int dir_sync_exchange_end(struct dir *d, int keep, struct err *err)
+{
+	if (!keep && dir_sync_exec(d, sql_sync_exchange_rollback, err) != 0)
+		return err->code; /* the placeholders may still be there: fail the batch */
+	return dir_sync_exec(d, sql_sync_exchange_release, err);
 }

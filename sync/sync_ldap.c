@@ -212,8 +212,10 @@ int sync_conn_open(const struct sync_config *cfg, const volatile sig_atomic_t *s
 		conn_opening_free(o);
 		return err_set(err, ERR_INTERNAL, "out of memory");
 	}
-	if (stop == NULL) {
-		rc = conn_open_now(o, out, err);
+	if (stop == NULL || *stop) {
+		rc = stop == NULL ? conn_open_now(o, out, err)
+				  : err_set(err, ERR_UNAVAILABLE, "%s: stopped while connecting",
+					    cfg->uri);
 		conn_opening_free(o);
 		return rc;
 	}

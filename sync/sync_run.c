@@ -667,50 +667,123 @@ static int eng_retry_read(struct sync_engine *e, struct sync_conn *c,
 	return rc;
 }
 
+/* Attempts at an exchange, each without the entries the one before failed on. */
+#define ENG_EXCHANGE_ROUNDS 4
+
+/* The entries an exchange tries together. */
+struct eng_set {
+	struct eng_retry *v;
+	size_t n;
+	int dropped; /* entries taken out since the last attempt */
+};
+
+static int eng_set_has(const struct eng_set *s, enum dir_member_kind kind, const char *anchor)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == kind && strcmp(s->v[i].anchor, anchor) == 0)
+			return 1;
+	return 0;
+}
+
+/* Take an entry out of the set (a dir_sync_exchange_left() callback too). */
+static void eng_set_drop(void *ctx, enum dir_member_kind kind, const char *anchor)
+{
+	struct eng_set *s = ctx;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == kind && strcmp(s->v[i].anchor, anchor) == 0) {
+			s->v[i] = s->v[--s->n];
+			s->dropped = 1;
+			return;
+		}
+}
+
 /*
  * The entries that failed again, each on a name another one holds, may be
  * exchanging names (two users swapping UPNs, a longer round): none can go
  * first.  They are tried together: their objects' names are set aside
  * (dir_sync_exchange_*), then they are read and put again, and it is all
- * kept only when every one applied; otherwise it is rolled back, counts
- * and list of entries to read again included, as if never tried.
- * 0, ENG_STOPPED or an err code.
+ * kept only when every one applied and no name is left set aside.
+ * Otherwise it is rolled back, counts included, and tried again without
+ * the entries that failed (one held by a cloud user must not block a swap
+ * beside it), up to ENG_EXCHANGE_ROUNDS times while two or more remain.
+ * Those not applied stay listed.  0, ENG_STOPPED or an err code.
  */
 static int eng_retry_exchange(struct sync_engine *e, struct sync_conn *c, int mark,
 			      struct err *err)
 {
-	struct eng_retry *todo = e->retry;
-	size_t n = e->n_retry, cap = e->cap_retry;
+	struct eng_retry *all = e->retry; /* the list as it was, kept unless some applied */
+	size_t n_all = e->n_retry, cap_all = e->cap_retry;
 	struct dir_sync_cycle before = e->cycle;
-	int rc, kept;
+	struct eng_set set = {0};
+	int rc = 0, kept = 0;
 
+	if ((set.v = malloc(n_all * sizeof(*set.v))) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	memcpy(set.v, all, n_all * sizeof(*set.v));
+	set.n = n_all;
 	e->retry = NULL;
 	e->n_retry = e->cap_retry = 0;
-	e->reading = todo;
-	e->n_reading = n;
-	rc = dir_sync_exchange_begin(e->d, err);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = dir_sync_exchange_vacate(e->d, e->tenant_id, todo[i].kind, todo[i].anchor,
-					      err);
-	if (rc == 0)
-		rc = eng_retry_read(e, c, todo, n, mark, err);
-	kept = dir_sync_exchange_end(e->d, e->tenant_id, rc == 0 && e->n_retry == 0,
-				     rc == 0 ? err : &(struct err){0});
-	e->reading = NULL;
-	e->n_reading = 0;
-	if (rc == 0 && kept < 0)
-		rc = kept;
-	if (rc == 0 && kept == 1) {
-		log_info("%zu entries exchanging names applied together", n);
-		free(todo);
-		return 0;
+	for (int round = 0; rc == 0 && !kept && round < ENG_EXCHANGE_ROUNDS && set.n >= 2;
+	     round++) {
+		int left = 0, end;
+		e->reading = set.v;
+		e->n_reading = set.n;
+		rc = dir_sync_exchange_begin(e->d, err);
+		if (rc != 0)
+			break;
+		for (size_t i = 0; rc == 0 && i < set.n; i++)
+			rc = dir_sync_exchange_vacate(e->d, e->tenant_id, set.v[i].kind,
+						      set.v[i].anchor, err);
+		if (rc == 0)
+			rc = eng_retry_read(e, c, set.v, set.n, mark, err);
+		if (rc == 0)
+			left = dir_sync_exchange_left(e->d, e->tenant_id, NULL, NULL, err);
+		if (left < 0)
+			rc = left;
+		kept = rc == 0 && left == 0 && e->n_retry == 0;
+		if (!kept && rc == 0) {
+			/* without those that failed: left set aside, or failing again */
+			set.dropped = 0;
+			if ((left = dir_sync_exchange_left(e->d, e->tenant_id, eng_set_drop, &set,
+							   err)) < 0)
+				rc = left;
+			for (size_t i = 0; i < e->n_retry; i++)
+				eng_set_drop(&set, e->retry[i].kind, e->retry[i].anchor);
+		}
+		end = dir_sync_exchange_end(e->d, kept, rc == 0 ? err : &(struct err){0});
+		e->reading = NULL;
+		e->n_reading = 0;
+		if (end != 0 && rc == 0)
+			rc = end;
+		if (!kept) {
+			e->cycle = before;
+			free(e->retry);
+			e->retry = NULL;
+			e->n_retry = e->cap_retry = 0;
+			if (!set.dropped)
+				break; /* nothing to leave out: no progress to make */
+		}
 	}
-	/* not kept: as before the attempt */
+	if (rc == 0 && kept) {
+		/* applied together; the rest are still to read again */
+		log_info("%zu entries exchanging names applied together", set.n);
+		for (size_t i = 0; rc == 0 && i < n_all; i++)
+			if (!eng_set_has(&set, all[i].kind, all[i].anchor))
+				rc = eng_retry_add(e, all[i].kind, all[i].anchor, err);
+		if (rc == 0) {
+			free(all);
+			free(set.v);
+			return 0;
+		}
+	}
+	/* not applied (or a failure): as before the attempt */
 	e->cycle = before;
 	free(e->retry);
-	e->retry = todo;
-	e->n_retry = n;
-	e->cap_retry = cap;
+	e->retry = all;
+	e->n_retry = n_all;
+	e->cap_retry = cap_all;
+	free(set.v);
 	return rc;
 }
 
@@ -1567,6 +1640,7 @@ static int eng_session(struct sync_engine *e, struct err *err)
 	char *text = NULL;
 	int full, rc, mode, had;
 
+	log_info("connecting to %s", e->cfg->uri);
 	if ((rc = sync_conn_open(e->cfg, e->opts->stop, &e->conn, err)) != 0)
 		return eng_stopping(e) ? ENG_STOPPED : rc;
 	log_info("connected to %s as %s", e->cfg->uri, e->cfg->bind_dn);

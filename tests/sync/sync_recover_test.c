@@ -112,6 +112,23 @@ static void store_exec(const char *sql)
 	sqlite3_close(db);
 }
 
+/* The first column of the first row of sql on the store (a connection of its own). */
+static long long store_int(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	ck_assert(sqlite3_open(store_path, &db) == SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s",
+		      sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 static struct dir_user user(const char *uid)
 {
 	char upn[128];
@@ -306,6 +323,46 @@ START_TEST(entry_blocked_by_another_is_read_again)
 		      (long long)c.errors, c.message, log_path);
 	assert_equal();
 
+	/*
+	 * A swap (back) in the same delta as a rename to a name a cloud user
+	 * holds: the stuck entry does not hold up the swap, stays an error and
+	 * keeps its old name (the placeholder it had while the exchange was
+	 * tried is never committed).
+	 */
+	{
+		char cid2[DIR_ID_MAX], id3[DIR_ID_MAX], id4[DIR_ID_MAX];
+		memcpy(id3, user("u000003").id, DIR_ID_MAX);
+		memcpy(id4, user("u000004").id, DIR_ID_MAX);
+		cloud_user("u000010@" TUPN_DOMAIN, cid2);
+		tslapd_modifyf(&srv, "dn: uid=u000006," TPEOPLE "\nchangetype: modrdn\n"
+				     "newrdn: uid=u000010\ndeleteoldrdn: 1\n");
+		tslapd_modifyf(&srv, "dn: uid=u000003," TPEOPLE "\nchangetype: modrdn\n"
+				     "newrdn: uid=swap\ndeleteoldrdn: 1\n\n"
+				     "dn: uid=u000004," TPEOPLE "\nchangetype: modrdn\n"
+				     "newrdn: uid=u000003\ndeleteoldrdn: 1\n\n"
+				     "dn: uid=swap," TPEOPLE "\nchangetype: modrdn\n"
+				     "newrdn: uid=u000004\ndeleteoldrdn: 1\n");
+		ck_assert_int_eq(once(NULL), 0);
+		tstore_last_cycle(d, tid, &c);
+		ck_assert_msg(c.errors == 1, "%lld errors: %s (log: %s)", (long long)c.errors,
+			      c.message, log_path);
+		ck_assert_str_eq(user("u000003").id, id4);
+		ck_assert_str_eq(user("u000004").id, id3);
+		ck_assert(!synced("u000010@" TUPN_DOMAIN));
+		ck_assert(synced("u000006@" TUPN_DOMAIN));
+		ck_assert_int_eq(store_int("SELECT count(*) FROM users WHERE unicode(upn) = 1 OR "
+					   "unicode(upn_key) = 1"),
+				 0);
+		ck_assert_int_eq(store_int("SELECT count(*) FROM groups WHERE unicode(name) = 1"),
+				 0);
+		/* once the name is free it arrives */
+		ck_assert(dir_user_soft_delete(d, tid, cid2, &err) == 0);
+		ck_assert_int_eq(once(NULL), 0);
+		tstore_last_cycle(d, tid, &c);
+		ck_assert_int_eq(c.errors, 0);
+		assert_equal();
+	}
+
 	/* persisting */
 	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
 	wait_cycle("persist", "running");
@@ -353,6 +410,12 @@ static long long stop_daemon(int *status)
 
 #define STALL_TIMEOUT_S 120
 #define STOP_BOUND_MS   (STALL_TIMEOUT_S * 1000 / 10)
+
+static int log_says_connecting(void *ctx)
+{
+	(void)ctx;
+	return tu_file_contains(log_path, "connecting to ");
+}
 
 START_TEST(sigterm_while_server_silent)
 {
@@ -417,8 +480,11 @@ START_TEST(sigterm_while_server_silent)
 
 	/* connecting: the kernel accepts the connection, the server never answers the bind */
 	ck_assert(kill(srv.pid, SIGSTOP) == 0);
+	unlink(log_path);
 	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
-	usleep(500 * 1000);
+	ck_assert_msg(twait(log_says_connecting, NULL, WAIT_MS), "never connecting (log: %s)",
+		      log_path);
+	usleep(300 * 1000);
 	ms = stop_daemon(&status);
 	ck_assert(kill(srv.pid, SIGCONT) == 0);
 	ck_assert_int_eq(status, 0);

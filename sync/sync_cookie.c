@@ -12,6 +12,8 @@
 #define SYNC_COOKIE_MAGIC "idp-sync-cookie 1"
 /* an anchor in an "r" line: shorter than this (DIR_ANCHOR_MAX) */
 #define SYNC_COOKIE_ANCHOR_MAX 129
+/* a DN in a "d" line: shorter than this (DIR_DN_MAX), in hex there */
+#define SYNC_COOKIE_DN_MAX 1025
 
 char *sync_cookie_encode(const char *scope, struct berval *const *cookies, size_t n)
 {
@@ -78,12 +80,21 @@ int sync_cookie_decode(const char *text, const char *scope, struct berval **cook
 	}
 	if (i != n)
 		return -1;
-	while (*p != '\0') {
+	/* then "r" lines, then "d" lines, nothing else */
+	while (*p != '\0' && p[0] == 'r') {
 		int kind;
 		char anchor[SYNC_COOKIE_ANCHOR_MAX];
 		const char *at = p;
 		if (sync_cookie_retry_next(text, &at, &kind, anchor, sizeof(anchor)) != 1 ||
 		    at == p)
+			return -1;
+		p = at;
+	}
+	while (*p != '\0') {
+		int kind;
+		char dn[SYNC_COOKIE_DN_MAX];
+		const char *at = p;
+		if (sync_cookie_unread_next(text, &at, &kind, dn, sizeof(dn)) != 1 || at == p)
 			return -1;
 		p = at;
 	}
@@ -141,6 +152,75 @@ int sync_cookie_retry_next(const char *text, const char **pos, int *kind, char *
 	*kind = p[2] - '0';
 	memcpy(anchor, p + 4, len - 5);
 	anchor[len - 5] = '\0';
+	*pos = p + len;
+	return 1;
+}
+
+/* Is s a line "d K HEX\n" (an even number of hex digits, a DN without NUL)?  Its length, or 0. */
+static size_t sync_cookie_unread_line(const char *s)
+{
+	size_t len;
+
+	if (s[0] != 'd' || s[1] != ' ' || (s[2] != '0' && s[2] != '1') || s[3] != ' ')
+		return 0;
+	len = strspn(s + 4, "0123456789abcdef");
+	if (len == 0 || len % 2 != 0 || len / 2 >= SYNC_COOKIE_DN_MAX || s[4 + len] != '\n')
+		return 0;
+	for (size_t i = 0; i < len; i += 2)
+		if (s[4 + i] == '0' && s[5 + i] == '0')
+			return 0;
+	return 4 + len + 1;
+}
+
+int sync_cookie_unread_add(char **text, int kind, const char *dn)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t old = *text != NULL ? strlen(*text) : 0, len = strlen(dn), at;
+	char *out;
+
+	if ((kind != 0 && kind != 1) || len == 0 || len >= SYNC_COOKIE_DN_MAX)
+		return -1;
+	if ((out = realloc(*text, old + 2 * len + 6)) == NULL)
+		return -1;
+	at = old + (size_t)snprintf(out + old, 5, "d %d ", kind);
+	for (size_t i = 0; i < len; i++) {
+		out[at++] = hex[(unsigned char)dn[i] >> 4];
+		out[at++] = hex[(unsigned char)dn[i] & 15];
+	}
+	out[at++] = '\n';
+	out[at] = '\0';
+	*text = out;
+	return 0;
+}
+
+static int sync_cookie_hex(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+int sync_cookie_unread_next(const char *text, const char **pos, int *kind, char *dn, size_t cap)
+{
+	const char *p = *pos;
+	size_t len, n;
+
+	if (p == NULL) {
+		/* the first "d" line: after the header, the cookies and the "r" lines */
+		if (text == NULL || (p = strchr(text, '\n')) == NULL)
+			return 0;
+		p++;
+		while (*p != '\0' && sync_cookie_unread_line(p) == 0) {
+			const char *nl = strchr(p, '\n');
+			if (nl == NULL)
+				return 0;
+			p = nl + 1;
+		}
+	}
+	if ((len = sync_cookie_unread_line(p)) == 0 || (n = (len - 5) / 2) >= cap)
+		return 0;
+	*kind = p[2] - '0';
+	for (size_t i = 0; i < n; i++)
+		dn[i] = (char)(sync_cookie_hex(p[4 + 2 * i]) << 4 | sync_cookie_hex(p[5 + 2 * i]));
+	dn[n] = '\0';
 	*pos = p + len;
 	return 1;
 }

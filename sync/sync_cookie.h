@@ -20,7 +20,11 @@
  *
  * They are stored with the cookies because they go together: a cookie
  * that passed an entry without applying it is only safe with the entry
- * still listed.
+ * still listed.  Then the entries whose entryUUID could not be read (an
+ * ACL), by DN since they have no anchor, one line each, the DN's bytes in
+ * lowercase hex:
+ *
+ *     d KIND HEXDN
  */
 #ifndef IDP_SYNC_COOKIE_H
 #define IDP_SYNC_COOKIE_H
@@ -51,5 +55,15 @@ int sync_cookie_retry_add(char **text, int kind, const char *anchor);
  */
 int sync_cookie_retry_next(const char *text, const char **pos, int *kind, char *anchor,
 			   size_t cap);
+
+/*
+ * Append the line "d kind HEXDN" to *text (after any "r" lines).  -1 when
+ * out of memory, or when kind is not 0 or 1 or dn is empty or longer than
+ * 1024 bytes.
+ */
+int sync_cookie_unread_add(char **text, int kind, const char *dn);
+
+/* The "d" lines in turn, as sync_cookie_retry_next() does the "r" lines. */
+int sync_cookie_unread_next(const char *text, const char **pos, int *kind, char *dn, size_t cap);
 
 #endif

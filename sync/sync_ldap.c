@@ -318,7 +318,8 @@ int sync_conn_search(struct sync_conn *c, const struct sync_search_req *r, int *
 		sync.ldctl_iscritical = 1;
 		ctrls[n++] = &sync;
 	}
-	rc = ldap_search_ext(c->ld, r->base, LDAP_SCOPE_SUBTREE, r->filter, r->attrs, 0, ctrls,
+	rc = ldap_search_ext(c->ld, r->base, r->base_only ? LDAP_SCOPE_BASE : LDAP_SCOPE_SUBTREE,
+			     r->filter, r->attrs, 0, ctrls,
 			     NULL, NULL, 0, msgid);
 fail:
 	if (paged != NULL)

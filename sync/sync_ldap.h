@@ -55,6 +55,7 @@ struct sync_search_req {
 	const struct berval *page_cookie;/* the previous page's cookie, or NULL */
 	int sync_mode;                   /* LDAP_SYNC_REFRESH_ONLY / _AND_PERSIST, or 0 */
 	const struct berval *sync_cookie;/* the stored cookie, or NULL (a full refresh) */
+	int base_only;                   /* the base entry alone (scope base), not its subtree */
 };
 
 /* Send a search; *msgid identifies its messages.  0 or a negative err code. */

@@ -39,6 +39,7 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_CACHE_KIB      (24 * 1024) /* the store's page cache: most of the memory budget */
 #define ENG_RETRY_MS       60000 /* while persisting, entries to read again are read this often */
 #define ENG_RETRY_CHUNK    50    /* anchors per search when reading them again */
+#define ENG_UNREAD_MAX     1000  /* entries without a readable anchor remembered by DN */
 
 struct sync_search {
 	enum dir_member_kind kind;
@@ -90,6 +91,18 @@ struct sync_engine {
 	} *retry, *reading; /* reading: those a pass is reading again */
 	size_t n_retry, cap_retry, n_reading;
 	int64_t retry_at; /* monotonic ms of the next pass while persisting */
+	/*
+	 * Entries whose entryUUID could not be read (an ACL), by DN: a delta
+	 * never sends them again once that is fixed, since they do not change.
+	 * Stored with the cookies and read again, by DN, with the entries above.
+	 */
+	struct eng_unread {
+		enum dir_member_kind kind;
+		char *dn;
+		int64_t cycle; /* the cycle whose errors count it (id), 0 when loaded */
+	} *unread, *unread_reading; /* unread_reading: those a pass is reading again */
+	size_t n_unread, cap_unread, n_unread_reading;
+	int unread_full_logged;
 	struct sync_members members;
 	struct sync_msg msg;
 	/* users put DIR_SYNC_PUT_MANY at a time in a first full sync (eng_users_first) */
@@ -192,6 +205,59 @@ static void eng_retry_clear(struct sync_engine *e)
 	e->n_retry = 0;
 }
 
+/* ---- entries to read again by DN (struct eng_unread) ---- */
+
+static void eng_unread_free(struct eng_unread *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].dn);
+	free(v);
+}
+
+static void eng_unread_clear(struct sync_engine *e)
+{
+	for (size_t i = 0; i < e->n_unread; i++)
+		free(e->unread[i].dn);
+	if (e->n_unread > 0)
+		e->cookies_dirty = 1;
+	e->n_unread = 0;
+}
+
+static int eng_unread_add(struct sync_engine *e, enum dir_member_kind kind, const char *dn,
+			  int64_t cycle, struct err *err)
+{
+	char *copy;
+
+	if (dn == NULL || dn[0] == '\0' || strlen(dn) >= DIR_DN_MAX)
+		return 0;
+	for (size_t i = 0; i < e->n_unread; i++)
+		if (e->unread[i].kind == kind && strcmp(e->unread[i].dn, dn) == 0)
+			return 0;
+	if (e->n_unread >= ENG_UNREAD_MAX) {
+		if (!e->unread_full_logged++)
+			log_warnx("more than %d entries without a readable entryUUID: the rest are "
+				  "read again only by a full sync (idp-sync --full)",
+				  ENG_UNREAD_MAX);
+		return 0;
+	}
+	if (e->n_unread == e->cap_unread) {
+		size_t cap = e->cap_unread ? e->cap_unread * 2 : 8;
+		struct eng_unread *v = realloc(e->unread, cap * sizeof(*v));
+		if (v == NULL)
+			return err_set(err, ERR_INTERNAL, "out of memory");
+		e->unread = v;
+		e->cap_unread = cap;
+	}
+	if ((copy = strdup(dn)) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
+	e->unread[e->n_unread].kind = kind;
+	e->unread[e->n_unread].dn = copy;
+	e->unread[e->n_unread].cycle = cycle;
+	e->n_unread++;
+	e->cookies_dirty = 1;
+	return 0;
+}
+
 static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 {
 	struct berval *v[ENG_MAX_SEARCHES];
@@ -201,6 +267,11 @@ static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 
 	for (size_t i = 0; text != NULL && i < e->n_retry; i++)
 		if (sync_cookie_retry_add(&text, (int)e->retry[i].kind, e->retry[i].anchor) != 0) {
+			free(text);
+			text = NULL;
+		}
+	for (size_t i = 0; text != NULL && i < e->n_unread; i++)
+		if (sync_cookie_unread_add(&text, (int)e->unread[i].kind, e->unread[i].dn) != 0) {
 			free(text);
 			text = NULL;
 		}
@@ -333,11 +404,24 @@ static void eng_entry_error(struct sync_engine *e, const char *dn, const char *w
 static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
 			   const struct sync_msg *m)
 {
-	eng_entry_error(e, m->entry.dn, m->diag);
+	struct err ignore = {0};
+	int counted = 0;
+
+	/* read again in the cycle that counted it already: not a second error */
+	for (size_t i = 0; m->entry.dn != NULL && i < e->n_unread_reading; i++)
+		if (e->unread_reading[i].kind == s->kind && e->cycle.id != 0 &&
+		    e->unread_reading[i].cycle == e->cycle.id &&
+		    strcmp(e->unread_reading[i].dn, m->entry.dn) == 0)
+			counted = 1;
+	if (!counted)
+		eng_entry_error(e, m->entry.dn, m->diag);
 	if (m->entry.uuid[0] == '\0' && s->unanchored++ == 0)
 		log_warnx("%s: an entry without a usable entryUUID: nothing under this base is "
 			  "deleted in this cycle",
 			  s->base);
+	/* read again by DN until it can be anchored (out of memory: the next full sync) */
+	if (m->entry.uuid[0] == '\0')
+		(void)eng_unread_add(e, s->kind, m->entry.dn, e->cycle.id, &ignore);
 }
 
 /*
@@ -584,16 +668,21 @@ static int eng_side(struct sync_engine *e, struct sync_conn **c, struct err *err
 	return 0;
 }
 
-/* Read one search's entries of filter on c, applying each.  0, ENG_STOPPED or an err code. */
+/*
+ * Read one search's entries of filter on c, applying each: under its base,
+ * or (dn not NULL) the entry dn alone, which may be gone.  0, ENG_STOPPED
+ * or an err code.
+ */
 static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct sync_search *s,
-			    const char *filter, int mark, struct err *err)
+			    const char *dn, const char *filter, int mark, struct err *err)
 {
 	struct sync_search_req req = {0};
 	struct sync_msg m = {0};
 	int64_t end = clock_mono_ms() + (int64_t)e->cfg->timeout * 1000;
 	int msgid, rc;
 
-	req.base = s->base;
+	req.base = dn != NULL ? dn : s->base;
+	req.base_only = dn != NULL;
 	req.filter = filter;
 	req.attrs = s->attrs;
 	if ((rc = sync_conn_search(c, &req, &msgid, err)) != 0)
@@ -623,7 +712,7 @@ static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct s
 		}
 		if (m.type != SYNC_MSG_RESULT)
 			continue;
-		if (m.result != LDAP_SUCCESS)
+		if (m.result != LDAP_SUCCESS && !(dn != NULL && m.result == LDAP_NO_SUCH_OBJECT))
 			rc = err_set(err,
 				     m.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
 				     "%s: reading entries again: %s%s%s", s->base,
@@ -660,7 +749,7 @@ static int eng_retry_read(struct sync_engine *e, struct sync_conn *c,
 			}
 			snprintf(filter + at, cap - at, "))");
 			if (k > 0)
-				rc = eng_retry_search(e, c, s, filter, mark, err);
+				rc = eng_retry_search(e, c, s, NULL, filter, mark, err);
 		}
 	}
 	free(filter);
@@ -788,6 +877,69 @@ static int eng_retry_exchange(struct sync_engine *e, struct sync_conn *c, int ma
 }
 
 /*
+ * The search of kind whose base dn is under (or is): DN keys, the base's
+ * own ("dn:" and the DN) at the end of the entry's after a ','.  NULL when
+ * none is (the configuration changed: the entry is out of scope).
+ */
+static struct sync_search *eng_search_under(struct sync_engine *e, enum dir_member_kind kind,
+					    const char *dn)
+{
+	char key[DIR_SYNC_KEY_MAX];
+	struct err ignore = {0};
+	size_t k;
+
+	if (sync_dn_key(dn, strlen(dn), key, sizeof(key), &ignore) != 0)
+		return NULL;
+	k = strlen(key);
+	for (size_t i = 0; i < e->ns; i++) {
+		const char *b = e->s[i].base_key;
+		size_t bl = strlen(b);
+		if (e->s[i].kind != kind || bl <= 3)
+			continue;
+		if (strcmp(key, b) == 0 ||
+		    (k > bl && key[k - (bl - 2)] == ',' && strcmp(key + k - (bl - 3), b + 3) == 0))
+			return &e->s[i];
+	}
+	return NULL;
+}
+
+/*
+ * Read the entries listed by DN (their entryUUID could not be read) again,
+ * each alone, on a connection of their own, applying those that can now be
+ * anchored; those that still cannot are listed again (eng_unreadable), and
+ * those gone or out of scope are dropped.  0, ENG_STOPPED or an err code.
+ */
+static int eng_unread_pass(struct sync_engine *e, int mark, struct err *err)
+{
+	struct eng_unread *todo = e->unread;
+	size_t n = e->n_unread, i = 0;
+	struct sync_conn *c = NULL;
+	int rc;
+
+	log_info("reading %zu entries without a readable entryUUID again", n);
+	e->unread = NULL;
+	e->n_unread = e->cap_unread = 0;
+	e->unread_reading = todo;
+	e->n_unread_reading = n;
+	e->cookies_dirty = 1;
+	rc = eng_side(e, &c, err);
+	for (; rc == 0 && i < n; i++) {
+		struct sync_search *s = eng_search_under(e, todo[i].kind, todo[i].dn);
+		if (s != NULL)
+			rc = eng_retry_search(e, c, s, todo[i].dn, s->filter, mark, err);
+	}
+	e->unread_reading = NULL;
+	e->n_unread_reading = 0;
+	/* not read: still to read */
+	for (i = rc != 0 && i > 0 ? i - 1 : i; rc != 0 && i < n; i++) {
+		struct err ignore = {0};
+		(void)eng_unread_add(e, todo[i].kind, todo[i].dn, todo[i].cycle, &ignore);
+	}
+	eng_unread_free(todo, n);
+	return rc;
+}
+
+/*
  * Read the entries to read again, on a connection of their own (persistent
  * searches may be running on the session's), and apply them in the open
  * batch, marking them seen when mark.  Those found apply or fail again
@@ -802,8 +954,11 @@ static int eng_retry_pass(struct sync_engine *e, int mark, struct err *err)
 	struct sync_conn *c = NULL;
 	int rc = 0;
 
-	if (n == 0)
+	if (e->n_unread > 0 && (rc = eng_unread_pass(e, mark, err)) != 0)
+		return rc;
+	if ((n = e->n_retry) == 0)
 		return 0;
+	todo = e->retry;
 	log_info("reading %zu entries again", n);
 	e->reading = todo;
 	e->n_reading = n;
@@ -1220,6 +1375,7 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	e->persisting = 0;
 	e->cookies_dirty = 0;
 	eng_retry_clear(e); /* every entry is read again now */
+	eng_unread_clear(e);
 	if ((rc = eng_cycle_begin(e, "full", err)) != 0)
 		return rc;
 	log_info("full sync of %zu searches starts", e->ns);
@@ -1354,7 +1510,7 @@ static int eng_gone(struct sync_engine *e, struct sync_search *s, const char *uu
 			return err_set(err, ERR_INTERNAL, "out of memory");
 		snprintf(filter, strlen(o->filter) + len + 20, "(&%s(entryUUID=%s))", o->filter,
 			 uuid);
-		rc = eng_retry_search(e, c, o, filter, 0, err);
+		rc = eng_retry_search(e, c, o, NULL, filter, 0, err);
 		free(filter);
 	}
 	return rc != 0 ? rc : eng_delete_now(e, s->kind, uuid, s->base_key, err);
@@ -1570,7 +1726,7 @@ static int eng_delta(struct sync_engine *e, int mode, struct err *err)
 			rc = ENG_STOPPED;
 			goto fail;
 		}
-		if (e->persisting && !e->in_tx && e->n_retry > 0 &&
+		if (e->persisting && !e->in_tx && (e->n_retry > 0 || e->n_unread > 0) &&
 		    clock_mono_ms() >= e->retry_at) {
 			e->retry_at = clock_mono_ms() + eng_retry_every(e);
 			if ((rc = eng_batch_begin(e, err)) != 0 ||
@@ -1656,13 +1812,19 @@ static int eng_session(struct sync_engine *e, struct err *err)
 	}
 	/* the entries to read again as stored with the cookies (not as a rollback left them) */
 	e->n_retry = 0;
+	eng_unread_clear(e);
 	if (!full) {
 		const char *pos = NULL;
 		int kind;
 		char anchor[DIR_ANCHOR_MAX];
+		char dn[DIR_DN_MAX];
 		while (rc == 0 && sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)))
 			rc = eng_retry_add(e, kind ? DIR_MEMBER_GROUP : DIR_MEMBER_USER, anchor,
 					   err);
+		pos = NULL;
+		while (rc == 0 && sync_cookie_unread_next(text, &pos, &kind, dn, sizeof(dn)))
+			rc = eng_unread_add(e, kind ? DIR_MEMBER_GROUP : DIR_MEMBER_USER, dn, 0,
+					    err);
 		e->cookies_dirty = 0;
 		if (rc != 0) {
 			free(text);
@@ -1767,6 +1929,7 @@ static void eng_free(struct sync_engine *e)
 	eng_cookies_clear(e);
 	free(e->s);
 	free(e->retry);
+	eng_unread_free(e->unread, e->n_unread);
 	sync_members_free(&e->members);
 	free(e->many);
 	free(e->many_dn);

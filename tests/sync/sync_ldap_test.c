@@ -786,6 +786,8 @@ END_TEST
  * seen: a full sync must then delete nothing of their kind rather than
  * everything it could not see.
  */
+#define HIDDEN_ANCHORS_ACL "to dn.subtree=\"ou=contractors," TSUFFIX "\" attrs=entryUUID by * none"
+
 START_TEST(hidden_anchors_delete_nothing)
 {
 	char *tree = tdata_tree(4, 1, 2), *all = NULL, a[DIR_ANCHOR_MAX];
@@ -795,8 +797,7 @@ START_TEST(hidden_anchors_delete_nothing)
 
 	ck_assert(asprintf(&all, "%s%s", tree, contractors_ldif) > 0);
 	free(tree);
-	tslapd_create_acl(&srv, all,
-			  "to dn.subtree=\"ou=contractors," TSUFFIX "\" attrs=entryUUID by * none");
+	tslapd_create_acl(&srv, all, HIDDEN_ANCHORS_ACL);
 	free(all);
 	snprintf(store_path, sizeof(store_path), "%s/store.db", srv.dir);
 	snprintf(conf_path, sizeof(conf_path), "%s/sync.conf", srv.dir);
@@ -830,6 +831,46 @@ START_TEST(hidden_anchors_delete_nothing)
 	ck_assert(dir_user_get_by_anchor(d, tid, a, &u, &err) == 0 && u.deleted_at == 0);
 	ck_assert(tu_file_contains(log_path, "nothing under this base is deleted"));
 	ck_assert_int_eq(tstore_count_users(d, tid), 5);
+
+	/*
+	 * They are remembered by DN: the deltas that follow read them again
+	 * (the server would never send them, they do not change) and say so,
+	 * and once the ACL is fixed they arrive without a full sync.
+	 */
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_str_eq(c.kind, "delta");
+	ck_assert_int_eq(c.errors, 2);
+	{
+		char conf[700], ldif[700], log[700];
+		char *argv[] = {"/usr/sbin/slapmodify", "-q", "-n", "0", "-F", conf, "-l", ldif, NULL};
+		snprintf(conf, sizeof(conf), "%s/slapd.d", srv.dir);
+		snprintf(ldif, sizeof(ldif), "%s/acl-fix.ldif", srv.dir);
+		snprintf(log, sizeof(log), "%s/slapmodify.log", srv.dir);
+		ck_assert(tu_write_file(ldif,
+					"dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\n"
+					"delete: olcAccess\nolcAccess: {0}" HIDDEN_ANCHORS_ACL
+					"\n-\n",
+					0600) == 0);
+		tslapd_stop(&srv);
+		ck_assert_msg(trun(argv, log) == 0, "slapmodify (see %s)", log);
+		tslapd_start(&srv);
+	}
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_msg(c.errors == 0, "%lld errors once the ACL is fixed: %s (log: %s)",
+		      (long long)c.errors, c.message, log_path);
+	ck_assert_int_eq(tstore_count_users(d, tid), 6);
+	{
+		struct tstore_at at = {d, tid, "c2@" TUPN_DOMAIN, "uid=c2,ou=contractors," TSUFFIX};
+		ck_assert(tstore_user_at(&at));
+	}
+	ck_assert(dir_user_get_by_anchor(d, tid, a, &u, &err) == 0 && u.deleted_at == 0);
+	/* nothing is left to read again */
+	ck_assert_int_eq(once(NULL), 0);
+	tstore_last_cycle(d, tid, &c);
+	ck_assert_int_eq(c.errors, 0);
+	ck_assert_int_eq(tstore_count_users(d, tid), 6);
 }
 END_TEST
 

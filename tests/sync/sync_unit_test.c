@@ -576,6 +576,53 @@ START_TEST(cookie_text_retries)
 }
 END_TEST
 
+/* Entries without a readable anchor, listed by DN after the "r" lines. */
+START_TEST(cookie_text_unread)
+{
+	struct berval a = {3, strdup("abc")};
+	struct berval *v[1] = {&a};
+	char *text = sync_cookie_encode("S", v, 1), dn[1100], anchor[64], *longdn;
+	const char *pos = NULL;
+	int kind;
+	static const char *const bad[] = {
+		"idp-sync-cookie 1 S\nYWJj\nd 0 756\n",       /* odd */
+		"idp-sync-cookie 1 S\nYWJj\nd 0 75ZZ\n",      /* not hex */
+		"idp-sync-cookie 1 S\nYWJj\nd 0 7500\n",      /* a NUL in the DN */
+		"idp-sync-cookie 1 S\nYWJj\nd 0 7A\n",        /* upper case */
+		"idp-sync-cookie 1 S\nYWJj\nd 2 75\n",        /* no such kind */
+		"idp-sync-cookie 1 S\nYWJj\nd 0 75\nr 0 0a\n", /* "r" after "d" */
+		"idp-sync-cookie 1 S\nYWJj\nd 0 75",           /* cut */
+	};
+
+	ck_assert_int_eq(sync_cookie_retry_add(&text, 0, "0a1b-2c"), 0);
+	ck_assert_int_eq(sync_cookie_unread_add(&text, 0, "uid=c2,ou=contractors,dc=x"), 0);
+	ck_assert_int_eq(sync_cookie_unread_add(&text, 1, "cn=\xc3\xa9,ou=g\n,dc=x"), 0);
+	ck_assert_int_eq(sync_cookie_unread_add(&text, 2, "cn=x"), -1);
+	ck_assert_int_eq(sync_cookie_unread_add(&text, 0, ""), -1);
+	longdn = malloc(1100);
+	memset(longdn, 'a', 1099);
+	longdn[1099] = '\0';
+	ck_assert_int_eq(sync_cookie_unread_add(&text, 0, longdn), -1);
+	free(longdn);
+	ck_assert_int_eq(sync_cookie_decode(text, "S", v, 1), 0);
+	ck_assert_int_eq(sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)), 1);
+	ck_assert_int_eq(sync_cookie_retry_next(text, &pos, &kind, anchor, sizeof(anchor)), 0);
+	pos = NULL;
+	ck_assert_int_eq(sync_cookie_unread_next(text, &pos, &kind, dn, sizeof(dn)), 1);
+	ck_assert(kind == 0 && strcmp(dn, "uid=c2,ou=contractors,dc=x") == 0);
+	ck_assert_int_eq(sync_cookie_unread_next(text, &pos, &kind, dn, sizeof(dn)), 1);
+	ck_assert(kind == 1 && strcmp(dn, "cn=\xc3\xa9,ou=g\n,dc=x") == 0);
+	ck_assert_int_eq(sync_cookie_unread_next(text, &pos, &kind, dn, sizeof(dn)), 0);
+	/* too small a buffer: not returned cut */
+	pos = NULL;
+	ck_assert_int_eq(sync_cookie_unread_next(text, &pos, &kind, dn, 5), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sync_cookie_decode(bad[i], "S", v, 1) == -1, "case %zu accepted", i);
+	free(text);
+	free(a.bv_val);
+}
+END_TEST
+
 /* ---- the store side: dir_sync.c ---- */
 
 static const char *tmp;
@@ -1082,6 +1129,7 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, templates);
 	tcase_add_test(tc, cookie_text);
 	tcase_add_test(tc, cookie_text_retries);
+	tcase_add_test(tc, cookie_text_unread);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);

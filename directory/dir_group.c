@@ -309,22 +309,22 @@ int dir_group_list(struct dir *d, const char *tenant_id, const char *after_name,
 
 /*
  * A membership change and the role-data version bump it needs
- * (dir_role_data_bump()) commit together: in a transaction of their own,
- * or in the caller's when one is open (every caller fails, and so rolls
- * back, on a store error).  The number of rows changed, or an err code.
+ * (dir_role_data_bump()) commit together or not at all: a transaction of
+ * their own, or a savepoint in the caller's, whatever the caller does with
+ * an error.  The number of rows changed, or an err code.
  */
 static int dir_member_change(struct dir *d, const char *sql, const char *tenant_id,
 			     const char *group_id, const char *member_id, const char *what,
 			     struct err *err)
 {
-	int own = sqlite3_get_autocommit(d->db), tx = 0, rc;
+	int tx = dir_tx_begin(d, err), rc;
 
-	if (own && (tx = dir_tx_begin(d, err)) < 0)
+	if (tx < 0)
 		return tx;
 	rc = dir_group_run(d, sql, tenant_id, group_id, member_id, what, err);
 	if (rc > 0 && dir_role_data_bump(d, tenant_id, err) != 0)
 		rc = err->code;
-	if (own && dir_tx_end(d, tx, rc >= 0, err) != 0 && rc >= 0)
+	if (dir_tx_end(d, tx, rc >= 0, err) != 0 && rc >= 0)
 		rc = err->code;
 	return rc;
 }

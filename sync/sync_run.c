@@ -207,6 +207,18 @@ static void eng_retry_clear(struct sync_engine *e)
 
 /* ---- entries to read again by DN (struct eng_unread) ---- */
 
+/* Is dn being read again in the cycle that counted it as an error already? */
+static int eng_unread_counted(const struct sync_engine *e, enum dir_member_kind kind,
+			      const char *dn)
+{
+	for (size_t i = 0; dn != NULL && i < e->n_unread_reading; i++)
+		if (e->unread_reading[i].kind == kind && e->cycle.id != 0 &&
+		    e->unread_reading[i].cycle == e->cycle.id &&
+		    strcmp(e->unread_reading[i].dn, dn) == 0)
+			return 1;
+	return 0;
+}
+
 static void eng_unread_free(struct eng_unread *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -231,8 +243,11 @@ static int eng_unread_add(struct sync_engine *e, enum dir_member_kind kind, cons
 	if (dn == NULL || dn[0] == '\0' || strlen(dn) >= DIR_DN_MAX)
 		return 0;
 	for (size_t i = 0; i < e->n_unread; i++)
-		if (e->unread[i].kind == kind && strcmp(e->unread[i].dn, dn) == 0)
+		if (e->unread[i].kind == kind && strcmp(e->unread[i].dn, dn) == 0) {
+			if (cycle != 0)
+				e->unread[i].cycle = cycle; /* counted in this one */
 			return 0;
+		}
 	if (e->n_unread >= ENG_UNREAD_MAX) {
 		if (!e->unread_full_logged++)
 			log_warnx("more than %d entries without a readable entryUUID: the rest are "
@@ -405,15 +420,8 @@ static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
 			   const struct sync_msg *m)
 {
 	struct err ignore = {0};
-	int counted = 0;
 
-	/* read again in the cycle that counted it already: not a second error */
-	for (size_t i = 0; m->entry.dn != NULL && i < e->n_unread_reading; i++)
-		if (e->unread_reading[i].kind == s->kind && e->cycle.id != 0 &&
-		    e->unread_reading[i].cycle == e->cycle.id &&
-		    strcmp(e->unread_reading[i].dn, m->entry.dn) == 0)
-			counted = 1;
-	if (!counted)
+	if (!eng_unread_counted(e, s->kind, m->entry.dn))
 		eng_entry_error(e, m->entry.dn, m->diag);
 	if (m->entry.uuid[0] == '\0' && s->unanchored++ == 0)
 		log_warnx("%s: an entry without a usable entryUUID: nothing under this base is "
@@ -712,11 +720,28 @@ static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct s
 		}
 		if (m.type != SYNC_MSG_RESULT)
 			continue;
-		if (m.result != LDAP_SUCCESS && !(dn != NULL && m.result == LDAP_NO_SUCH_OBJECT))
+		if (dn != NULL && m.result != LDAP_SUCCESS && m.result != LDAP_NO_SUCH_OBJECT) {
+			/*
+			 * One entry refused (an ACL, say): its error, not the cycle's.
+			 * It stays listed, and nothing under the base is deleted.
+			 */
+			struct err ignore = {0};
+			char why[300];
+			snprintf(why, sizeof(why), "reading it again: %s%s%s",
+				 ldap_err2string(m.result), m.diag[0] ? ": " : "", m.diag);
+			if (!eng_unread_counted(e, s->kind, dn))
+				eng_entry_error(e, dn, why);
+			if (s->unanchored++ == 0)
+				log_warnx("%s: an entry without a usable entryUUID: nothing under "
+					  "this base is deleted in this cycle",
+					  s->base);
+			(void)eng_unread_add(e, s->kind, dn, e->cycle.id, &ignore);
+		} else if (m.result != LDAP_SUCCESS && dn == NULL) {
 			rc = err_set(err,
 				     m.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
 				     "%s: reading entries again: %s%s%s", s->base,
 				     ldap_err2string(m.result), m.diag[0] ? ": " : "", m.diag);
+		}
 		break;
 	}
 	sync_msg_clear(&m);
@@ -925,8 +950,19 @@ static int eng_unread_pass(struct sync_engine *e, int mark, struct err *err)
 	rc = eng_side(e, &c, err);
 	for (; rc == 0 && i < n; i++) {
 		struct sync_search *s = eng_search_under(e, todo[i].kind, todo[i].dn);
-		if (s != NULL)
-			rc = eng_retry_search(e, c, s, todo[i].dn, s->filter, mark, err);
+		struct err ignore = {0};
+		if (s == NULL)
+			continue; /* out of scope now */
+		/* the refresh or full sync ending now has just read it: keep it for the next */
+		if (!e->persisting && e->cycle.id != 0 && todo[i].cycle == e->cycle.id) {
+			(void)eng_unread_add(e, todo[i].kind, todo[i].dn, todo[i].cycle, &ignore);
+			if (s->unanchored++ == 0)
+				log_warnx("%s: an entry without a usable entryUUID: nothing under "
+					  "this base is deleted in this cycle",
+					  s->base);
+			continue;
+		}
+		rc = eng_retry_search(e, c, s, todo[i].dn, s->filter, mark, err);
 	}
 	e->unread_reading = NULL;
 	e->n_unread_reading = 0;

@@ -129,25 +129,35 @@ int sync_cookie_retry_add(char **text, int kind, const char *anchor)
 	return 0;
 }
 
+/*
+ * The line at *p that line() accepts, or with *p NULL the first such line
+ * after the header (and so after the cookies): its length (*p set to it),
+ * or 0 when there is none.
+ */
+static size_t sync_cookie_line_at(const char *text, const char **p,
+				  size_t (*line)(const char *s))
+{
+	if (*p == NULL) {
+		if (text == NULL || (*p = strchr(text, '\n')) == NULL)
+			return 0;
+		(*p)++;
+		while (**p != '\0' && line(*p) == 0) {
+			const char *nl = strchr(*p, '\n');
+			if (nl == NULL)
+				return 0;
+			*p = nl + 1;
+		}
+	}
+	return line(*p);
+}
+
 int sync_cookie_retry_next(const char *text, const char **pos, int *kind, char *anchor,
 			   size_t cap)
 {
 	const char *p = *pos;
-	size_t len;
+	size_t len = sync_cookie_line_at(text, &p, sync_cookie_retry_line);
 
-	if (p == NULL) {
-		/* the first line that could be one: after the header and the cookies */
-		if (text == NULL || (p = strchr(text, '\n')) == NULL)
-			return 0;
-		p++;
-		while (*p != '\0' && sync_cookie_retry_line(p) == 0) {
-			const char *nl = strchr(p, '\n');
-			if (nl == NULL)
-				return 0;
-			p = nl + 1;
-		}
-	}
-	if ((len = sync_cookie_retry_line(p)) == 0 || len - 5 >= cap)
+	if (len == 0 || len - 5 >= cap)
 		return 0;
 	*kind = p[2] - '0';
 	memcpy(anchor, p + 4, len - 5);
@@ -201,21 +211,9 @@ static int sync_cookie_hex(char c)
 int sync_cookie_unread_next(const char *text, const char **pos, int *kind, char *dn, size_t cap)
 {
 	const char *p = *pos;
-	size_t len, n;
+	size_t len = sync_cookie_line_at(text, &p, sync_cookie_unread_line), n;
 
-	if (p == NULL) {
-		/* the first "d" line: after the header, the cookies and the "r" lines */
-		if (text == NULL || (p = strchr(text, '\n')) == NULL)
-			return 0;
-		p++;
-		while (*p != '\0' && sync_cookie_unread_line(p) == 0) {
-			const char *nl = strchr(p, '\n');
-			if (nl == NULL)
-				return 0;
-			p = nl + 1;
-		}
-	}
-	if ((len = sync_cookie_unread_line(p)) == 0 || (n = (len - 5) / 2) >= cap)
+	if (len == 0 || (n = (len - 5) / 2) >= cap)
 		return 0;
 	*kind = p[2] - '0';
 	for (size_t i = 0; i < n; i++)

@@ -238,6 +238,16 @@ static void add_person(const char *uid)
 		       uid, uid, uid, uid);
 }
 
+/* Exchange the names of entries attr=a and attr=b under base: three renames on the server. */
+static void swap_names(const char *attr, const char *base, const char *a, const char *b)
+{
+	tslapd_modifyf(&srv,
+		       "dn: %s=%s,%s\nchangetype: modrdn\nnewrdn: %s=swap\ndeleteoldrdn: 1\n\n"
+		       "dn: %s=%s,%s\nchangetype: modrdn\nnewrdn: %s=%s\ndeleteoldrdn: 1\n\n"
+		       "dn: %s=swap,%s\nchangetype: modrdn\nnewrdn: %s=%s\ndeleteoldrdn: 1\n",
+		       attr, a, base, attr, attr, b, base, attr, a, attr, base, attr, b);
+}
+
 /*
  * An entry that arrives in a delta while a cloud user holds its UPN fails
  * (counted, the rest syncs) and the cookie moves past it.  Nothing about
@@ -294,12 +304,7 @@ START_TEST(entry_blocked_by_another_is_read_again)
 	 * server, one delta here).  Neither applies while the other holds its
 	 * new name; together they do, and the groups naming them follow.
 	 */
-	tslapd_modifyf(&srv, "dn: uid=u000003," TPEOPLE "\nchangetype: modrdn\n"
-			     "newrdn: uid=swap\ndeleteoldrdn: 1\n\n"
-			     "dn: uid=u000004," TPEOPLE "\nchangetype: modrdn\n"
-			     "newrdn: uid=u000003\ndeleteoldrdn: 1\n\n"
-			     "dn: uid=swap," TPEOPLE "\nchangetype: modrdn\n"
-			     "newrdn: uid=u000004\ndeleteoldrdn: 1\n");
+	swap_names("uid", TPEOPLE, "u000003", "u000004");
 	ck_assert_int_eq(once(NULL), 0);
 	tstore_last_cycle(d, tid, &c);
 	ck_assert_msg(c.errors == 0, "%lld errors after a swap: %s (log: %s)", (long long)c.errors,
@@ -311,12 +316,7 @@ START_TEST(entry_blocked_by_another_is_read_again)
 			     "dn: cn=gb," TGROUPS "\nchangetype: add\nobjectClass: groupOfNames\n"
 			     "cn: gb\nmember: uid=u000004," TPEOPLE "\n");
 	ck_assert_int_eq(once(NULL), 0);
-	tslapd_modifyf(&srv, "dn: cn=ga," TGROUPS "\nchangetype: modrdn\n"
-			     "newrdn: cn=swap\ndeleteoldrdn: 1\n\n"
-			     "dn: cn=gb," TGROUPS "\nchangetype: modrdn\n"
-			     "newrdn: cn=ga\ndeleteoldrdn: 1\n\n"
-			     "dn: cn=swap," TGROUPS "\nchangetype: modrdn\n"
-			     "newrdn: cn=gb\ndeleteoldrdn: 1\n");
+	swap_names("cn", TGROUPS, "ga", "gb");
 	ck_assert_int_eq(once(NULL), 0);
 	tstore_last_cycle(d, tid, &c);
 	ck_assert_msg(c.errors == 0, "%lld errors after a group swap: %s (log: %s)",
@@ -336,12 +336,7 @@ START_TEST(entry_blocked_by_another_is_read_again)
 		cloud_user("u000010@" TUPN_DOMAIN, cid2);
 		tslapd_modifyf(&srv, "dn: uid=u000006," TPEOPLE "\nchangetype: modrdn\n"
 				     "newrdn: uid=u000010\ndeleteoldrdn: 1\n");
-		tslapd_modifyf(&srv, "dn: uid=u000003," TPEOPLE "\nchangetype: modrdn\n"
-				     "newrdn: uid=swap\ndeleteoldrdn: 1\n\n"
-				     "dn: uid=u000004," TPEOPLE "\nchangetype: modrdn\n"
-				     "newrdn: uid=u000003\ndeleteoldrdn: 1\n\n"
-				     "dn: uid=swap," TPEOPLE "\nchangetype: modrdn\n"
-				     "newrdn: uid=u000004\ndeleteoldrdn: 1\n");
+		swap_names("uid", TPEOPLE, "u000003", "u000004");
 		ck_assert_int_eq(once(NULL), 0);
 		tstore_last_cycle(d, tid, &c);
 		ck_assert_msg(c.errors == 1, "%lld errors: %s (log: %s)", (long long)c.errors,
@@ -411,6 +406,24 @@ static long long stop_daemon(int *status)
 #define STALL_TIMEOUT_S 120
 #define STOP_BOUND_MS   (STALL_TIMEOUT_S * 1000 / 10)
 
+/*
+ * With the server stopped (SIGSTOP) a moment ago, SIGTERM to the daemon: it
+ * must exit cleanly within the bound; the server then goes on.
+ */
+static void stop_silent(const char *while_doing)
+{
+	long long ms;
+	int status;
+
+	usleep(300 * 1000);
+	ms = stop_daemon(&status);
+	ck_assert(kill(srv.pid, SIGCONT) == 0);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms (%s, server silent)", ms,
+		      while_doing);
+	fprintf(stderr, "sigterm, %s, server silent: %lld ms\n", while_doing, ms);
+}
+
 static int log_says_connecting(void *ctx)
 {
 	(void)ctx;
@@ -437,12 +450,7 @@ START_TEST(sigterm_while_server_silent)
 		usleep(2000);
 	ck_assert_int_gt(n, 0);
 	ck_assert(kill(srv.pid, SIGSTOP) == 0);
-	usleep(300 * 1000);
-	ms = stop_daemon(&status);
-	ck_assert(kill(srv.pid, SIGCONT) == 0);
-	ck_assert_int_eq(status, 0);
-	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms with the server silent", ms);
-	fprintf(stderr, "sigterm, full sync, server silent: %lld ms\n", ms);
+	stop_silent("full sync");
 	tstore_last_cycle(d, tid, &c);
 	if (strcmp(c.kind, "full") == 0) {
 		ck_assert_str_eq(c.status, "stopped");
@@ -457,12 +465,7 @@ START_TEST(sigterm_while_server_silent)
 	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
 	wait_cycle("persist", "running");
 	ck_assert(kill(srv.pid, SIGSTOP) == 0);
-	usleep(300 * 1000);
-	ms = stop_daemon(&status);
-	ck_assert(kill(srv.pid, SIGCONT) == 0);
-	ck_assert_int_eq(status, 0);
-	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms while persisting", ms);
-	fprintf(stderr, "sigterm, persisting, server silent: %lld ms\n", ms);
+	stop_silent("persisting");
 	assert_equal();
 
 	/* a full sync with the server answering */
@@ -484,12 +487,7 @@ START_TEST(sigterm_while_server_silent)
 	daemon_pid = tsync_spawn(conf_path, log_path, (char *)NULL);
 	ck_assert_msg(twait(log_says_connecting, NULL, WAIT_MS), "never connecting (log: %s)",
 		      log_path);
-	usleep(300 * 1000);
-	ms = stop_daemon(&status);
-	ck_assert(kill(srv.pid, SIGCONT) == 0);
-	ck_assert_int_eq(status, 0);
-	ck_assert_msg(ms < STOP_BOUND_MS, "SIGTERM took %lld ms while binding", ms);
-	fprintf(stderr, "sigterm, binding, server silent: %lld ms\n", ms);
+	stop_silent("binding");
 	assert_equal();
 }
 END_TEST

@@ -12,6 +12,9 @@
  * between objects are composite foreign keys on (tenant_id, id), so a row
  * can never point at another tenant's object.  Tables are STRICT: a value
  * of the wrong type is an error, not a silent conversion.
+ *
+ * Migrations run with foreign keys off (a table rebuild needs it) and
+ * check every key before they commit.
  */
 #include "dir_internal.h"
 
@@ -543,7 +546,31 @@ static int dir_read_version(struct dir *d, int *out, struct err *err)
 	return rc == SQLITE_ROW ? 0 : dir_fail(d, err, "read schema version");
 }
 
-int dir_schema_migrate(struct dir *d, int target, struct err *err)
+/*
+ * Every foreign key holds: PRAGMA foreign_key_check comes back empty.  Run
+ * inside a migration's transaction, before its commit, since a migration
+ * runs with foreign keys off.
+ */
+static int dir_foreign_keys_hold(struct dir *d, struct err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+		return dir_fail(d, err, "foreign key check");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err_set(err, ERR_CORRUPT, "a foreign key fails: %.60s row %lld references %.60s",
+			(const char *)sqlite3_column_text(st, 0),
+			(long long)sqlite3_column_int64(st, 1),
+			(const char *)sqlite3_column_text(st, 2));
+	else if (rc != SQLITE_DONE)
+		dir_fail(d, err, "foreign key check");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : err->code;
+}
+
+static int dir_schema_migrate_fk_off(struct dir *d, int target, struct err *err)
 {
 	for (int v = d->version + 1; v <= target; v++) {
 		char bump[48];
@@ -566,7 +593,8 @@ int dir_schema_migrate(struct dir *d, int target, struct err *err)
 				goto fail;
 			}
 		}
-		if (dir_exec(d, bump, err) != 0 || dir_exec(d, "COMMIT", err) != 0) {
+		if (dir_foreign_keys_hold(d, err) != 0 || dir_exec(d, bump, err) != 0 ||
+		    dir_exec(d, "COMMIT", err) != 0) {
 			err_prefix(err, "migration to schema version %d", v);
 			goto fail;
 		}
@@ -576,4 +604,26 @@ int dir_schema_migrate(struct dir *d, int target, struct err *err)
 fail:
 	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 	return err->code;
+}
+
+/*
+ * Migrations run with foreign keys off, as SQLite's procedure for
+ * rebuilding a table asks (PRAGMA foreign_keys is a no-op inside a
+ * transaction, so it is set around them): dropping a referenced table
+ * would otherwise delete, and cascade to, every row referencing it.
+ * Each migration checks the keys itself before it commits.
+ */
+int dir_schema_migrate(struct dir *d, int target, struct err *err)
+{
+	struct err ignored = {0};
+	int rc;
+
+	if (d->version >= target)
+		return 0;
+	if (dir_exec(d, "PRAGMA foreign_keys=OFF", err) != 0)
+		return err->code;
+	rc = dir_schema_migrate_fk_off(d, target, err);
+	if (dir_exec(d, "PRAGMA foreign_keys=ON", rc == 0 ? err : &ignored) != 0 && rc == 0)
+		rc = err->code;
+	return rc;
 }

@@ -44,7 +44,7 @@ static const char sql_group_list[] =
 /*
  * Memberships hold rids (schema 10): ids are resolved within the tenant,
  * by UNIQUE (tenant_id, id).  An add finds no pair when either side is not
- * in the tenant and inserts nothing; sql_member_sides tells that from a
+ * in the tenant and inserts nothing; sql_member_*_sides tell that from a
  * membership that already exists.
  */
 #define GROUP_RID(p) "(SELECT rid FROM groups WHERE tenant_id = ?1 AND id = " p ")"

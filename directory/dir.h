@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* The schema version this program writes; older stores are migrated. */
-#define DIR_SCHEMA_VERSION 9
+#define DIR_SCHEMA_VERSION 10
 
 /* Field sizes, including the NUL. */
 #define DIR_ID_MAX        37   /* a lowercase UUID */

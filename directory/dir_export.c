@@ -25,39 +25,81 @@ struct dir_table {
 	const char *derived; /* "key=source": recomputed as idp_fold(source) on import */
 	int no_import;       /* exported for the record, recreated rather than imported */
 	const char *owner;   /* the column holding the tenant's id; NULL = tenant_id */
+	const struct dir_table_map *map; /* a table of rids, exported by ids; or NULL */
+};
+
+/*
+ * The membership tables and sync references hold rids (schema 10), which
+ * mean nothing outside the store: they are exported as the ids they stand
+ * for, under the column names of the ids (group_id, user_id, ...), and
+ * imported back through the tenant's (tenant_id, id).  A row naming an id
+ * not in the tenant gets a NULL rid and fails.
+ */
+struct dir_table_map {
+	const char *cols[3]; /* the exported columns, NULL-terminated */
+	const char *select;  /* ?1 = the tenant */
+	const char *insert;  /* ?1 = the tenant, ?2.. = cols in order */
+};
+
+#define DIR_RID(t, p) "(SELECT rid FROM " t " WHERE tenant_id = ?1 AND id = " p ")"
+
+static const struct dir_table_map dir_map_member_users = {
+	{"group_id", "user_id", NULL},
+	"SELECT g.id AS group_id, u.id AS user_id FROM groups g "
+	"CROSS JOIN group_member_users m ON m.group_rid = g.rid "
+	"CROSS JOIN users u ON u.rid = m.user_rid WHERE g.tenant_id = ?1 ORDER BY g.id, u.id",
+	"INSERT INTO group_member_users (group_rid, user_rid) VALUES (" DIR_RID("groups", "?2")
+	", " DIR_RID("users", "?3") ")",
+};
+static const struct dir_table_map dir_map_member_groups = {
+	{"group_id", "member_id", NULL},
+	"SELECT g.id AS group_id, c.id AS member_id FROM groups g "
+	"CROSS JOIN group_member_groups m ON m.group_rid = g.rid "
+	"CROSS JOIN groups c ON c.rid = m.member_rid WHERE g.tenant_id = ?1 ORDER BY g.id, c.id",
+	"INSERT INTO group_member_groups (group_rid, member_rid) VALUES ("
+	DIR_RID("groups", "?2") ", " DIR_RID("groups", "?3") ")",
+};
+static const struct dir_table_map dir_map_member_refs = {
+	{"group_id", "member_key", NULL},
+	"SELECT g.id AS group_id, r.member_key AS member_key FROM groups g "
+	"CROSS JOIN sync_member_refs r ON r.group_rid = g.rid WHERE g.tenant_id = ?1 "
+	"ORDER BY g.id, r.member_key",
+	"INSERT INTO sync_member_refs (group_rid, member_key) VALUES (" DIR_RID("groups", "?2")
+	", ?3)",
 };
 
 /* Parents before children, so that imports satisfy the foreign keys. */
 static const struct dir_table dir_tables[] = {
-	{"users", "id", NULL, "upn_key=upn", 0, NULL},
-	{"groups", "id", NULL, "name_key=name", 0, NULL},
-	{"group_member_users", "group_id, user_id", NULL, NULL, 0, NULL},
-	{"group_member_groups", "group_id, member_id", NULL, NULL, 0, NULL},
-	{"sync_member_refs", "group_id, member_key", NULL, NULL, 0, NULL},
-	{"apps", "id", NULL, NULL, 0, NULL},
-	{"role_definitions", "id", NULL, "name_key=name", 0, NULL},
-	{"role_assignments", "id", NULL, NULL, 0, NULL},
-	{"deny_assignments", "id", NULL, NULL, 0, NULL},
-	{"totp_credentials", "user_id", NULL, NULL, 0, NULL},
-	{"recovery_codes", "user_id, code_hash", NULL, NULL, 0, NULL},
-	{"sessions", "id_hash", NULL, NULL, 0, NULL},
-	{"auth_codes", "code_hash", NULL, NULL, 0, NULL},
-	{"refresh_tokens", "token_hash", NULL, NULL, 0, NULL},
-	{"signins", "id", NULL, NULL, 0, NULL},
+	/* a rid is the store's own: never exported, never imported */
+	{"users", "id", "rid", "upn_key=upn", 0, NULL, NULL},
+	{"groups", "id", "rid", "name_key=name", 0, NULL, NULL},
+	{"group_member_users", NULL, NULL, NULL, 0, NULL, &dir_map_member_users},
+	{"group_member_groups", NULL, NULL, NULL, 0, NULL, &dir_map_member_groups},
+	{"sync_member_refs", NULL, NULL, NULL, 0, NULL, &dir_map_member_refs},
+	{"apps", "id", NULL, NULL, 0, NULL, NULL},
+	{"role_definitions", "id", NULL, "name_key=name", 0, NULL, NULL},
+	{"role_assignments", "id", NULL, NULL, 0, NULL, NULL},
+	{"deny_assignments", "id", NULL, NULL, 0, NULL, NULL},
+	{"totp_credentials", "user_id", NULL, NULL, 0, NULL, NULL},
+	{"recovery_codes", "user_id, code_hash", NULL, NULL, 0, NULL, NULL},
+	{"sessions", "id_hash", NULL, NULL, 0, NULL, NULL},
+	{"auth_codes", "code_hash", NULL, NULL, 0, NULL, NULL},
+	{"refresh_tokens", "token_hash", NULL, NULL, 0, NULL, NULL},
+	{"signins", "id", NULL, NULL, 0, NULL, NULL},
 	/* sign-in risk (migration 6) */
-	{"risk_lockouts", "name_key", NULL, "name_key=username", 0, NULL},
-	{"risk_profiles", "user_id, kind, value", NULL, NULL, 0, NULL},
-	{"risky_users", "user_id", NULL, NULL, 0, NULL},
-	{"risk_stepups", "session_hash", NULL, NULL, 0, NULL},
-	{"risk_policies", "tenant_id", NULL, NULL, 0, NULL},
-	{"audit_log", "id", NULL, NULL, 0, NULL},
-	{"revoked_tokens", "kind, value", NULL, NULL, 0, NULL},
-	{"sync_state", "connector", NULL, NULL, 0, NULL},
-	{"sync_cycles", "id", NULL, NULL, 0, NULL},
+	{"risk_lockouts", "name_key", NULL, "name_key=username", 0, NULL, NULL},
+	{"risk_profiles", "user_id, kind, value", NULL, NULL, 0, NULL, NULL},
+	{"risky_users", "user_id", NULL, NULL, 0, NULL, NULL},
+	{"risk_stepups", "session_hash", NULL, NULL, 0, NULL, NULL},
+	{"risk_policies", "tenant_id", NULL, NULL, 0, NULL, NULL},
+	{"audit_log", "id", NULL, NULL, 0, NULL, NULL},
+	{"revoked_tokens", "kind, value", NULL, NULL, 0, NULL, NULL},
+	{"sync_state", "connector", NULL, NULL, 0, NULL, NULL},
+	{"sync_cycles", "id", NULL, NULL, 0, NULL, NULL},
 	/* Kept by triggers and the store: recreated by the import's own inserts. */
-	{"role_data_versions", "tenant_id", NULL, NULL, 1, NULL},
+	{"role_data_versions", "tenant_id", NULL, NULL, 1, NULL, NULL},
 	/* Private keys never leave the store; an imported tenant gets new keys. */
-	{"signing_keys", "created_at, kid", "private_enc", NULL, 1, NULL},
+	{"signing_keys", "created_at, kid", "private_enc", NULL, 1, NULL, NULL},
 };
 
 #define DIR_NTABLES (sizeof(dir_tables) / sizeof(dir_tables[0]))
@@ -145,9 +187,11 @@ static int dir_export_table(struct dir *d, const char *tenant_id, const struct d
 	sqlite3_stmt *st;
 	int rc, first = 1;
 
-	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE tenant_id = ?1 ORDER BY %s", t->name,
-		 t->order);
-	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (t->map == NULL)
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE tenant_id = ?1 ORDER BY %s",
+			 t->name, t->order);
+	if (sqlite3_prepare_v2(d->db, t->map != NULL ? t->map->select : sql, -1, &st, NULL) !=
+	    SQLITE_OK)
 		return dir_fail(d, err, t->name);
 	dir_bind_text(st, 1, tenant_id);
 	dir_out_str(o, ",\n\"");
@@ -178,7 +222,7 @@ int dir_export_tenant(struct dir *d, const char *tenant_id,
 		      struct err *err)
 {
 	struct dir_out o = {write, ctx, 0};
-	const struct dir_table tenants = {"tenants", "id", NULL, NULL, 0, "id"};
+	const struct dir_table tenants = {"tenants", "id", NULL, NULL, 0, "id", NULL};
 	char head[160], sql[] = "SELECT * FROM tenants WHERE id = ?1";
 	sqlite3_stmt *st;
 	json_t *row = NULL;
@@ -279,6 +323,49 @@ static int dir_bind_json(sqlite3_stmt *st, int i, json_t *v)
 	}
 }
 
+/* Insert one row object of a table of rids (t->map) for tenant_id. */
+static int dir_import_mapped_row(struct dir *d, const struct dir_table *t, json_t *row,
+				 size_t rowno, const char *tenant_id, struct err *err)
+{
+	const struct dir_table_map *m = t->map;
+	const char *key;
+	sqlite3_stmt *st;
+	json_t *v;
+	int rc;
+
+	if (!json_is_object(row))
+		return err_set(err, ERR_INVALID, "%s[%zu]: not an object", t->name, rowno);
+	json_object_foreach(row, key, v) {
+		int known = 0;
+		for (size_t c = 0; !known && m->cols[c] != NULL; c++)
+			known = strcmp(key, m->cols[c]) == 0;
+		if (!known)
+			return err_set(err, ERR_INVALID, "%s[%zu]: unknown column '%.60s'",
+				       t->name, rowno, key);
+	}
+	if ((st = dir_stmt(d, m->insert, err)) == NULL)
+		return err->code;
+	dir_bind_text(st, 1, tenant_id);
+	for (size_t c = 0; m->cols[c] != NULL; c++) {
+		v = json_object_get(row, m->cols[c]);
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) != json_string_length(v) ||
+		    json_string_length(v) > 65536 ||
+		    dir_bind_json(st, (int)c + 2, v) != SQLITE_OK) {
+			dir_stmt_done(st);
+			return err_set(err, ERR_INVALID, "%s[%zu].%s: expected text", t->name,
+				       rowno, m->cols[c]);
+		}
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		dir_fail(d, err, "insert");
+		err_set(err, err->code, "%s[%zu]: %s", t->name, rowno, sqlite3_errmsg(d->db));
+	}
+	dir_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : err->code;
+}
+
 /* Insert one row object into table t for tenant_id. */
 static int dir_import_row(struct dir *d, const struct dir_table *t, json_t *cols, json_t *row,
 			  size_t rowno, const char *tenant_id, struct err *err)
@@ -356,7 +443,7 @@ static int dir_import_row(struct dir *d, const struct dir_table *t, json_t *cols
 static int dir_import_table(struct dir *d, const struct dir_table *t, json_t *rows,
 			    const char *tenant_id, struct err *err)
 {
-	json_t *cols, *row;
+	json_t *cols = NULL, *row;
 	size_t i;
 	int rc = 0;
 
@@ -364,10 +451,12 @@ static int dir_import_table(struct dir *d, const struct dir_table *t, json_t *ro
 		return err_set(err, ERR_INVALID, "%s: not an array", t->name);
 	if (t->no_import)
 		return 0;
-	if ((cols = dir_table_columns(d, t->name, err)) == NULL)
+	if (t->map == NULL && (cols = dir_table_columns(d, t->name, err)) == NULL)
 		return err->code ? err->code : ERR_INTERNAL;
 	json_array_foreach(rows, i, row) {
-		if ((rc = dir_import_row(d, t, cols, row, i, tenant_id, err)) != 0)
+		rc = t->map != NULL ? dir_import_mapped_row(d, t, row, i, tenant_id, err)
+				    : dir_import_row(d, t, cols, row, i, tenant_id, err);
+		if (rc != 0)
 			break;
 		/* a membership moves the version as a trigger did before schema 9, so
 		 * that an export and the export of its import agree */
@@ -381,7 +470,7 @@ static int dir_import_table(struct dir *d, const struct dir_table *t, json_t *ro
 
 int dir_import_tenant(struct dir *d, const char *json, size_t len, struct err *err)
 {
-	const struct dir_table tenants = {"tenants", "id", NULL, NULL, 0, "id"};
+	const struct dir_table tenants = {"tenants", "id", NULL, NULL, 0, "id", NULL};
 	json_error_t jerr;
 	json_t *doc, *tenant, *id, *name, *cols = NULL;
 	const char *key;

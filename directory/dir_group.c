@@ -41,39 +41,52 @@ static const char sql_group_delete_assignments[] =
 static const char sql_group_list[] =
 	"SELECT " GROUP_COLS " FROM groups g WHERE g.tenant_id = ?1 AND g.name_key > ?2 AND "
 	"g.deleted_at IS NULL ORDER BY g.name_key LIMIT ?3";
+/*
+ * Memberships hold rids (schema 10): ids are resolved within the tenant,
+ * by UNIQUE (tenant_id, id).  An add finds no pair when either side is not
+ * in the tenant and inserts nothing; sql_member_*_sides tell that from a
+ * membership that already exists.
+ */
+#define GROUP_RID(p) "(SELECT rid FROM groups WHERE tenant_id = ?1 AND id = " p ")"
+#define USER_RID(p) "(SELECT rid FROM users WHERE tenant_id = ?1 AND id = " p ")"
 static const char sql_member_add_user[] =
-	"INSERT OR IGNORE INTO group_member_users (tenant_id, group_id, user_id) "
-	"VALUES (?1, ?2, ?3)";
+	"INSERT OR IGNORE INTO group_member_users (group_rid, user_rid) "
+	"SELECT g.rid, u.rid FROM groups g, users u WHERE g.tenant_id = ?1 AND g.id = ?2 AND "
+	"u.tenant_id = ?1 AND u.id = ?3";
 static const char sql_member_add_group[] =
-	"INSERT OR IGNORE INTO group_member_groups (tenant_id, group_id, member_id) "
-	"VALUES (?1, ?2, ?3)";
-static const char sql_member_del_user[] = "DELETE FROM group_member_users WHERE tenant_id = ?1 "
-					  "AND group_id = ?2 AND user_id = ?3";
-static const char sql_member_del_group[] = "DELETE FROM group_member_groups WHERE tenant_id = ?1 "
-					   "AND group_id = ?2 AND member_id = ?3";
+	"INSERT OR IGNORE INTO group_member_groups (group_rid, member_rid) "
+	"SELECT g.rid, c.rid FROM groups g, groups c WHERE g.tenant_id = ?1 AND g.id = ?2 AND "
+	"c.tenant_id = ?1 AND c.id = ?3";
+static const char sql_member_user_sides[] =
+	"SELECT EXISTS " GROUP_RID("?2") " AND EXISTS " USER_RID("?3");
+static const char sql_member_group_sides[] =
+	"SELECT EXISTS " GROUP_RID("?2") " AND EXISTS " GROUP_RID("?3");
+static const char sql_member_del_user[] = "DELETE FROM group_member_users WHERE group_rid = "
+	GROUP_RID("?2") " AND user_rid = " USER_RID("?3");
+static const char sql_member_del_group[] = "DELETE FROM group_member_groups WHERE group_rid = "
+	GROUP_RID("?2") " AND member_rid = " GROUP_RID("?3");
 static const char sql_members_direct[] =
-	"SELECT 0, u.id, u.upn FROM group_member_users m JOIN users u ON u.id = m.user_id "
-	"WHERE m.tenant_id = ?1 AND m.group_id = ?2 "
+	"SELECT 0, u.id, u.upn FROM group_member_users m CROSS JOIN users u ON u.rid = m.user_rid "
+	"WHERE m.group_rid = " GROUP_RID("?2") " "
 	"UNION ALL "
-	"SELECT 1, g.id, g.name FROM group_member_groups m JOIN groups g ON g.id = m.member_id "
-	"WHERE m.tenant_id = ?1 AND m.group_id = ?2 ORDER BY 1, 3";
+	"SELECT 1, g.id, g.name FROM group_member_groups m CROSS JOIN groups g "
+	"ON g.rid = m.member_rid WHERE m.group_rid = " GROUP_RID("?2") " ORDER BY 1, 3";
+/* the walk up is by rid: every group reached is in the tenant of the first */
 static const char sql_member_of_user[] =
-	"WITH RECURSIVE up(id) AS ("
-	"  SELECT m.group_id FROM group_member_users m WHERE m.tenant_id = ?1 AND m.user_id = ?2"
+	"WITH RECURSIVE up(rid) AS ("
+	"  SELECT m.group_rid FROM group_member_users m WHERE m.user_rid = " USER_RID("?2")
 	"  UNION"
-	"  SELECT m.group_id FROM group_member_groups m JOIN up ON m.member_id = up.id"
-	"   JOIN groups p ON p.id = up.id AND p.deleted_at IS NULL"
-	"   WHERE m.tenant_id = ?1"
-	") SELECT " GROUP_COLS " FROM up CROSS JOIN groups g ON g.id = up.id"
+	"  SELECT m.group_rid FROM up CROSS JOIN groups p ON p.rid = up.rid AND "
+	"   p.deleted_at IS NULL CROSS JOIN group_member_groups m ON m.member_rid = up.rid"
+	") SELECT " GROUP_COLS " FROM up CROSS JOIN groups g ON g.rid = up.rid"
 	" WHERE g.tenant_id = ?1 AND g.deleted_at IS NULL ORDER BY g.name_key";
 static const char sql_member_of_group[] =
-	"WITH RECURSIVE up(id) AS ("
-	"  SELECT m.group_id FROM group_member_groups m WHERE m.tenant_id = ?1 AND m.member_id = ?2"
+	"WITH RECURSIVE up(rid) AS ("
+	"  SELECT m.group_rid FROM group_member_groups m WHERE m.member_rid = " GROUP_RID("?2")
 	"  UNION"
-	"  SELECT m.group_id FROM group_member_groups m JOIN up ON m.member_id = up.id"
-	"   JOIN groups p ON p.id = up.id AND p.deleted_at IS NULL"
-	"   WHERE m.tenant_id = ?1"
-	") SELECT " GROUP_COLS " FROM up CROSS JOIN groups g ON g.id = up.id"
+	"  SELECT m.group_rid FROM up CROSS JOIN groups p ON p.rid = up.rid AND "
+	"   p.deleted_at IS NULL CROSS JOIN group_member_groups m ON m.member_rid = up.rid"
+	") SELECT " GROUP_COLS " FROM up CROSS JOIN groups g ON g.rid = up.rid"
 	" WHERE g.tenant_id = ?1 AND g.deleted_at IS NULL AND g.id <> ?2 ORDER BY g.name_key";
 
 static void dir_group_row(sqlite3_stmt *st, struct dir_group *g)
@@ -307,21 +320,47 @@ int dir_group_list(struct dir *d, const char *tenant_id, const char *after_name,
 	return stop;
 }
 
+/* 0 when both sides of a membership are in the tenant, else ERR_NOT_FOUND. */
+static int dir_member_sides(struct dir *d, const char *sql, const char *tenant_id,
+			    const char *group_id, const char *member_id, struct err *err)
+{
+	sqlite3_stmt *st = dir_stmt(d, sql, err);
+	int rc;
+
+	if (st == NULL)
+		return err->code;
+	dir_bind_text(st, 1, tenant_id);
+	dir_bind_text(st, 2, group_id);
+	dir_bind_text(st, 3, member_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		rc = dir_fail(d, err, "check membership");
+	else if (sqlite3_column_int(st, 0) == 0)
+		rc = err_set(err, ERR_NOT_FOUND, "no such group or member in this tenant");
+	else
+		rc = 0;
+	dir_stmt_done(st);
+	return rc;
+}
+
 /*
  * A membership change and the role-data version bump it needs
  * (dir_role_data_bump()) commit together or not at all: a transaction of
  * their own, or a savepoint in the caller's, whatever the caller does with
  * an error.  The number of rows changed, or an err code.
  */
-static int dir_member_change(struct dir *d, const char *sql, const char *tenant_id,
-			     const char *group_id, const char *member_id, const char *what,
-			     struct err *err)
+static int dir_member_change(struct dir *d, const char *sql, const char *sides_sql,
+			     const char *tenant_id, const char *group_id, const char *member_id,
+			     const char *what, struct err *err)
 {
 	int tx = dir_tx_begin(d, err), rc;
 
 	if (tx < 0)
 		return tx;
 	rc = dir_group_run(d, sql, tenant_id, group_id, member_id, what, err);
+	/* nothing added: a membership that exists, or a side not in the tenant */
+	if (rc == 0 && sides_sql != NULL)
+		rc = dir_member_sides(d, sides_sql, tenant_id, group_id, member_id, err);
 	if (rc > 0 && dir_role_data_bump(d, tenant_id, err) != 0)
 		rc = err->code;
 	if (dir_tx_end(d, tx, rc >= 0, err) != 0 && rc >= 0)
@@ -336,10 +375,12 @@ int dir_group_add_member(struct dir *d, const char *tenant_id, const char *group
 
 	if (kind == DIR_MEMBER_GROUP && strcmp(group_id, member_id) == 0)
 		return err_set(err, ERR_INVALID, "a group cannot be a member of itself");
-	rc = dir_member_change(d, kind == DIR_MEMBER_USER ? sql_member_add_user
-							  : sql_member_add_group,
+	rc = dir_member_change(d,
+			       kind == DIR_MEMBER_USER ? sql_member_add_user : sql_member_add_group,
+			       kind == DIR_MEMBER_USER ? sql_member_user_sides
+						       : sql_member_group_sides,
 			       tenant_id, group_id, member_id, "add member", err);
-	/* The composite foreign keys fail when either end is not in this tenant. */
+	/* Either end is not in this tenant (or, raced, a foreign key failed). */
 	if (rc == ERR_NOT_FOUND)
 		return err_set(err, ERR_NOT_FOUND, "no such group or %s in this tenant",
 			       kind == DIR_MEMBER_USER ? "user" : "member group");
@@ -351,7 +392,7 @@ int dir_group_remove_member(struct dir *d, const char *tenant_id, const char *gr
 {
 	int rc = dir_member_change(d, kind == DIR_MEMBER_USER ? sql_member_del_user
 							      : sql_member_del_group,
-				   tenant_id, group_id, member_id, "remove member", err);
+				   NULL, tenant_id, group_id, member_id, "remove member", err);
 
 	if (rc == 0)
 		return err_set(err, ERR_NOT_FOUND, "not a member");

@@ -10,8 +10,13 @@
  * Tenant isolation is also enforced by the schema itself, not just by the
  * queries: every tenant-owned table carries tenant_id, and references
  * between objects are composite foreign keys on (tenant_id, id), so a row
- * can never point at another tenant's object.  Tables are STRICT: a value
- * of the wrong type is an error, not a silent conversion.
+ * can never point at another tenant's object.  Memberships (schema 10)
+ * reference users and groups by an integer rid instead; triggers keep the
+ * same guarantee for them.  Tables are STRICT: a value of the wrong type
+ * is an error, not a silent conversion.
+ *
+ * Migrations run with foreign keys off (a table rebuild needs it) and
+ * check every key before they commit.
  */
 #include "dir_internal.h"
 
@@ -522,9 +527,166 @@ static const char *const dir_migration_9[] = {
 	NULL,
 };
 
+/*
+ * 10: integer surrogate keys for membership.  Users and groups get a rid
+ * (INTEGER PRIMARY KEY, their rowid: the old tables' rowids are kept), and
+ * the membership tables and sync references hold rids instead of
+ * (tenant_id, text id): half the bytes per row and per index entry, and
+ * joins by rowid.  Users and groups keep UNIQUE (tenant_id, id), which
+ * every other table's composite foreign key references.
+ *
+ * SQLite cannot add a primary key, so the tables are rebuilt as its
+ * documented procedure says (the runner turns foreign keys off around
+ * migrations and checks them before the commit): new tables, copy, drop
+ * the old ones, rename, then the indexes and triggers that lived on them.
+ *
+ * A rid carries no tenant, so what the composite foreign keys guaranteed
+ * (a membership never links two tenants' objects) is kept by triggers:
+ * a membership's two sides must have the same tenant, and an object's
+ * tenant never changes.
+ */
+static const char *const dir_migration_10[] = {
+	"CREATE TABLE users_10 ("
+	"  rid INTEGER PRIMARY KEY,"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT NOT NULL,"
+	"  upn TEXT NOT NULL,"
+	"  upn_key TEXT NOT NULL,"
+	"  display_name TEXT NOT NULL DEFAULT '',"
+	"  given_name TEXT NOT NULL DEFAULT '',"
+	"  surname TEXT NOT NULL DEFAULT '',"
+	"  mail TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  mfa_required INTEGER NOT NULL DEFAULT 0,"
+	"  source TEXT NOT NULL CHECK (source IN ('cloud', 'ldap')),"
+	"  source_anchor TEXT,"
+	"  source_dn TEXT,"
+	"  password_hash TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  deleted_at INTEGER,"
+	"  source_dn_key TEXT,"
+	"  source_uid_key TEXT,"
+	"  UNIQUE (tenant_id, id)"
+	") STRICT;",
+	"INSERT INTO users_10 (rid, tenant_id, id, upn, upn_key, display_name, given_name, surname, "
+	"mail, enabled, mfa_required, source, source_anchor, source_dn, password_hash, created_at, "
+	"updated_at, deleted_at, source_dn_key, source_uid_key) "
+	"SELECT rowid, tenant_id, id, upn, upn_key, display_name, given_name, surname, mail, "
+	"enabled, mfa_required, source, source_anchor, source_dn, password_hash, created_at, "
+	"updated_at, deleted_at, source_dn_key, source_uid_key FROM users ORDER BY rowid;",
+	"CREATE TABLE groups_10 ("
+	"  rid INTEGER PRIMARY KEY,"
+	"  tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	"  id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  name_key TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL CHECK (source IN ('cloud', 'ldap')),"
+	"  source_anchor TEXT,"
+	"  source_dn TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  deleted_at INTEGER,"
+	"  source_dn_key TEXT,"
+	"  UNIQUE (tenant_id, id)"
+	") STRICT;",
+	"INSERT INTO groups_10 (rid, tenant_id, id, name, name_key, description, source, "
+	"source_anchor, source_dn, created_at, updated_at, deleted_at, source_dn_key) "
+	"SELECT rowid, tenant_id, id, name, name_key, description, source, source_anchor, "
+	"source_dn, created_at, updated_at, deleted_at, source_dn_key FROM groups ORDER BY rowid;",
+	/* only key columns: see migration 1 on WITHOUT ROWID tables */
+	"CREATE TABLE group_member_users_10 ("
+	"  group_rid INTEGER NOT NULL REFERENCES groups(rid) ON DELETE CASCADE,"
+	"  user_rid INTEGER NOT NULL REFERENCES users(rid) ON DELETE CASCADE,"
+	"  PRIMARY KEY (group_rid, user_rid)"
+	") STRICT, WITHOUT ROWID;",
+	"INSERT INTO group_member_users_10 (group_rid, user_rid) "
+	"SELECT g.rowid, u.rowid FROM group_member_users m "
+	"JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id "
+	"JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id;",
+	"CREATE TABLE group_member_groups_10 ("
+	"  group_rid INTEGER NOT NULL REFERENCES groups(rid) ON DELETE CASCADE,"
+	"  member_rid INTEGER NOT NULL REFERENCES groups(rid) ON DELETE CASCADE,"
+	"  PRIMARY KEY (group_rid, member_rid),"
+	"  CHECK (group_rid <> member_rid)"
+	") STRICT, WITHOUT ROWID;",
+	"INSERT INTO group_member_groups_10 (group_rid, member_rid) "
+	"SELECT g.rowid, c.rowid FROM group_member_groups m "
+	"JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id "
+	"JOIN groups c ON c.tenant_id = m.tenant_id AND c.id = m.member_id;",
+	"CREATE TABLE sync_member_refs_10 ("
+	"  group_rid INTEGER NOT NULL REFERENCES groups(rid) ON DELETE CASCADE,"
+	"  member_key TEXT NOT NULL,"
+	"  PRIMARY KEY (group_rid, member_key)"
+	") STRICT, WITHOUT ROWID;",
+	"INSERT INTO sync_member_refs_10 (group_rid, member_key) "
+	"SELECT g.rowid, r.member_key FROM sync_member_refs r "
+	"JOIN groups g ON g.tenant_id = r.tenant_id AND g.id = r.group_id;",
+	"DROP TABLE sync_member_refs;",
+	"DROP TABLE group_member_groups;",
+	"DROP TABLE group_member_users;",
+	"DROP TABLE groups;",
+	"DROP TABLE users;",
+	"ALTER TABLE users_10 RENAME TO users;",
+	"ALTER TABLE groups_10 RENAME TO groups;",
+	"ALTER TABLE group_member_users_10 RENAME TO group_member_users;",
+	"ALTER TABLE group_member_groups_10 RENAME TO group_member_groups;",
+	"ALTER TABLE sync_member_refs_10 RENAME TO sync_member_refs;",
+	/* the indexes of migrations 1 and 6 */
+	"CREATE UNIQUE INDEX users_upn ON users(tenant_id, upn_key) WHERE deleted_at IS NULL;",
+	"CREATE UNIQUE INDEX users_anchor ON users(tenant_id, source_anchor)"
+	"  WHERE source_anchor IS NOT NULL;",
+	"CREATE INDEX users_source_dn_key ON users(tenant_id, source_dn_key)"
+	"  WHERE source_dn_key IS NOT NULL;",
+	"CREATE INDEX users_source_uid_key ON users(tenant_id, source_uid_key)"
+	"  WHERE source_uid_key IS NOT NULL;",
+	"CREATE UNIQUE INDEX groups_name ON groups(tenant_id, name_key) WHERE deleted_at IS NULL;",
+	"CREATE UNIQUE INDEX groups_anchor ON groups(tenant_id, source_anchor)"
+	"  WHERE source_anchor IS NOT NULL;",
+	"CREATE INDEX groups_source_dn_key ON groups(tenant_id, source_dn_key)"
+	"  WHERE source_dn_key IS NOT NULL;",
+	/* the reverse lookups: a user's groups, a group's parents, a key's groups */
+	"CREATE INDEX group_member_users_user ON group_member_users(user_rid, group_rid);",
+	"CREATE INDEX group_member_groups_member ON group_member_groups(member_rid, group_rid);",
+	"CREATE INDEX sync_member_refs_key ON sync_member_refs(member_key);",
+	/* the role-data version triggers of migration 4 on users and groups */
+	DIR_RBAC_TRIGGER("rbac_v_u_u", "UPDATE OF deleted_at ON users", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_u_d", "DELETE ON users", "OLD"),
+	DIR_RBAC_TRIGGER("rbac_v_g_u", "UPDATE OF deleted_at ON groups", "NEW"),
+	DIR_RBAC_TRIGGER("rbac_v_g_d", "DELETE ON groups", "OLD"),
+	/*
+	 * Tenant isolation.  A side that does not exist compares as NULL, so
+	 * the trigger lets it through and the foreign key refuses it.
+	 */
+	"CREATE TRIGGER group_member_users_tenant BEFORE INSERT ON group_member_users "
+	"WHEN (SELECT tenant_id FROM groups WHERE rid = NEW.group_rid) <> "
+	"(SELECT tenant_id FROM users WHERE rid = NEW.user_rid) "
+	"BEGIN SELECT RAISE(ABORT, 'membership across tenants'); END;",
+	"CREATE TRIGGER group_member_users_tenant_u BEFORE UPDATE ON group_member_users "
+	"WHEN (SELECT tenant_id FROM groups WHERE rid = NEW.group_rid) <> "
+	"(SELECT tenant_id FROM users WHERE rid = NEW.user_rid) "
+	"BEGIN SELECT RAISE(ABORT, 'membership across tenants'); END;",
+	"CREATE TRIGGER group_member_groups_tenant BEFORE INSERT ON group_member_groups "
+	"WHEN (SELECT tenant_id FROM groups WHERE rid = NEW.group_rid) <> "
+	"(SELECT tenant_id FROM groups WHERE rid = NEW.member_rid) "
+	"BEGIN SELECT RAISE(ABORT, 'membership across tenants'); END;",
+	"CREATE TRIGGER group_member_groups_tenant_u BEFORE UPDATE ON group_member_groups "
+	"WHEN (SELECT tenant_id FROM groups WHERE rid = NEW.group_rid) <> "
+	"(SELECT tenant_id FROM groups WHERE rid = NEW.member_rid) "
+	"BEGIN SELECT RAISE(ABORT, 'membership across tenants'); END;",
+	"CREATE TRIGGER users_tenant_fixed BEFORE UPDATE OF tenant_id ON users "
+	"WHEN NEW.tenant_id IS NOT OLD.tenant_id "
+	"BEGIN SELECT RAISE(ABORT, 'the tenant of a user cannot change'); END;",
+	"CREATE TRIGGER groups_tenant_fixed BEFORE UPDATE OF tenant_id ON groups "
+	"WHEN NEW.tenant_id IS NOT OLD.tenant_id "
+	"BEGIN SELECT RAISE(ABORT, 'the tenant of a group cannot change'); END;",
+	NULL,
+};
+
 static const char *const *const dir_migrations[] = {
 	dir_migration_1, dir_migration_2, dir_migration_3, dir_migration_4, dir_migration_5,
-	dir_migration_6, dir_migration_7, dir_migration_8, dir_migration_9};
+	dir_migration_6, dir_migration_7, dir_migration_8, dir_migration_9, dir_migration_10};
 
 _Static_assert(sizeof(dir_migrations) / sizeof(dir_migrations[0]) == DIR_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -543,7 +705,31 @@ static int dir_read_version(struct dir *d, int *out, struct err *err)
 	return rc == SQLITE_ROW ? 0 : dir_fail(d, err, "read schema version");
 }
 
-int dir_schema_migrate(struct dir *d, int target, struct err *err)
+/*
+ * Every foreign key holds: PRAGMA foreign_key_check comes back empty.  Run
+ * inside a migration's transaction, before its commit, since a migration
+ * runs with foreign keys off.
+ */
+static int dir_foreign_keys_hold(struct dir *d, struct err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+		return dir_fail(d, err, "foreign key check");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err_set(err, ERR_CORRUPT, "a foreign key fails: %.60s row %lld references %.60s",
+			(const char *)sqlite3_column_text(st, 0),
+			(long long)sqlite3_column_int64(st, 1),
+			(const char *)sqlite3_column_text(st, 2));
+	else if (rc != SQLITE_DONE)
+		dir_fail(d, err, "foreign key check");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : err->code;
+}
+
+static int dir_schema_migrate_fk_off(struct dir *d, int target, struct err *err)
 {
 	for (int v = d->version + 1; v <= target; v++) {
 		char bump[48];
@@ -566,7 +752,8 @@ int dir_schema_migrate(struct dir *d, int target, struct err *err)
 				goto fail;
 			}
 		}
-		if (dir_exec(d, bump, err) != 0 || dir_exec(d, "COMMIT", err) != 0) {
+		if (dir_foreign_keys_hold(d, err) != 0 || dir_exec(d, bump, err) != 0 ||
+		    dir_exec(d, "COMMIT", err) != 0) {
 			err_prefix(err, "migration to schema version %d", v);
 			goto fail;
 		}
@@ -576,4 +763,26 @@ int dir_schema_migrate(struct dir *d, int target, struct err *err)
 fail:
 	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 	return err->code;
+}
+
+/*
+ * Migrations run with foreign keys off, as SQLite's procedure for
+ * rebuilding a table asks (PRAGMA foreign_keys is a no-op inside a
+ * transaction, so it is set around them): dropping a referenced table
+ * would otherwise delete, and cascade to, every row referencing it.
+ * Each migration checks the keys itself before it commits.
+ */
+int dir_schema_migrate(struct dir *d, int target, struct err *err)
+{
+	struct err ignored = {0};
+	int rc;
+
+	if (d->version >= target)
+		return 0;
+	if (dir_exec(d, "PRAGMA foreign_keys=OFF", err) != 0)
+		return err->code;
+	rc = dir_schema_migrate_fk_off(d, target, err);
+	if (dir_exec(d, "PRAGMA foreign_keys=ON", rc == 0 ? err : &ignored) != 0 && rc == 0)
+		rc = err->code;
+	return rc;
 }

@@ -74,47 +74,59 @@ static const char sql_sync_resolve_user_uid[] =
 static const char sql_sync_resolve_group_dn[] =
 	"SELECT id, source_dn_key, NULL FROM groups WHERE tenant_id = ?1 AND "
 	"source_dn_key = ?2 AND deleted_at IS NULL";
-static const char sql_sync_refs_by_keys[] = "SELECT DISTINCT group_id FROM sync_member_refs "
-					    "WHERE tenant_id = ?1 AND member_key IN (?2, ?3)";
+/*
+ * References and memberships hold the group's rid (schema 10): a group is
+ * found once by (tenant_id, id), the rest goes by rid.  A reference's
+ * tenant is its group's.
+ */
+#define SYNC_GROUP_RID "(SELECT rid FROM groups WHERE tenant_id = ?1 AND id = ?2)"
+static const char sql_sync_refs_by_keys[] =
+	"SELECT DISTINCT g.id FROM sync_member_refs r CROSS JOIN groups g ON g.rid = r.group_rid "
+	"WHERE r.member_key IN (?2, ?3) AND g.tenant_id = ?1";
 /*
  * Link every live object a group's references name, in three statements
- * (CROSS JOIN and "+": the group's references first, by primary key).
+ * (CROSS JOIN and "+": the group, then its references by primary key, then
+ * the objects by their key indexes).
  */
 static const char sql_sync_link_users_dn[] =
-	"INSERT OR IGNORE INTO group_member_users (tenant_id, group_id, user_id) "
-	"SELECT ?1, ?2, u.id FROM sync_member_refs r CROSS JOIN users u ON u.tenant_id = ?1 AND "
-	"u.source_dn_key = +r.member_key AND u.deleted_at IS NULL "
-	"WHERE r.group_id = ?2 AND r.member_key >= 'dn:' AND r.member_key < 'dn;' AND "
-	"+r.tenant_id = ?1";
+	"INSERT OR IGNORE INTO group_member_users (group_rid, user_rid) "
+	"SELECT p.rid, u.rid FROM groups p CROSS JOIN sync_member_refs r ON r.group_rid = p.rid "
+	"AND r.member_key >= 'dn:' AND r.member_key < 'dn;' "
+	"CROSS JOIN users u ON u.tenant_id = ?1 AND u.source_dn_key = +r.member_key AND "
+	"u.deleted_at IS NULL WHERE p.tenant_id = ?1 AND p.id = ?2";
 static const char sql_sync_link_users_uid[] =
-	"INSERT OR IGNORE INTO group_member_users (tenant_id, group_id, user_id) "
-	"SELECT ?1, ?2, u.id FROM sync_member_refs r CROSS JOIN users u ON u.tenant_id = ?1 AND "
-	"u.source_uid_key = +r.member_key AND u.deleted_at IS NULL "
-	"WHERE r.group_id = ?2 AND r.member_key >= 'uid:' AND r.member_key < 'uid;' AND "
-	"+r.tenant_id = ?1";
+	"INSERT OR IGNORE INTO group_member_users (group_rid, user_rid) "
+	"SELECT p.rid, u.rid FROM groups p CROSS JOIN sync_member_refs r ON r.group_rid = p.rid "
+	"AND r.member_key >= 'uid:' AND r.member_key < 'uid;' "
+	"CROSS JOIN users u ON u.tenant_id = ?1 AND u.source_uid_key = +r.member_key AND "
+	"u.deleted_at IS NULL WHERE p.tenant_id = ?1 AND p.id = ?2";
 static const char sql_sync_link_groups[] =
-	"INSERT OR IGNORE INTO group_member_groups (tenant_id, group_id, member_id) "
-	"SELECT ?1, ?2, g.id FROM sync_member_refs r CROSS JOIN groups g ON g.tenant_id = ?1 AND "
-	"g.source_dn_key = +r.member_key AND g.deleted_at IS NULL AND g.id <> ?2 "
-	"WHERE r.group_id = ?2 AND r.member_key >= 'dn:' AND r.member_key < 'dn;' AND "
-	"+r.tenant_id = ?1";
-/* "+tenant_id": the primary key (group_id, ...) is the index to use, not the key index. */
-static const char sql_sync_refs_of_group[] = "SELECT member_key FROM sync_member_refs WHERE "
-					     "+tenant_id = ?1 AND group_id = ?2 ORDER BY member_key";
-/* The added references of a group in one statement, from a JSON array of keys. */
+	"INSERT OR IGNORE INTO group_member_groups (group_rid, member_rid) "
+	"SELECT p.rid, g.rid FROM groups p CROSS JOIN sync_member_refs r ON r.group_rid = p.rid "
+	"AND r.member_key >= 'dn:' AND r.member_key < 'dn;' "
+	"CROSS JOIN groups g ON g.tenant_id = ?1 AND g.source_dn_key = +r.member_key AND "
+	"g.deleted_at IS NULL AND g.rid <> p.rid WHERE p.tenant_id = ?1 AND p.id = ?2";
+static const char sql_sync_refs_of_group[] =
+	"SELECT member_key FROM sync_member_refs WHERE group_rid = " SYNC_GROUP_RID
+	" ORDER BY member_key";
+/*
+ * The added references of a group in one statement, from a JSON array of
+ * keys (the group was put before, in the same savepoint).
+ */
 static const char sql_sync_refs_add[] =
-	"INSERT OR IGNORE INTO sync_member_refs (tenant_id, group_id, member_key) "
-	"SELECT ?1, ?2, value FROM json_each(?3)";
-static const char sql_sync_ref_del[] = "DELETE FROM sync_member_refs WHERE tenant_id = ?1 AND "
-				       "group_id = ?2 AND member_key = ?3";
-static const char sql_sync_ref_any[] =
-	"SELECT 1 FROM sync_member_refs WHERE tenant_id = ?1 AND group_id = ?2 AND "
-	"member_key IN (?3, ?4)";
+	"INSERT OR IGNORE INTO sync_member_refs (group_rid, member_key) "
+	"SELECT p.rid, j.value FROM groups p CROSS JOIN json_each(?3) j "
+	"WHERE p.tenant_id = ?1 AND p.id = ?2";
+static const char sql_sync_ref_del[] = "DELETE FROM sync_member_refs WHERE group_rid = "
+	SYNC_GROUP_RID " AND member_key = ?3";
+static const char sql_sync_ref_any[] = "SELECT 1 FROM sync_member_refs WHERE group_rid = "
+	SYNC_GROUP_RID " AND member_key IN (?3, ?4)";
 /* Index-backed probes: the anchor indexes are partial on source_anchor IS NOT NULL. */
 static const char sql_sync_first[] =
 	"SELECT NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND source_anchor IS NOT "
 	"NULL) AND NOT EXISTS (SELECT 1 FROM groups WHERE tenant_id = ?1 AND source_anchor IS "
-	"NOT NULL) AND NOT EXISTS (SELECT 1 FROM sync_member_refs WHERE tenant_id = ?1)";
+	"NOT NULL) AND NOT EXISTS (SELECT 1 FROM groups g CROSS JOIN sync_member_refs r ON "
+	"r.group_rid = g.rid WHERE g.tenant_id = ?1)";
 /* base: for a gone mark, the DN key of the base whose search said so (NULL: any) */
 static const char sql_sync_marks_create[] =
 	"CREATE TEMP TABLE IF NOT EXISTS sync_marks (mark INTEGER NOT NULL, kind INTEGER NOT "

@@ -336,6 +336,72 @@ START_TEST(cross_tenant_isolation)
 }
 END_TEST
 
+/* A raw SQL statement, expected to be refused with a message containing want. */
+static void raw_refused(sqlite3 *raw, const char *sql, const char *want)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(raw, sql, NULL, NULL, &msg);
+
+	ck_assert_msg(rc != SQLITE_OK, "not refused: %s", sql);
+	ck_assert_msg(msg != NULL && strstr(msg, want) != NULL, "%s: got '%s', want '%s'", sql,
+		      msg ? msg : "", want);
+	sqlite3_free(msg);
+}
+
+/*
+ * Memberships hold rids since schema 10, which carry no tenant: the schema
+ * still refuses, below the API, a membership linking two tenants' objects
+ * or an object moved to another tenant.
+ */
+START_TEST(cross_tenant_membership_refused_by_the_schema)
+{
+	struct dir_tenant a, b;
+	struct dir_user ua, ub;
+	struct dir_group ga, gb;
+	struct err err = {0};
+	char sql[512];
+	sqlite3 *raw;
+
+	make_tenant("a", &a);
+	make_tenant("b", &b);
+	make_user(a.id, "alice@a.test", NULL, &ua);
+	make_user(b.id, "bob@b.test", NULL, &ub);
+	make_group(a.id, "ga", &ga);
+	make_group(b.id, "gb", &gb);
+	ck_assert_int_eq(dir_group_add_member(d, b.id, gb.id, DIR_MEMBER_USER, ua.id, &err),
+			 ERR_NOT_FOUND);
+	ck_assert_str_eq(err.msg, "no such group or user in this tenant");
+	ck_assert_int_eq(dir_group_add_member(d, a.id, ga.id, DIR_MEMBER_USER, ua.id, &err), 0);
+	ck_assert_int_eq(sqlite3_open(db_path, &raw), SQLITE_OK);
+	sqlite3_busy_timeout(raw, 5000);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO group_member_users (group_rid, user_rid) SELECT g.rid, u.rid "
+		 "FROM groups g, users u WHERE g.id = '%s' AND u.id = '%s'",
+		 ga.id, ub.id);
+	raw_refused(raw, sql, "membership across tenants");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO group_member_groups (group_rid, member_rid) SELECT g.rid, c.rid "
+		 "FROM groups g, groups c WHERE g.id = '%s' AND c.id = '%s'",
+		 gb.id, ga.id);
+	raw_refused(raw, sql, "membership across tenants");
+	snprintf(sql, sizeof(sql),
+		 "UPDATE group_member_users SET user_rid = (SELECT rid FROM users WHERE id = '%s')",
+		 ub.id);
+	raw_refused(raw, sql, "membership across tenants");
+	snprintf(sql, sizeof(sql), "UPDATE users SET tenant_id = '%s' WHERE id = '%s'", b.id,
+		 ua.id);
+	raw_refused(raw, sql, "cannot change");
+	snprintf(sql, sizeof(sql), "UPDATE groups SET tenant_id = '%s' WHERE id = '%s'", b.id,
+		 ga.id);
+	raw_refused(raw, sql, "cannot change");
+	/* a rid that names nothing: the foreign key */
+	raw_refused(raw, "INSERT INTO group_member_users (group_rid, user_rid) VALUES (-1, -1)",
+		    "FOREIGN KEY");
+	sqlite3_close(raw);
+}
+END_TEST
+
 /* ---- groups ---- */
 
 START_TEST(nested_groups_with_a_cycle)
@@ -451,7 +517,8 @@ START_TEST(migration_from_older_schema)
 	struct dir_user u, got;
 	struct dir_app a;
 	struct err err = {0};
-	char path[700];
+	char path[700], sql[512], names[256];
+	sqlite3 *raw;
 
 	snprintf(path, sizeof(path), "%s/old.db", tmp);
 	o.path = path;
@@ -471,11 +538,27 @@ START_TEST(migration_from_older_schema)
 	strcpy(a.redirect_uris[0], "https://x.test/");
 	ck_assert_int_ne(dir_app_create(d, t.id, &a, &err), 0);
 	dir_close(d);
+	d = NULL;
+	/* a group and a membership, in schema 1's columns */
+	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO groups (tenant_id, id, name, name_key, source, created_at, "
+		 "updated_at) VALUES ('%s', 'g-old', 'old-group', 'old-group', 'cloud', 1, 1);"
+		 "INSERT INTO group_member_users (group_id, user_id, tenant_id) VALUES "
+		 "('g-old', '%s', '%s');",
+		 t.id, u.id, t.id);
+	ck_assert_int_eq(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
 
 	o.target_version = 0;
 	d = dir_open(&o, &err);
 	ck_assert_msg(d != NULL, "%s", err.msg);
 	ck_assert_int_eq(dir_schema_version(d), DIR_SCHEMA_VERSION);
+	names[0] = '\0';
+	ck_assert_int_eq(dir_member_of(d, t.id, DIR_MEMBER_USER, u.id, collect_groups, names,
+				       &err),
+			 0);
+	ck_assert_str_eq(names, "old-group,");
 	ck_assert_int_eq(dir_user_get(d, t.id, u.id, &got, &err), 0);
 	ck_assert_str_eq(got.upn, "kept@old.test");
 	ck_assert_int_eq(dir_user_check_password(d, t.id, u.id, "kept-pw", &err), 0);
@@ -745,6 +828,141 @@ START_TEST(export_round_trip)
 }
 END_TEST
 
+static int collect_members(void *ctx, const struct dir_member *m)
+{
+	char *names = ctx;
+	strcat(names, m->name);
+	strcat(names, ",");
+	return 0;
+}
+
+static void raw_exec(sqlite3 *raw, const char *sql)
+{
+	char *msg = NULL;
+
+	ck_assert_msg(sqlite3_exec(raw, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
+		      msg ? msg : "");
+	sqlite3_free(msg);
+}
+
+/*
+ * Schema 10 rebuilds users and groups and moves memberships and sync
+ * references to rids: everything a schema 9 store held is still there,
+ * with its indexes and triggers, and every foreign key holds.
+ */
+START_TEST(migration_to_integer_keys)
+{
+	static const char *const expected[] = {
+		"users_upn", "users_anchor", "users_source_dn_key", "users_source_uid_key",
+		"groups_name", "groups_anchor", "groups_source_dn_key", "group_member_users_user",
+		"group_member_groups_member", "sync_member_refs_key", "rbac_v_u_u", "rbac_v_u_d",
+		"rbac_v_g_u", "rbac_v_g_d", "group_member_users_tenant",
+		"group_member_groups_tenant", "users_tenant_fixed", "groups_tenant_fixed",
+	};
+	struct dir_options o = {0};
+	struct dir_tenant t, other;
+	struct dir_user u, v, w;
+	struct dir_group g1, g2, h;
+	struct err err = {0};
+	struct buf out = {0};
+	char path[700], sql[1024], names[512];
+	int64_t v0, v1;
+	sqlite3 *raw;
+
+	snprintf(path, sizeof(path), "%s/nine.db", tmp);
+	o.path = path;
+	o.argon2 = (struct dir_argon2)FAST_ARGON2;
+	o.clock.now = tu_clock;
+	o.clock.ctx = &now;
+	o.target_version = 9;
+	dir_close(d);
+	d = dir_open(&o, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	ck_assert_int_eq(dir_schema_version(d), 9);
+	make_tenant("nine", &t);
+	make_tenant("other", &other);
+	make_user(t.id, "u@nine.test", "u-pw", &u);
+	make_user(t.id, "v@nine.test", NULL, &v);
+	make_user(other.id, "w@other.test", NULL, &w);
+	make_group(t.id, "g1", &g1);
+	make_group(t.id, "g2", &g2);
+	make_group(other.id, "h", &h);
+	dir_close(d);
+	d = NULL;
+	/* schema 9's memberships and references, as its code wrote them */
+	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+	raw_exec(raw, "PRAGMA foreign_keys=ON");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO group_member_users (tenant_id, group_id, user_id) VALUES "
+		 "('%s', '%s', '%s'), ('%s', '%s', '%s'), ('%s', '%s', '%s');"
+		 "INSERT INTO group_member_groups (tenant_id, group_id, member_id) VALUES "
+		 "('%s', '%s', '%s');"
+		 "INSERT INTO sync_member_refs (tenant_id, group_id, member_key) VALUES "
+		 "('%s', '%s', 'dn:uid=u,ou=people'), ('%s', '%s', 'uid:v'), "
+		 "('%s', '%s', 'dn:uid=w,ou=people');",
+		 t.id, g1.id, u.id, t.id, g1.id, v.id, other.id, h.id, w.id, t.id, g2.id, g1.id,
+		 t.id, g1.id, t.id, g1.id, other.id, h.id);
+	raw_exec(raw, sql);
+	sqlite3_close(raw);
+
+	o.target_version = 0;
+	d = dir_open(&o, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	ck_assert_int_eq(dir_schema_version(d), DIR_SCHEMA_VERSION);
+	ck_assert_int_eq(dir_integrity_check(d, &err), 0);
+	/* the memberships, by the API */
+	names[0] = '\0';
+	ck_assert_int_eq(dir_group_members(d, t.id, g1.id, collect_members, names, &err), 0);
+	ck_assert_str_eq(names, "u@nine.test,v@nine.test,");
+	names[0] = '\0';
+	ck_assert_int_eq(dir_group_members(d, t.id, g2.id, collect_members, names, &err), 0);
+	ck_assert_str_eq(names, "g1,");
+	names[0] = '\0';
+	ck_assert_int_eq(dir_member_of(d, t.id, DIR_MEMBER_USER, u.id, collect_groups, names,
+				       &err),
+			 0);
+	ck_assert_str_eq(names, "g1,g2,");
+	names[0] = '\0';
+	ck_assert_int_eq(dir_group_members(d, other.id, h.id, collect_members, names, &err), 0);
+	ck_assert_str_eq(names, "w@other.test,");
+	ck_assert_int_eq(dir_user_check_password(d, t.id, u.id, "u-pw", &err), 0);
+	/* the references, by the export (ids, never rids) */
+	ck_assert_int_eq(dir_export_tenant(d, t.id, buf_write, &out, &err), 0);
+	snprintf(sql, sizeof(sql),
+		 "\"sync_member_refs\":[\n{\"group_id\":\"%s\",\"member_key\":\"dn:uid=u,ou=people\"},"
+		 "\n{\"group_id\":\"%s\",\"member_key\":\"uid:v\"}]",
+		 g1.id, g1.id);
+	ck_assert_msg(strstr(out.p, sql) != NULL, "%s", out.p);
+	ck_assert_ptr_null(strstr(out.p, "\"rid\""));
+	ck_assert_ptr_null(strstr(out.p, "_rid\""));
+	free(out.p);
+	/* the indexes and triggers of the rebuilt tables */
+	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		sqlite3_stmt *st;
+		ck_assert_int_eq(sqlite3_prepare_v2(raw,
+						    "SELECT 1 FROM sqlite_schema WHERE name = ?1 AND "
+						    "type IN ('index', 'trigger')",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_text(st, 1, expected[i], -1, SQLITE_STATIC);
+		ck_assert_msg(sqlite3_step(st) == SQLITE_ROW, "no %s", expected[i]);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(raw);
+	/* a version bump per membership change, and deletes cascade */
+	ck_assert_int_eq(dir_role_data_version(d, t.id, &v0, &err), 0);
+	ck_assert_int_eq(dir_group_remove_member(d, t.id, g1.id, DIR_MEMBER_USER, v.id, &err), 0);
+	ck_assert_int_eq(dir_role_data_version(d, t.id, &v1, &err), 0);
+	ck_assert_int_gt(v1, v0);
+	ck_assert_int_eq(dir_group_purge(d, t.id, g1.id, &err), 0);
+	names[0] = '\0';
+	ck_assert_int_eq(dir_group_members(d, t.id, g2.id, collect_members, names, &err), 0);
+	ck_assert_str_eq(names, "");
+	ck_assert_int_eq(dir_integrity_check(d, &err), 0);
+}
+END_TEST
+
 START_TEST(import_rejects_bad_documents)
 {
 	static const struct {
@@ -916,9 +1134,10 @@ START_TEST(checkpoints_from_a_thread)
 	ck_assert_int_eq(stat(db_path, &st0), 0);
 	ck_assert_msg(dir_ckpt_start(d, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(dir_ckpt_start(d, &err), 0); /* once is enough */
+	/* enough to pass DIR_CKPT_PAGES (1000) of log: since schema 10 a user is ~0.07 page */
 	for (int b = 0; b < 4; b++) {
 		ck_assert_int_eq(dir_begin(d, &err), 0);
-		for (int i = 0; i < 2500; i++) {
+		for (int i = 0; i < 4000; i++) {
 			char upn[64];
 			snprintf(upn, sizeof(upn), "u%d.%d@acme.test", b, i);
 			make_user(t.id, upn, NULL, &u);
@@ -932,7 +1151,7 @@ START_TEST(checkpoints_from_a_thread)
 	r = open_store(db_path, &err);
 	ck_assert_msg(r != NULL, "%s", err.msg);
 	ck_assert_int_eq(dir_user_list(r, t.id, NULL, count_users, &n, &err), 0);
-	ck_assert_int_eq(n, 10000);
+	ck_assert_int_eq(n, 16000);
 	dir_close(r);
 	dir_ckpt_stop(d);
 	dir_ckpt_stop(d);
@@ -947,7 +1166,7 @@ START_TEST(checkpoints_from_a_thread)
 	ck_assert_msg(d != NULL, "%s", err.msg);
 	n = 0;
 	ck_assert_int_eq(dir_user_list(d, t.id, NULL, count_users, &n, &err), 0);
-	ck_assert_int_eq(n, 10001);
+	ck_assert_int_eq(n, 16001);
 	/* and a handle closed with the thread running stops it */
 	ck_assert_int_eq(dir_ckpt_start(d, &err), 0);
 }
@@ -967,9 +1186,11 @@ int main(void)
 	tcase_add_test(tc, password_rehash_on_new_parameters);
 	tcase_add_test(tc, upn_unique_per_tenant_any_case);
 	tcase_add_test(tc, cross_tenant_isolation);
+	tcase_add_test(tc, cross_tenant_membership_refused_by_the_schema);
 	tcase_add_test(tc, nested_groups_with_a_cycle);
 	tcase_add_test(tc, app_validation);
 	tcase_add_test(tc, migration_from_older_schema);
+	tcase_add_test(tc, migration_to_integer_keys);
 	tcase_add_test(tc, newer_schema_is_refused);
 	tcase_add_test(tc, corrupt_and_foreign_files_are_refused);
 	tcase_add_test(tc, read_only_store);

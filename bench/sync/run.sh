@@ -162,6 +162,7 @@ EOF
 	read -r full rss rc sync_cpu < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
 	sync_slapd=$(($(slapd_cpu) - c0))
 	[ "$rc" = 0 ] || echo "bench/sync: idp-sync --once exited $rc" >&2
+	echo "bench/sync: $n users: the store after the full sync: $(stat -c %s "$dir/store.db") bytes" >&2
 	read -r resume _ _ _ < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
 
 	local p50="-" p99="-" pmax="-"

@@ -666,15 +666,25 @@ START_TEST(purge_export_import)
 }
 END_TEST
 
+static int count_member_h(void *ctx, const struct dir_member *m)
+{
+	if (m->kind == DIR_MEMBER_GROUP && strcmp(m->name, "h") == 0)
+		++*(int *)ctx;
+	return 0;
+}
+
 START_TEST(migration_from_schema_2)
 {
 	char old_path[700];
 	struct dir_options o = {0};
 	struct dir_tenant x = {0};
-	struct dir_group g = {0}, h = {0};
+	struct dir_group g = {0}, h = {0}, k = {0};
 	struct err err = {0};
 	struct dir *old;
 	int64_t v0, v1;
+	char sql[512];
+	sqlite3 *raw;
+	int n;
 
 	snprintf(old_path, sizeof(old_path), "%s/old.db", tmp);
 	o.path = old_path;
@@ -687,13 +697,26 @@ START_TEST(migration_from_schema_2)
 	strcpy(h.name, "h");
 	ck_assert_int_eq(dir_group_create(old, x.id, &g, &err), 0);
 	ck_assert_int_eq(dir_group_create(old, x.id, &h, &err), 0);
+	strcpy(k.name, "k");
+	ck_assert_int_eq(dir_group_create(old, x.id, &k, &err), 0);
 	dir_close(old);
+	/* a membership in schema 2's columns (text ids): schema 10 turns it into rids */
+	ck_assert_int_eq(sqlite3_open(old_path, &raw), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO group_member_groups (group_id, member_id, tenant_id) VALUES "
+		 "('%s', '%s', '%s')",
+		 k.id, h.id, x.id);
+	ck_assert_int_eq(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
 	o.target_version = 0;
 	old = dir_open(&o, &err);
 	ck_assert_msg(old != NULL, "%s", err.msg);
 	ck_assert_int_eq(dir_schema_version(old), DIR_SCHEMA_VERSION);
 	ck_assert_int_eq(dir_role_data_version(old, x.id, &v0, &err), 0);
 	ck_assert_int_gt(v0, 0); /* tenants made before the migration count too */
+	n = 0;
+	ck_assert_int_eq(dir_group_members(old, x.id, k.id, count_member_h, &n, &err), 0);
+	ck_assert_int_eq(n, 1); /* the membership survived */
 	ck_assert_int_eq(dir_group_add_member(old, x.id, g.id, DIR_MEMBER_GROUP, h.id, &err), 0);
 	ck_assert_int_eq(dir_role_data_version(old, x.id, &v1, &err), 0);
 	ck_assert_int_gt(v1, v0);

@@ -180,8 +180,7 @@ START_TEST(store_failure_fails_the_batch)
 	ck_assert_int_eq(once(NULL), 0);
 	store_exec("CREATE TRIGGER test_fault AFTER UPDATE ON users WHEN "
 		   "NEW.display_name = 'Store Fault' BEGIN INSERT INTO group_member_users "
-		   "(tenant_id, group_id, user_id) VALUES (NEW.tenant_id, 'no-such-group', "
-		   "NEW.id); END;");
+		   "(group_rid, user_rid) VALUES (-1, NEW.rid); END;"); /* no group -1 */
 	tslapd_modifyf(&srv, "dn: uid=u000001," TPEOPLE "\nchangetype: modify\nreplace: cn\n"
 			     "cn: Store Fault\n");
 	ck_assert_int_eq(once(NULL), 1);

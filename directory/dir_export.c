@@ -21,7 +21,7 @@
 struct dir_table {
 	const char *name;
 	const char *order;   /* ORDER BY for a stable export */
-	const char *omit;    /* a column never exported (a secret), or NULL */
+	const char *omit;    /* a column never exported (a secret, a rid), or NULL */
 	const char *derived; /* "key=source": recomputed as idp_fold(source) on import */
 	int no_import;       /* exported for the record, recreated rather than imported */
 	const char *owner;   /* the column holding the tenant's id; NULL = tenant_id */
@@ -358,7 +358,11 @@ static int dir_import_mapped_row(struct dir *d, const struct dir_table *t, json_
 		}
 	}
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE && sqlite3_extended_errcode(d->db) == SQLITE_CONSTRAINT_NOTNULL) {
+		/* an id that is not the tenant's found no rid */
+		err_set(err, ERR_INVALID, "%s[%zu]: names a group or member not in this tenant",
+			t->name, rowno);
+	} else if (rc != SQLITE_DONE) {
 		dir_fail(d, err, "insert");
 		err_set(err, err->code, "%s[%zu]: %s", t->name, rowno, sqlite3_errmsg(d->db));
 	}

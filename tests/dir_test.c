@@ -996,7 +996,7 @@ START_TEST(import_rejects_bad_documents)
 		{"{\"format\":\"idp-tenant-export\",\"schema_version\":2,\"tenant\":{\"id\":\"t1\","
 		 "\"name\":\"t1\",\"display_name\":\"T\",\"created_at\":1,\"updated_at\":1},"
 		 "\"group_member_users\":[{\"group_id\":\"nope\",\"user_id\":\"nope\"}]}",
-		 "group_member_users[0]"},
+		 "group_member_users[0]: names a group or member not in this tenant"},
 		{"{\"format\":\"idp-tenant-export\",\"format\":\"idp-tenant-export\"}", "duplicate"},
 	};
 	struct dir_tenant t;

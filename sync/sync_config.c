@@ -163,25 +163,14 @@ static const struct cfg_key sync_config_keys[] = {
 	CFG_END,
 };
 
-/* The normalized form of a DN for comparing bases; NULL if it does not parse. */
+/* The DN key of a base, for comparing bases; NULL if it does not parse. */
 static char *sync_config_norm(const char *dn)
 {
-	char key[DIR_SYNC_KEY_MAX], *out;
+	char key[DIR_SYNC_KEY_MAX];
 
 	if (sync_dn_key(dn, strlen(dn), key, sizeof(key), NULL) != 0)
 		return NULL;
-	out = strdup(key + 3);
-	return out;
-}
-
-/* 1 if a is b or lies below it. */
-static int sync_config_under(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la == lb)
-		return strcmp(a, b) == 0;
-	return la > lb && a[la - lb - 1] == ',' && strcmp(a + la - lb, b) == 0;
+	return strdup(key);
 }
 
 static int sync_config_bases(const char *name, const struct cfg_list *l, struct err *err)
@@ -190,7 +179,7 @@ static int sync_config_bases(const char *name, const struct cfg_list *l, struct 
 		for (size_t j = i + 1; j < l->n; j++) {
 			char *a = sync_config_norm(l->v[i]), *b = sync_config_norm(l->v[j]);
 			int overlap = a != NULL && b != NULL &&
-				      (sync_config_under(a, b) || sync_config_under(b, a));
+				      (sync_dn_key_under(a, b) || sync_dn_key_under(b, a));
 			free(a);
 			free(b);
 			if (overlap)

@@ -902,3 +902,14 @@ int sync_ahead_group(const struct sync_entry *e, struct dir_group *g,
 	memset(&a->members, 0, sizeof(a->members));
 	return 0;
 }
+
+int sync_dn_key_under(const char *key, const char *base)
+{
+	size_t k = strlen(key), b = strlen(base);
+
+	if (strncmp(key, "dn:", 3) != 0 || strncmp(base, "dn:", 3) != 0 || b <= 3)
+		return 0;
+	if (k == b)
+		return strcmp(key, base) == 0;
+	return k > b && key[k - (b - 2)] == ',' && strcmp(key + k - (b - 3), base + 3) == 0;
+}

@@ -81,6 +81,12 @@ int sync_uuid_format(const struct berval *raw, char out[DIR_ANCHOR_MAX]);
  */
 int sync_dn_key(const char *dn, size_t len, char *out, size_t cap, struct err *err);
 
+/*
+ * 1 if DN key key is base (another DN key) or below it: the base's DN at
+ * its end after a ','.  Keys start with "dn:".
+ */
+int sync_dn_key_under(const char *key, const char *base);
+
 /* 1 if dn is a plain DN that normalizes to itself (sync_dn_key's fast path); for the tests. */
 int sync_dn_is_plain(const char *dn, size_t len);
 

@@ -416,20 +416,30 @@ static void eng_entry_error(struct sync_engine *e, const char *dn, const char *w
  * marked seen, so nothing under its search's base may be swept this cycle:
  * an ACL hiding entryUUID must not delete every user of an OU.
  */
-static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
-			   const struct sync_msg *m)
+/*
+ * Entry dn of search s has no anchor in this cycle: nothing under the
+ * base is swept, and it is read again by DN until it can be anchored (out
+ * of memory: the next full sync reads it).
+ */
+static void eng_no_anchor(struct sync_engine *e, struct sync_search *s, const char *dn,
+			   int64_t cycle)
 {
 	struct err ignore = {0};
 
-	if (!eng_unread_counted(e, s->kind, m->entry.dn))
-		eng_entry_error(e, m->entry.dn, m->diag);
-	if (m->entry.uuid[0] == '\0' && s->unanchored++ == 0)
+	if (s->unanchored++ == 0)
 		log_warnx("%s: an entry without a usable entryUUID: nothing under this base is "
 			  "deleted in this cycle",
 			  s->base);
-	/* read again by DN until it can be anchored (out of memory: the next full sync) */
+	(void)eng_unread_add(e, s->kind, dn, cycle, &ignore);
+}
+
+static void eng_unreadable(struct sync_engine *e, struct sync_search *s,
+			   const struct sync_msg *m)
+{
+	if (!eng_unread_counted(e, s->kind, m->entry.dn))
+		eng_entry_error(e, m->entry.dn, m->diag);
 	if (m->entry.uuid[0] == '\0')
-		(void)eng_unread_add(e, s->kind, m->entry.dn, e->cycle.id, &ignore);
+		eng_no_anchor(e, s, m->entry.dn, e->cycle.id);
 }
 
 /*
@@ -725,17 +735,12 @@ static int eng_retry_search(struct sync_engine *e, struct sync_conn *c, struct s
 			 * One entry refused (an ACL, say): its error, not the cycle's.
 			 * It stays listed, and nothing under the base is deleted.
 			 */
-			struct err ignore = {0};
 			char why[300];
 			snprintf(why, sizeof(why), "reading it again: %s%s%s",
 				 ldap_err2string(m.result), m.diag[0] ? ": " : "", m.diag);
 			if (!eng_unread_counted(e, s->kind, dn))
 				eng_entry_error(e, dn, why);
-			if (s->unanchored++ == 0)
-				log_warnx("%s: an entry without a usable entryUUID: nothing under "
-					  "this base is deleted in this cycle",
-					  s->base);
-			(void)eng_unread_add(e, s->kind, dn, e->cycle.id, &ignore);
+			eng_no_anchor(e, s, dn, e->cycle.id);
 		} else if (m.result != LDAP_SUCCESS && dn == NULL) {
 			rc = err_set(err,
 				     m.result == LDAP_NO_SUCH_OBJECT ? ERR_NOT_FOUND : ERR_INVALID,
@@ -851,20 +856,14 @@ static int eng_retry_exchange(struct sync_engine *e, struct sync_conn *c, int ma
 						      set.v[i].anchor, err);
 		if (rc == 0)
 			rc = eng_retry_read(e, c, set.v, set.n, mark, err);
-		if (rc == 0)
-			left = dir_sync_exchange_left(e->d, e->tenant_id, NULL, NULL, err);
-		if (left < 0)
+		/* next time without those that failed: left set aside, or failing again */
+		set.dropped = 0;
+		if (rc == 0 && (left = dir_sync_exchange_left(e->d, e->tenant_id, eng_set_drop,
+							      &set, err)) < 0)
 			rc = left;
 		kept = rc == 0 && left == 0 && e->n_retry == 0;
-		if (!kept && rc == 0) {
-			/* without those that failed: left set aside, or failing again */
-			set.dropped = 0;
-			if ((left = dir_sync_exchange_left(e->d, e->tenant_id, eng_set_drop, &set,
-							   err)) < 0)
-				rc = left;
-			for (size_t i = 0; i < e->n_retry; i++)
-				eng_set_drop(&set, e->retry[i].kind, e->retry[i].anchor);
-		}
+		for (size_t i = 0; !kept && rc == 0 && i < e->n_retry; i++)
+			eng_set_drop(&set, e->retry[i].kind, e->retry[i].anchor);
 		end = dir_sync_exchange_end(e->d, kept, rc == 0 ? err : &(struct err){0});
 		e->reading = NULL;
 		e->n_reading = 0;
@@ -901,30 +900,18 @@ static int eng_retry_exchange(struct sync_engine *e, struct sync_conn *c, int ma
 	return rc;
 }
 
-/*
- * The search of kind whose base dn is under (or is): DN keys, the base's
- * own ("dn:" and the DN) at the end of the entry's after a ','.  NULL when
- * none is (the configuration changed: the entry is out of scope).
- */
+/* The search of kind whose base dn is under (or is), or NULL (out of scope now). */
 static struct sync_search *eng_search_under(struct sync_engine *e, enum dir_member_kind kind,
 					    const char *dn)
 {
 	char key[DIR_SYNC_KEY_MAX];
 	struct err ignore = {0};
-	size_t k;
 
 	if (sync_dn_key(dn, strlen(dn), key, sizeof(key), &ignore) != 0)
 		return NULL;
-	k = strlen(key);
-	for (size_t i = 0; i < e->ns; i++) {
-		const char *b = e->s[i].base_key;
-		size_t bl = strlen(b);
-		if (e->s[i].kind != kind || bl <= 3)
-			continue;
-		if (strcmp(key, b) == 0 ||
-		    (k > bl && key[k - (bl - 2)] == ',' && strcmp(key + k - (bl - 3), b + 3) == 0))
+	for (size_t i = 0; i < e->ns; i++)
+		if (e->s[i].kind == kind && sync_dn_key_under(key, e->s[i].base_key))
 			return &e->s[i];
-	}
 	return NULL;
 }
 
@@ -950,16 +937,11 @@ static int eng_unread_pass(struct sync_engine *e, int mark, struct err *err)
 	rc = eng_side(e, &c, err);
 	for (; rc == 0 && i < n; i++) {
 		struct sync_search *s = eng_search_under(e, todo[i].kind, todo[i].dn);
-		struct err ignore = {0};
 		if (s == NULL)
 			continue; /* out of scope now */
 		/* the refresh or full sync ending now has just read it: keep it for the next */
 		if (!e->persisting && e->cycle.id != 0 && todo[i].cycle == e->cycle.id) {
-			(void)eng_unread_add(e, todo[i].kind, todo[i].dn, todo[i].cycle, &ignore);
-			if (s->unanchored++ == 0)
-				log_warnx("%s: an entry without a usable entryUUID: nothing under "
-					  "this base is deleted in this cycle",
-					  s->base);
+			eng_no_anchor(e, s, todo[i].dn, todo[i].cycle);
 			continue;
 		}
 		rc = eng_retry_search(e, c, s, todo[i].dn, s->filter, mark, err);

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 
 #define DIR_CKPT_PAGES      1000  /* wake the checkpointer: SQLite's default threshold */
-#define DIR_CKPT_WAIT_PAGES 16000 /* ~64 MB of 4 KiB pages: then the writer lets it catch up */
+#define DIR_CKPT_WAIT_PAGES 8000 /* 64 MB of 8 KiB pages: then the writer lets it catch up */
 
 struct dir_ckpt {
 	sqlite3 *db; /* the checkpointer's own connection */

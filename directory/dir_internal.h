@@ -40,6 +40,9 @@ int64_t dir_now(struct dir *d);
  */
 sqlite3_stmt *dir_stmt(struct dir *d, const char *sql, struct err *err);
 
+/* Every foreign key holds (PRAGMA foreign_key_check is empty); else ERR_CORRUPT. */
+int dir_foreign_keys_hold(struct dir *d, struct err *err);
+
 /* Reset st and clear its bindings (NULL is fine). */
 void dir_stmt_done(sqlite3_stmt *st);
 

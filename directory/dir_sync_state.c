@@ -266,6 +266,31 @@ int dir_sync_cycle_list(struct dir *d, const char *tenant_id, const char *connec
 	return stop;
 }
 
+int dir_sync_bulk(struct dir *d, int on, struct err *err)
+{
+	if (sqlite3_get_autocommit(d->db) == 0)
+		return err_set(err, ERR_INTERNAL, "bulk mode changes inside a transaction");
+	return dir_exec(d, on ? "PRAGMA foreign_keys = OFF" : "PRAGMA foreign_keys = ON", err);
+}
+
+static const char sql_sync_tenant_exists[] = "SELECT 1 FROM tenants WHERE id = ?1";
+
+int dir_sync_bulk_check(struct dir *d, const char *tenant_id, struct err *err)
+{
+	sqlite3_stmt *st = dir_stmt(d, sql_sync_tenant_exists, err);
+	int rc;
+
+	if (st == NULL)
+		return err->code;
+	dir_bind_text(st, 1, tenant_id);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW  ? 0
+	     : rc == SQLITE_DONE ? err_set(err, ERR_NOT_FOUND, "the tenant was deleted during the sync")
+				 : dir_fail(d, err, "look the tenant up");
+	dir_stmt_done(st);
+	return rc;
+}
+
 int dir_sync_tune(struct dir *d, int cache_kib, struct err *err)
 {
 	char sql[160];

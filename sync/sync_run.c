@@ -72,6 +72,7 @@ struct sync_engine {
 	int persisting;    /* deletes apply at once, cookies go with each batch */
 	int first;         /* a full sync into a tenant without synced objects */
 	int first_groups;  /* ... that has begun putting groups */
+	int bulk;          /* ... whose pages are applied in bulk mode (dir_sync_bulk) */
 	int progressed;    /* this session completed a refresh: reconnect quickly */
 	int cookies_dirty; /* a cookie arrived since the last batch stored them */
 	int confirm;       /* the delete confirmation is still unused */
@@ -348,8 +349,16 @@ static int eng_batch_begin(struct sync_engine *e, struct err *err)
 {
 	if (e->in_tx)
 		return 0;
+	if (e->bulk && !e->first)
+		return err_set(err, ERR_INTERNAL, "the store's foreign keys could not be "
+						  "turned back on after a first sync");
 	if (dir_begin(e->d, err) != 0)
 		return err->code;
+	/* in bulk mode, nothing checks that the tenant still exists but this */
+	if (e->bulk && dir_sync_bulk_check(e->d, e->tenant_id, err) != 0) {
+		dir_rollback(e->d);
+		return err->code;
+	}
 	e->in_tx = 1;
 	e->batch_n = 0;
 	e->saved = e->cycle;
@@ -1368,6 +1377,25 @@ out:
 	return rc;
 }
 
+/*
+ * Leave bulk mode: the open batch is committed when commit says so (else
+ * it must be rolled back already).  When foreign keys cannot be turned
+ * back on, e->bulk stays set and no batch begins again.
+ */
+static int eng_bulk_end(struct sync_engine *e, int commit, struct err *err)
+{
+	if (!e->bulk)
+		return 0;
+	if (commit && eng_batch_commit(e, err) != 0)
+		return err->code;
+	if (e->in_tx)
+		return err_set(err, ERR_INTERNAL, "bulk mode ends inside a batch");
+	if (dir_sync_bulk(e->d, 0, err) != 0)
+		return err->code;
+	e->bulk = 0;
+	return 0;
+}
+
 /* Did a search of kind meet an entry without an anchor this cycle? */
 static int eng_unanchored(const struct sync_engine *e, enum dir_member_kind kind)
 {
@@ -1409,11 +1437,20 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	for (size_t i = 0; i < e->ns; i++)
 		if ((rc = eng_probe_cookie(e, &e->s[i], err)) != 0)
 			goto fail;
+	/* A first sync into the tenant writes its pages in bulk mode. */
+	if (e->first && !e->in_tx) {
+		if ((rc = dir_sync_bulk(e->d, 1, err)) != 0)
+			goto fail;
+		e->bulk = 1;
+	}
 	for (size_t i = 0; i < e->ns; i++) {
 		log_debug("full sync: reading %s", e->s[i].base);
 		if ((rc = eng_paged(e, &e->s[i], err)) != 0)
 			goto fail;
 	}
+	/* the retries and the sweep run with foreign keys checked */
+	if ((rc = eng_bulk_end(e, 1, err)) != 0)
+		goto fail;
 	/* Every search completed: what was not seen is gone. */
 	if ((rc = eng_batch_begin(e, err)) != 0 || (rc = eng_retry_pass(e, 1, err)) != 0)
 		goto fail;
@@ -1462,8 +1499,13 @@ static int eng_full(struct sync_engine *e, struct err *err)
 	eng_cycle_end(e, "ok", NULL);
 	return 0;
 fail:
-	e->first = 0;
 	eng_batch_rollback(e);
+	if (e->bulk) {
+		struct err why = {0};
+		if (eng_bulk_end(e, 0, &why) != 0)
+			log_error("leaving bulk mode: %s", why.msg);
+	}
+	e->first = 0;
 	if (rc == ENG_STOPPED) {
 		eng_cookies_clear(e);
 		eng_cycle_end(e, "stopped", "stopped by a signal before the read completed; "

@@ -1134,10 +1134,13 @@ START_TEST(checkpoints_from_a_thread)
 	ck_assert_int_eq(stat(db_path, &st0), 0);
 	ck_assert_msg(dir_ckpt_start(d, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(dir_ckpt_start(d, &err), 0); /* once is enough */
-	/* enough to pass DIR_CKPT_PAGES (1000) of log: since schema 10 a user is ~0.07 page */
+	/*
+	 * enough to pass DIR_CKPT_PAGES (1000) of log: since schema 10 and
+	 * 8 KiB pages a user is ~0.035 page
+	 */
 	for (int b = 0; b < 4; b++) {
 		ck_assert_int_eq(dir_begin(d, &err), 0);
-		for (int i = 0; i < 4000; i++) {
+		for (int i = 0; i < 10000; i++) {
 			char upn[64];
 			snprintf(upn, sizeof(upn), "u%d.%d@acme.test", b, i);
 			make_user(t.id, upn, NULL, &u);
@@ -1151,7 +1154,7 @@ START_TEST(checkpoints_from_a_thread)
 	r = open_store(db_path, &err);
 	ck_assert_msg(r != NULL, "%s", err.msg);
 	ck_assert_int_eq(dir_user_list(r, t.id, NULL, count_users, &n, &err), 0);
-	ck_assert_int_eq(n, 16000);
+	ck_assert_int_eq(n, 40000);
 	dir_close(r);
 	dir_ckpt_stop(d);
 	dir_ckpt_stop(d);
@@ -1166,7 +1169,7 @@ START_TEST(checkpoints_from_a_thread)
 	ck_assert_msg(d != NULL, "%s", err.msg);
 	n = 0;
 	ck_assert_int_eq(dir_user_list(d, t.id, NULL, count_users, &n, &err), 0);
-	ck_assert_int_eq(n, 16001);
+	ck_assert_int_eq(n, 40001);
 	/* and a handle closed with the thread running stops it */
 	ck_assert_int_eq(dir_ckpt_start(d, &err), 0);
 }

@@ -946,6 +946,76 @@ START_TEST(store_first_sync_many)
 }
 END_TEST
 
+/*
+ * Bulk mode (a first full sync): foreign keys are off on this connection
+ * only while it is on, never inside a transaction, and a batch can tell
+ * that its tenant was deleted meanwhile.
+ */
+START_TEST(store_bulk_mode)
+{
+	const char *refs[] = {"uid=ann,ou=p,dc=x", NULL};
+	char g[DIR_ID_MAX];
+	struct err err = {0};
+
+	ck_assert(dir_begin(d, &err) == 0);
+	ck_assert_int_eq(dir_sync_bulk(d, 1, &err), ERR_INTERNAL);
+	dir_rollback(d);
+	ck_assert_msg(dir_sync_bulk(d, 1, &err) == 0, "%s", err.msg);
+	ck_assert(dir_begin(d, &err) == 0);
+	ck_assert_msg(dir_sync_bulk_check(d, tid, &err) == 0, "%s", err.msg);
+	put_user(tid, "ann", "uid=ann,ou=p,dc=x", DIR_SYNC_PUT_FIRST, NULL);
+	put_group(tid, "g", "cn=g,dc=x", refs, g);
+	ck_assert(dir_commit(d, &err) == 0);
+	ck_assert_msg(dir_sync_bulk(d, 0, &err) == 0, "%s", err.msg);
+	ck_assert_msg(dir_integrity_check(d, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(members(tid, g), "ann@x.example");
+	/* back on: purging the other tenant cascades as usual */
+	put_user(other, "bob", "uid=bob,ou=p,dc=x", DIR_SYNC_PUT_FIRST, NULL);
+	ck_assert(dir_tenant_purge(d, other, &err) == 0);
+	ck_assert_msg(dir_integrity_check(d, &err) == 0, "%s", err.msg);
+	/* a deleted tenant: the next batch's check says so */
+	ck_assert(dir_begin(d, &err) == 0);
+	ck_assert_int_eq(dir_sync_bulk_check(d, other, &err), ERR_NOT_FOUND);
+	ck_assert_str_eq(err.msg, "the tenant was deleted during the sync");
+	dir_rollback(d);
+}
+END_TEST
+
+/* While bulk mode is on nothing cascades: why each batch checks its tenant. */
+START_TEST(store_bulk_mode_no_cascade)
+{
+	struct dir_options o = {0};
+	struct dir_tenant t;
+	struct err err = {0};
+	struct dir *b;
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/bulk.db", tmp);
+	o.path = path;
+	o.argon2 = (struct dir_argon2){1, 64, 1};
+	b = dir_open(&o, &err);
+	ck_assert_msg(b != NULL, "%s", err.msg);
+	memset(&t, 0, sizeof(t));
+	strcpy(t.name, "gone");
+	ck_assert(dir_tenant_create(b, &t, &err) == 0);
+	ck_assert(dir_sync_bulk(b, 1, &err) == 0);
+	{
+		struct dir_user u;
+		char dk[DIR_SYNC_KEY_MAX];
+		memset(&u, 0, sizeof(u));
+		strcpy(u.upn, "ann@x.example");
+		strcpy(u.source_anchor, "a-ann");
+		strcpy(u.source_dn, "uid=ann,ou=p,dc=x");
+		ck_assert(sync_dn_key(u.source_dn, strlen(u.source_dn), dk, sizeof(dk), &err) == 0);
+		ck_assert(dir_sync_user_put(b, t.id, &u, dk, "uid:ann", 0, &err) >= 0);
+	}
+	ck_assert(dir_tenant_purge(b, t.id, &err) == 0);
+	ck_assert_int_eq(dir_integrity_check(b, &err), ERR_CORRUPT);
+	ck_assert_msg(strstr(err.msg, "foreign key") != NULL, "%s", err.msg);
+	dir_close(b);
+}
+END_TEST
+
 /* A delete said by one base's search leaves an entry that moved to another base. */
 START_TEST(store_delete_scoped_to_base)
 {
@@ -1139,6 +1209,8 @@ static Suite *sync_unit_suite(void)
 	tcase_add_test(tc, store_restore_keeps_id);
 	tcase_add_test(tc, store_first_sync);
 	tcase_add_test(tc, store_first_sync_many);
+	tcase_add_test(tc, store_bulk_mode);
+	tcase_add_test(tc, store_bulk_mode_no_cascade);
 	tcase_add_test(tc, store_one_connector_per_tenant);
 	tcase_add_test(tc, store_delete_scoped_to_base);
 	tcase_add_test(tc, store_sweep_and_marks);

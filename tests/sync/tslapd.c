@@ -838,6 +838,11 @@ int tcompare(struct tslapd *s, struct dir *d, const char *tenant_id, const char 
 	int version = LDAP_VERSION3, rc = -1;
 	LDAP *ld = NULL;
 
+	/* a first sync writes with foreign keys off (dir_sync_bulk): they must hold */
+	if (dir_integrity_check(d, &err) != 0) {
+		snprintf(why, whylen, "the store: %s", err.msg);
+		return -1;
+	}
 	ck_assert(ldap_initialize(&ld, s->uri) == LDAP_SUCCESS);
 	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
 	if (ldap_sasl_bind_s(ld, TADMIN_DN, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL) !=

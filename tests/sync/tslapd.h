@@ -134,7 +134,8 @@ char *tdata_tree(int n, int g, int k);
  * (TPEOPLE with users_filter, TGROUPS with the default group filter) is a
  * live synced object with the right anchor, name and DN, no other synced
  * object is live, and every group's direct members are the entries its
- * member, uniqueMember and memberUid values name.  0 if equal, else -1
+ * member, uniqueMember and memberUid values name; and the store passes
+ * dir_integrity_check() (its foreign keys hold).  0 if equal, else -1
  * with why filled.
  */
 int tcompare(struct tslapd *s, struct dir *d, const char *tenant_id, const char *users_filter,

@@ -72,6 +72,33 @@ static int utf8_encode(uint32_t c, char *out)
 	return 4;
 }
 
+/*
+ * Eight bytes at a time through the ASCII that most text is (the byte
+ * loops were 2-4% of a full sync's writer, and more of its reader).
+ * 1 if the 8 bytes at p are all in 0x01..0x7f (ascii_nonzero) or all in
+ * 0x20..0x7e (ascii_printable): the "has a byte less than / more than n"
+ * tests of Bit Twiddling Hacks, exact for any such byte.
+ */
+#define UTF8_ONES 0x0101010101010101ULL
+#define UTF8_HIGH 0x8080808080808080ULL
+
+static int utf8_word_ascii_nonzero(const unsigned char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return (((x - UTF8_ONES) & ~x) | x) & UTF8_HIGH ? 0 : 1;
+}
+
+static int utf8_word_ascii_printable(const unsigned char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	/* a byte < 0x20, a byte > 0x7e (0x7f + 1 sets its top bit), a byte >= 0x80 */
+	return (((x - UTF8_ONES * 0x20) & ~x) | (x + UTF8_ONES) | x) & UTF8_HIGH ? 0 : 1;
+}
+
 int utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -80,7 +107,11 @@ int utf8_valid(const char *s, size_t len)
 	while (i < len) {
 		uint32_t cp;
 		int n;
-		/* ASCII, most text there is, a byte at a time (the decoder was 2% of a sync) */
+		if (len - i >= 8 && utf8_word_ascii_nonzero(p + i)) {
+			i += 8;
+			continue;
+		}
+		/* ASCII, a byte at a time (the decoder was 2% of a sync) */
 		if (p[i] != 0 && p[i] < 0x80) {
 			i++;
 			continue;
@@ -101,6 +132,10 @@ int utf8_printable(const char *s)
 	while (i < len) {
 		uint32_t cp;
 		int n;
+		if (len - i >= 8 && utf8_word_ascii_printable(p + i)) {
+			i += 8;
+			continue;
+		}
 		if (p[i] >= 0x20 && p[i] < 0x7f) {
 			i++;
 			continue;

@@ -228,11 +228,12 @@ int dir_check_text(const char *field, const char *value, size_t cap, int require
 	len = strnlen(value, cap);
 	if (len >= cap)
 		return err_set(err, ERR_INVALID, "%s is longer than %zu bytes", field, cap - 1);
+	/* one pass when it is fine (printable implies valid); the second says why not */
+	if (utf8_printable(value))
+		return 0;
 	if (!utf8_valid(value, len))
 		return err_set(err, ERR_INVALID, "%s is not valid UTF-8", field);
-	if (!utf8_printable(value))
-		return err_set(err, ERR_INVALID, "%s contains control characters", field);
-	return 0;
+	return err_set(err, ERR_INVALID, "%s contains control characters", field);
 }
 
 int dir_fold_key(const char *field, const char *value, char *out, size_t cap, struct err *err)

@@ -685,10 +685,15 @@ int dir_sync_users_put_first(struct dir *d, const char *tenant_id, struct dir_us
 	char(*upn_keys)[DIR_UPN_MAX * 2] = malloc(DIR_SYNC_PUT_MANY * sizeof(*upn_keys));
 	sqlite3_stmt *st = NULL;
 	int64_t now = dir_now(d);
+	size_t tid_len = strnlen(tenant_id, DIR_ID_MAX);
 	int rc = 0;
 
 	if (upn_keys == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
+	if (tid_len == DIR_ID_MAX) {
+		free(upn_keys);
+		return err_set(err, ERR_INVALID, "tenant id is too long");
+	}
 	/* the checks of dir_sync_user_put() and dir_sync_user_insert(), for each */
 	for (size_t i = 0; rc == 0 && i < DIR_SYNC_PUT_MANY; i++) {
 		if (dir_sync_check_key("DN", dn_keys[i], err) != 0 ||
@@ -708,7 +713,7 @@ int dir_sync_users_put_first(struct dir *d, const char *tenant_id, struct dir_us
 		rc = err_set(err, ERR_INTERNAL, "the many-row insert does not match its size");
 	for (size_t i = 0; rc == 0 && i < DIR_SYNC_PUT_MANY; i++) {
 		int b = (int)i * SYNC_USER_ROW_PARAMS;
-		snprintf(u[i].tenant_id, sizeof(u[i].tenant_id), "%s", tenant_id);
+		memcpy(u[i].tenant_id, tenant_id, tid_len + 1);
 		u[i].source = DIR_SOURCE_LDAP;
 		u[i].created_at = u[i].updated_at = now;
 		u[i].deleted_at = 0;

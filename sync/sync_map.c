@@ -862,15 +862,22 @@ int sync_ahead_user(const struct sync_entry *e, struct dir_user *u,
 					       sizeof(u->given_name), sizeof(u->surname),
 					       sizeof(u->mail),       DIR_SYNC_KEY_MAX,
 					       DIR_SYNC_KEY_MAX};
+	size_t dn_len;
 
-	memset(u, 0, sizeof(*u));
+	/* Field by field, not a memset of the whole (2.5 KB) struct: once per user. */
+	u->id[0] = u->tenant_id[0] = u->source_dn[0] = u->source_anchor[0] = '\0';
+	u->upn[0] = u->display_name[0] = u->given_name[0] = u->surname[0] = u->mail[0] = '\0';
+	u->mfa_required = u->has_password = 0;
+	u->created_at = u->updated_at = u->deleted_at = 0;
 	dn_key[0] = uid_key[0] = '\0';
 	if (a == NULL || a->kind != DIR_MEMBER_USER)
 		return err_set(err, ERR_INTERNAL, "the entry was not mapped as a user");
 	if (a->rc != 0)
 		return err_set(err, a->rc, "%s", a->why);
 	/* the DN fits: sync_map_user() checked it */
-	snprintf(u->source_dn, sizeof(u->source_dn), "%s", e->dn);
+	dn_len = strnlen(e->dn, sizeof(u->source_dn) - 1);
+	memcpy(u->source_dn, e->dn, dn_len);
+	u->source_dn[dn_len] = '\0';
 	memcpy(u->source_anchor, e->uuid, sizeof(u->source_anchor));
 	sync_ahead_unpack(a->packed, f, cap, AHEAD_USER_FIELDS);
 	u->enabled = a->enabled;

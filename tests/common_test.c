@@ -67,6 +67,30 @@ START_TEST(utf8_validation)
 	ck_assert(!utf8_printable("line\nbreak"));
 	ck_assert(!utf8_printable("del\x7f"));
 	ck_assert(!utf8_printable("c1\xc2\x85"));
+	/*
+	 * Long ASCII runs go eight bytes at a time: a byte that does not
+	 * belong, at any offset of a word, is still found, and one that does
+	 * is still let through.
+	 */
+	for (int at = 0; at < 24; at++) {
+		static const unsigned char odd[] = {0x01, 0x09, 0x1f, 0x7f, 0x80, 0xc3, 0xff};
+		char s[25];
+		memset(s, 'a', 24);
+		s[24] = '\0';
+		ck_assert(utf8_valid(s, 24) && utf8_printable(s));
+		for (size_t k = 0; k < sizeof(odd); k++) {
+			s[at] = (char)odd[k];
+			ck_assert_msg(!utf8_printable(s), "byte %#x at %d", odd[k], at);
+			ck_assert_msg(utf8_valid(s, 24) == (odd[k] < 0x80), "byte %#x at %d", odd[k],
+				      at);
+		}
+		s[at] = ' ';
+		ck_assert(utf8_printable(s));
+		s[at] = '~';
+		ck_assert(utf8_printable(s));
+		s[at] = '\0';
+		ck_assert(!utf8_valid(s, 24));
+	}
 }
 END_TEST
 

@@ -40,6 +40,7 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_RETRY_MS       60000 /* while persisting, entries to read again are read this often */
 #define ENG_RETRY_CHUNK    50    /* anchors per search when reading them again */
 #define ENG_UNREAD_MAX     1000  /* entries without a readable anchor remembered by DN */
+#define ENG_PAGES          4     /* pages of a paged search held at once (eng_paged) */
 
 struct sync_search {
 	enum dir_member_kind kind;
@@ -1108,11 +1109,14 @@ static int eng_page_read(struct sync_engine *e, struct sync_search *s, struct sy
 
 /*
  * The pages of a paged search, read by a thread of their own while the
- * engine applies the previous page: parsing LDAP, mapping entries and
- * freeing them take turns with the store writes on two cores instead of
- * one.  Two pages at most are held: the one being applied and the one
- * being read.  The reader uses only the connection, e->msg, s->msgid and
- * the mapping (read-only), which nothing else touches until it is joined.
+ * engine applies earlier ones: parsing LDAP, mapping entries and freeing
+ * them take turns with the store writes on two cores instead of one.
+ * ENG_PAGES pages at most are held, in a ring: the reader fills page
+ * number n into slot n % ENG_PAGES once the engine has applied the page
+ * that slot held, so a page that is slow to arrive (the reader shares its
+ * core with slapd and the checkpointer) is absorbed by those read ahead.
+ * The reader uses only the connection, e->msg, s->msgid and the mapping
+ * (read-only), which nothing else touches until it is joined.
  */
 struct eng_page {
 	struct sync_msg *buf;
@@ -1124,12 +1128,13 @@ struct eng_pager {
 	struct sync_search *s;
 	struct sync_search_req req;
 	struct berval cookie; /* the next page's */
-	struct eng_page page[2];
+	struct eng_page page[ENG_PAGES];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int ready; /* the page handed over, -1 while none is */
-	int done;  /* the reader has ended: rc and err say how */
-	int quit;  /* the engine stops reading */
+	unsigned long filled;  /* pages read to the end and handed over */
+	unsigned long applied; /* pages the engine is done with */
+	int done;              /* the reader has ended: rc and err say how */
+	int quit;              /* the engine stops reading */
 	int rc;
 	struct err err;
 };
@@ -1157,11 +1162,21 @@ static void *eng_pager_main(void *arg)
 {
 	struct eng_pager *pg = arg;
 	struct err err = {0};
-	int k = 0, rc = 0, more = 1;
+	unsigned long k = 0; /* the page being read */
+	int rc = 0, more = 1;
 
 	while (more) {
-		struct eng_page *p = &pg->page[k];
-		/* applied already (the engine handed it back): its frees are ours */
+		struct eng_page *p = &pg->page[k % ENG_PAGES];
+		/* wait for the slot: the page it held applied */
+		pthread_mutex_lock(&pg->mu);
+		while (k - pg->applied >= ENG_PAGES && !pg->quit)
+			pthread_cond_wait(&pg->cv, &pg->mu);
+		if (pg->quit) {
+			pthread_mutex_unlock(&pg->mu);
+			break;
+		}
+		pthread_mutex_unlock(&pg->mu);
+		/* applied already: its frees are ours */
 		eng_page_clear(p);
 		rc = eng_page_read(pg->e, pg->s, &p->buf, &p->n, &p->cap, &pg->cookie,
 				   eng_pager_quit, pg, &err);
@@ -1170,18 +1185,12 @@ static void *eng_pager_main(void *arg)
 		pg->req.page_cookie = &pg->cookie;
 		if (more && (rc = sync_conn_search(pg->e->conn, &pg->req, &pg->s->msgid, &err)))
 			more = 0;
+		if (rc != 0)
+			break; /* a failed page is not applied */
 		pthread_mutex_lock(&pg->mu);
-		while (pg->ready >= 0 && !pg->quit)
-			pthread_cond_wait(&pg->cv, &pg->mu);
-		if (pg->quit) {
-			pthread_mutex_unlock(&pg->mu);
-			break;
-		}
-		if (rc == 0)
-			pg->ready = k; /* a failed page is not applied */
+		pg->filled = ++k;
 		pthread_cond_broadcast(&pg->cv);
 		pthread_mutex_unlock(&pg->mu);
-		k ^= 1;
 	}
 	pthread_mutex_lock(&pg->mu);
 	pg->rc = rc;
@@ -1300,7 +1309,7 @@ static void eng_cond_tick(pthread_cond_t *cv, pthread_mutex_t *mu)
  */
 static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *err)
 {
-	struct eng_pager pg = {.e = e, .s = s, .ready = -1};
+	struct eng_pager pg = {.e = e, .s = s};
 	pthread_condattr_t ca;
 	pthread_t reader;
 	sigset_t all, old;
@@ -1330,14 +1339,14 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 	if (rc != 0) {
 		rc = err_set(err, ERR_INTERNAL, "cannot start the page reader: %s", strerror(rc));
 	} else {
-		for (;;) {
-			int k, done;
+		for (unsigned long k = 0;; k++) {
+			int ready, done;
 			pthread_mutex_lock(&pg.mu);
-			while (pg.ready < 0 && !pg.done && !eng_stopping(e))
+			while (pg.filled == k && !pg.done && !eng_stopping(e))
 				eng_cond_tick(&pg.cv, &pg.mu);
-			k = pg.ready;
+			ready = pg.filled > k;
 			done = pg.done;
-			if (k < 0 && !done) {
+			if (!ready && !done) {
 				/* stopped while the next page is read: the reader quits too */
 				pg.quit = 1;
 				pthread_cond_broadcast(&pg.cv);
@@ -1346,14 +1355,15 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 				break;
 			}
 			pthread_mutex_unlock(&pg.mu);
-			if (k < 0) {
+			if (!ready) {
+				/* every page read was applied: how the reader ended */
 				rc = pg.rc;
 				*err = pg.err;
 				break;
 			}
-			rc = eng_page_apply(e, s, &pg.page[k], err);
+			rc = eng_page_apply(e, s, &pg.page[k % ENG_PAGES], err);
 			pthread_mutex_lock(&pg.mu);
-			pg.ready = -1;
+			pg.applied = k + 1;
 			pg.quit = rc != 0;
 			pthread_cond_broadcast(&pg.cv);
 			pthread_mutex_unlock(&pg.mu);
@@ -1369,7 +1379,7 @@ out:
 		sync_conn_abandon(e->conn, s->msgid);
 		s->msgid = -1;
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < ENG_PAGES; k++) {
 		eng_page_clear(&pg.page[k]);
 		free(pg.page[k].buf);
 	}

@@ -622,19 +622,20 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 		      const char *dn_key, const char *uid_key, int flags, struct err *err);
 
 /*
- * DIR_SYNC_PUT_MANY new users in one statement, each as dir_sync_user_put()
- * with DIR_SYNC_PUT_FIRST (and no mark) would insert it: one statement of
- * many rows costs a third less than as many statements of one (measured).
- * All or nothing: 0 when every one was inserted (ids and times filled),
- * ERR_INVALID, ERR_EXISTS or ERR_NOT_FOUND when any one would not be
- * (nothing was written: put them one at a time to learn which and why),
+ * n new users in one statement, each as dir_sync_user_put() with
+ * DIR_SYNC_PUT_FIRST (and no mark) would insert it: one statement of many
+ * rows costs a third less than as many statements of one (measured).  n is
+ * DIR_SYNC_PUT_MANY, or a quarter or a sixteenth of it (what is left of a
+ * page).  All or nothing: 0 when every one was inserted (ids and times
+ * filled), ERR_INVALID, ERR_EXISTS or ERR_NOT_FOUND when any one would not
+ * be (nothing was written: put them one at a time to learn which and why),
  * or another err code when the store fails.  u, dn_keys and uid_keys hold
- * DIR_SYNC_PUT_MANY entries each (keys may be "").
+ * n entries each (keys may be "").
  */
 #define DIR_SYNC_PUT_MANY 64
 int dir_sync_users_put_first(struct dir *d, const char *tenant_id, struct dir_user *u,
 			     char (*dn_keys)[DIR_SYNC_KEY_MAX],
-			     char (*uid_keys)[DIR_SYNC_KEY_MAX], struct err *err);
+			     char (*uid_keys)[DIR_SYNC_KEY_MAX], size_t n, struct err *err);
 
 /*
  * The same for a group, from g's name, description and source_dn, with its

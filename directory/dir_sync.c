@@ -42,17 +42,20 @@ static const char sql_sync_user_insert[] =
 	"enabled, mfa_required, source, source_anchor, source_dn, source_dn_key, source_uid_key, "
 	"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 'ldap', ?10, ?11, "
 	"?12, ?13, ?14, ?14)";
-/* The same, DIR_SYNC_PUT_MANY rows at once; parameters numbered in order, 15 a row. */
+/* The same, 64, 16 or 4 rows at once; parameters numbered in order, 15 a row. */
 #define SYNC_USER_ROW   "(?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'ldap', ?, ?, ?, ?, ?, ?)"
 #define SYNC_USER_ROW4  SYNC_USER_ROW "," SYNC_USER_ROW "," SYNC_USER_ROW "," SYNC_USER_ROW
 #define SYNC_USER_ROW16 SYNC_USER_ROW4 "," SYNC_USER_ROW4 "," SYNC_USER_ROW4 "," SYNC_USER_ROW4
 #define SYNC_USER_ROW64                                                                            \
 	SYNC_USER_ROW16 "," SYNC_USER_ROW16 "," SYNC_USER_ROW16 "," SYNC_USER_ROW16
 #define SYNC_USER_ROW_PARAMS 15
-static const char sql_sync_user_insert_many[] =
-	"INSERT INTO users (tenant_id, id, upn, upn_key, display_name, given_name, surname, mail, "
-	"enabled, mfa_required, source, source_anchor, source_dn, source_dn_key, source_uid_key, "
-	"created_at, updated_at) VALUES " SYNC_USER_ROW64;
+#define SYNC_USER_INSERT_MANY                                                                      \
+	"INSERT INTO users (tenant_id, id, upn, upn_key, display_name, given_name, surname, mail, " \
+	"enabled, mfa_required, source, source_anchor, source_dn, source_dn_key, source_uid_key, "  \
+	"created_at, updated_at) VALUES "
+static const char sql_sync_user_insert_64[] = SYNC_USER_INSERT_MANY SYNC_USER_ROW64;
+static const char sql_sync_user_insert_16[] = SYNC_USER_INSERT_MANY SYNC_USER_ROW16;
+static const char sql_sync_user_insert_4[] = SYNC_USER_INSERT_MANY SYNC_USER_ROW4;
 static const char sql_sync_user_keys[] =
 	"SELECT source_dn_key, source_uid_key FROM users WHERE tenant_id = ?1 AND id = ?2";
 static const char sql_sync_group_key[] =
@@ -679,23 +682,27 @@ int dir_sync_user_put(struct dir *d, const char *tenant_id, struct dir_user *u,
 
 int dir_sync_users_put_first(struct dir *d, const char *tenant_id, struct dir_user *u,
 			     char (*dn_keys)[DIR_SYNC_KEY_MAX],
-			     char (*uid_keys)[DIR_SYNC_KEY_MAX], struct err *err)
+			     char (*uid_keys)[DIR_SYNC_KEY_MAX], size_t n, struct err *err)
 {
+	const char *sql = n == DIR_SYNC_PUT_MANY	? sql_sync_user_insert_64
+			  : n == DIR_SYNC_PUT_MANY / 4	? sql_sync_user_insert_16
+			  : n == DIR_SYNC_PUT_MANY / 16 ? sql_sync_user_insert_4
+							: NULL;
 	/* the folded UPNs, bound with the rest until the statement has run */
-	char(*upn_keys)[DIR_UPN_MAX * 2] = malloc(DIR_SYNC_PUT_MANY * sizeof(*upn_keys));
+	char(*upn_keys)[DIR_UPN_MAX * 2];
 	sqlite3_stmt *st = NULL;
 	int64_t now = dir_now(d);
 	size_t tid_len = strnlen(tenant_id, DIR_ID_MAX);
 	int rc = 0;
 
-	if (upn_keys == NULL)
-		return err_set(err, ERR_INTERNAL, "out of memory");
-	if (tid_len == DIR_ID_MAX) {
-		free(upn_keys);
+	if (sql == NULL)
+		return err_set(err, ERR_INTERNAL, "no statement puts %zu users at once", n);
+	if (tid_len == DIR_ID_MAX)
 		return err_set(err, ERR_INVALID, "tenant id is too long");
-	}
+	if ((upn_keys = malloc(n * sizeof(*upn_keys))) == NULL)
+		return err_set(err, ERR_INTERNAL, "out of memory");
 	/* the checks of dir_sync_user_put() and dir_sync_user_insert(), for each */
-	for (size_t i = 0; rc == 0 && i < DIR_SYNC_PUT_MANY; i++) {
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (dir_sync_check_key("DN", dn_keys[i], err) != 0 ||
 		    dir_sync_check_key("uid", uid_keys[i], err) != 0 ||
 		    dir_check_text("source anchor", u[i].source_anchor,
@@ -706,12 +713,11 @@ int dir_sync_users_put_first(struct dir *d, const char *tenant_id, struct dir_us
 		    dir_new_id(d, u[i].id, err) != 0)
 			rc = err->code;
 	}
-	if (rc == 0 && (st = dir_stmt(d, sql_sync_user_insert_many, err)) == NULL)
+	if (rc == 0 && (st = dir_stmt(d, sql, err)) == NULL)
 		rc = err->code;
-	if (rc == 0 && sqlite3_bind_parameter_count(st) !=
-			       DIR_SYNC_PUT_MANY * SYNC_USER_ROW_PARAMS)
+	if (rc == 0 && sqlite3_bind_parameter_count(st) != (int)n * SYNC_USER_ROW_PARAMS)
 		rc = err_set(err, ERR_INTERNAL, "the many-row insert does not match its size");
-	for (size_t i = 0; rc == 0 && i < DIR_SYNC_PUT_MANY; i++) {
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		int b = (int)i * SYNC_USER_ROW_PARAMS;
 		memcpy(u[i].tenant_id, tenant_id, tid_len + 1);
 		u[i].source = DIR_SOURCE_LDAP;

@@ -1203,9 +1203,10 @@ static void *eng_pager_main(void *arg)
 
 /* Apply one page; 0, ENG_STOPPED, or an err code. */
 /*
- * In a first full sync, the users from p->buf[i] on, DIR_SYNC_PUT_MANY in
- * one statement (dir_sync_users_put_first) when that many follow, all
- * mapped, and the batch has room for them.  *took says how many entries it
+ * In a first full sync, the users from p->buf[i] on, DIR_SYNC_PUT_MANY (or
+ * a quarter or a sixteenth of that: the end of a page) in one statement
+ * (dir_sync_users_put_first) when that many follow, all mapped, and the
+ * batch has room for them.  *took says how many entries it
  * consumed: 0 when it did nothing (the caller applies entry i as usual).
  * When one of them cannot be mapped, the ones before it and it go one by
  * one; when the store refuses one of them, all of them do, so that each
@@ -1219,13 +1220,17 @@ static int eng_users_first(struct sync_engine *e, struct sync_search *s, struct 
 	int rc;
 
 	*took = 0;
-	if (s->kind != DIR_MEMBER_USER || !e->first || e->first_groups || i + n > p->n ||
-	    e->cfg->batch_size - e->batch_n < (long long)n)
+	if (s->kind != DIR_MEMBER_USER || !e->first || e->first_groups)
+		return 0;
+	/* the most that follow and fit in the batch: 64, 16 or 4 */
+	while (n >= 4 && (i + n > p->n || e->cfg->batch_size - e->batch_n < (long long)n))
+		n /= 4;
+	if (n < 4)
 		return 0;
 	if (e->many == NULL) {
-		e->many = calloc(n, sizeof(*e->many));
-		e->many_dn = calloc(n, sizeof(*e->many_dn));
-		e->many_uid = calloc(n, sizeof(*e->many_uid));
+		e->many = calloc(DIR_SYNC_PUT_MANY, sizeof(*e->many));
+		e->many_dn = calloc(DIR_SYNC_PUT_MANY, sizeof(*e->many_dn));
+		e->many_uid = calloc(DIR_SYNC_PUT_MANY, sizeof(*e->many_uid));
 		if (e->many == NULL || e->many_dn == NULL || e->many_uid == NULL)
 			return err_set(err, ERR_INTERNAL, "out of memory");
 	}
@@ -1238,7 +1243,7 @@ static int eng_users_first(struct sync_engine *e, struct sync_search *s, struct 
 	}
 	if (k == n) {
 		rc = dir_sync_users_put_first(e->d, e->tenant_id, e->many, e->many_dn,
-					      e->many_uid, &why);
+					      e->many_uid, n, &why);
 		if (rc == 0) {
 			e->cycle.added += (long long)n;
 			e->batch_n += (int)n;

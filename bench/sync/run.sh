@@ -102,6 +102,9 @@ measure() {
 	make_ldif "$n" "$g" "$k" "$syncpw" >"$dir/data.ldif"
 	slapadd -q -w -F "$dir/slapd.d" -b "$suffix" -l "$dir/data.ldif"
 	rm -f "$dir/data.ldif"
+	# the load's writes go to the disk now, not during the measurements
+	# (the kernel's writeback of slapd's database competed with the sync's)
+	sync
 	port=$(free_port)
 	slapd -d 0 -h "ldap://127.0.0.1:$port/" -F "$dir/slapd.d" >"$dir/slapd.log" 2>&1 &
 	slapd_pid=$!

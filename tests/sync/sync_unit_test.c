@@ -905,12 +905,23 @@ START_TEST(store_first_sync)
 }
 END_TEST
 
+static int count_user(void *ctx, const struct dir_user *u)
+{
+	(void)u;
+	(*(int *)ctx)++;
+	return 0;
+}
+
 /* Many users in one statement: all of them, or none and the caller puts them one by one. */
 START_TEST(store_first_sync_many)
 {
-	struct dir_user *u = calloc(DIR_SYNC_PUT_MANY, sizeof(*u)), cloud, got;
-	char(*dk)[DIR_SYNC_KEY_MAX] = calloc(DIR_SYNC_PUT_MANY, sizeof(*dk));
-	char(*uk)[DIR_SYNC_KEY_MAX] = calloc(DIR_SYNC_PUT_MANY, sizeof(*uk));
+	/* 64, then 16 and 4 more: the sizes a page's end is put in */
+	enum { ALL = DIR_SYNC_PUT_MANY + DIR_SYNC_PUT_MANY / 4 + DIR_SYNC_PUT_MANY / 16 };
+	struct dir_user *u = calloc(ALL, sizeof(*u)), cloud, got;
+	char(*dk)[DIR_SYNC_KEY_MAX] = calloc(ALL, sizeof(*dk));
+	char(*uk)[DIR_SYNC_KEY_MAX] = calloc(ALL, sizeof(*uk));
+	const size_t m = DIR_SYNC_PUT_MANY;
+	int n = 0;
 	const char *refs[] = {"uid=m7,ou=p,dc=x", "uid:m63", NULL};
 	char g[DIR_ID_MAX];
 	struct err err = {0};
@@ -920,7 +931,7 @@ START_TEST(store_first_sync_many)
 	strcpy(cloud.upn, "M5@x.example");
 	cloud.enabled = 1;
 	ck_assert(dir_user_create(d, tid, &cloud, NULL, &err) == 0);
-	for (int i = 0; i < DIR_SYNC_PUT_MANY; i++) {
+	for (int i = 0; i < ALL; i++) {
 		snprintf(u[i].upn, sizeof(u[i].upn), "m%d@x.example", i);
 		snprintf(u[i].display_name, sizeof(u[i].display_name), "Many %d", i);
 		snprintf(u[i].source_anchor, sizeof(u[i].source_anchor), "a-m%d", i);
@@ -931,16 +942,28 @@ START_TEST(store_first_sync_many)
 		snprintf(uk[i], sizeof(*uk), "uid:m%d", i);
 	}
 	/* m5 is the cloud user's UPN in another case: nothing is written */
-	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, &err), ERR_EXISTS);
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, m, &err), ERR_EXISTS);
 	ck_assert_int_eq(dir_user_get_by_anchor(d, tid, "a-m0", &got, &err), ERR_NOT_FOUND);
 	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
 	/* a value the store refuses: nothing either */
 	strcpy(u[5].upn, "m5-ldap@x.example");
 	strcpy(u[9].mail, "not a mail");
-	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, &err), ERR_INVALID);
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u, dk, uk, m, &err), ERR_INVALID);
 	ck_assert_int_eq(dir_sync_first(d, tid, &err), 1);
 	u[9].mail[0] = '\0';
-	ck_assert_msg(dir_sync_users_put_first(d, tid, u, dk, uk, &err) == 0, "%s", err.msg);
+	ck_assert_msg(dir_sync_users_put_first(d, tid, u, dk, uk, m, &err) == 0, "%s", err.msg);
+	/* other sizes: a quarter and a sixteenth; none else */
+	ck_assert_int_eq(dir_sync_users_put_first(d, tid, u + m, dk + m, uk + m, 5, &err),
+			 ERR_INTERNAL);
+	ck_assert_msg(dir_sync_users_put_first(d, tid, u + m, dk + m, uk + m, m / 4, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(dir_sync_users_put_first(d, tid, u + m + m / 4, dk + m + m / 4,
+					       uk + m + m / 4, m / 16, &err) == 0,
+		      "%s", err.msg);
+	ck_assert(dir_user_get_by_anchor(d, tid, "a-m83", &got, &err) == 0);
+	ck_assert_str_eq(got.source_dn, "uid=m83,ou=p,dc=x");
+	ck_assert_int_eq(dir_user_list(d, tid, NULL, count_user, &n, &err), 0);
+	ck_assert_int_eq(n, ALL + 1); /* and the cloud user */
 	/* as dir_sync_user_put() would have made them: fields, keys, membership */
 	ck_assert(dir_user_get_by_anchor(d, tid, "a-m9", &got, &err) == 0);
 	ck_assert_str_eq(got.id, u[9].id);

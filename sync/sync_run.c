@@ -41,6 +41,7 @@ enum { ENG_STOPPED = 1, ENG_THRESHOLD = 2, ENG_NEED_FULL = 3 };
 #define ENG_RETRY_CHUNK    50    /* anchors per search when reading them again */
 #define ENG_UNREAD_MAX     1000  /* entries without a readable anchor remembered by DN */
 #define ENG_PAGES          4     /* pages of a paged search held at once (eng_paged) */
+#define ENG_PAGE_LATE_MS   20    /* a page this late: commit rather than hold the write lock */
 
 struct sync_search {
 	enum dir_member_kind kind;
@@ -1273,7 +1274,9 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 	int rc = 0;
 
 	for (size_t i = 0, took = 0; rc == 0 && i < p->n; i += took) {
-		if ((rc = eng_users_first(e, s, p, i, &took, err)) != 0)
+		/* a batch begins with the first entry it holds (none while waiting for a page) */
+		if ((rc = eng_batch_begin(e, err)) != 0 ||
+		    (rc = eng_users_first(e, s, p, i, &took, err)) != 0)
 			break;
 		if (took == 0) {
 			took = 1;
@@ -1285,7 +1288,7 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 		/* A batch spans pages: big transactions write each index page once. */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
-			rc = eng_stopping(e) ? ENG_STOPPED : eng_batch_begin(e, err);
+			rc = eng_stopping(e) ? ENG_STOPPED : 0;
 	}
 	/* the reader clears the page before it fills it again */
 	if (rc == 0 && eng_stopping(e) && (rc = eng_batch_commit(e, err)) == 0)
@@ -1293,13 +1296,14 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 	return rc;
 }
 
-/* Wait on cv (with mu held) for at most a tick. */
-static void eng_cond_tick(pthread_cond_t *cv, pthread_mutex_t *mu)
+/* Wait on cv (with mu held) for at most ms milliseconds. */
+static void eng_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long)ENG_TICK_MS * 1000000L;
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
@@ -1327,8 +1331,8 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 	pg.req.page_size = (int)e->cfg->page_size;
 	if (s->kind == DIR_MEMBER_GROUP)
 		pg.req.page_size = pg.req.page_size / 20 > 10 ? pg.req.page_size / 20 : 10;
-	if ((rc = sync_conn_search(e->conn, &pg.req, &s->msgid, err)) != 0 ||
-	    (rc = eng_batch_begin(e, err)) != 0)
+	/* no batch yet: it begins with the first page (eng_page_apply) */
+	if ((rc = sync_conn_search(e->conn, &pg.req, &s->msgid, err)) != 0)
 		goto out;
 	pthread_mutex_init(&pg.mu, NULL);
 	/* timed waits on the monotonic clock: the engine looks at the stop flag meanwhile */
@@ -1347,8 +1351,27 @@ static int eng_paged(struct sync_engine *e, struct sync_search *s, struct err *e
 		for (unsigned long k = 0;; k++) {
 			int ready, done;
 			pthread_mutex_lock(&pg.mu);
+			/*
+			 * The next page late (a slow server): the batch in hand is
+			 * committed, so that the store's write lock is not held while
+			 * the network is waited for (the idp writes the same store).
+			 */
+			if (pg.filled == k && !pg.done && e->in_tx) {
+				eng_cond_wait(&pg.cv, &pg.mu, ENG_PAGE_LATE_MS);
+				if (pg.filled == k && !pg.done) {
+					pthread_mutex_unlock(&pg.mu);
+					rc = eng_batch_commit(e, err);
+					pthread_mutex_lock(&pg.mu);
+					if (rc != 0) {
+						pg.quit = 1;
+						pthread_cond_broadcast(&pg.cv);
+						pthread_mutex_unlock(&pg.mu);
+						break;
+					}
+				}
+			}
 			while (pg.filled == k && !pg.done && !eng_stopping(e))
-				eng_cond_tick(&pg.cv, &pg.mu);
+				eng_cond_wait(&pg.cv, &pg.mu, ENG_TICK_MS);
 			ready = pg.filled > k;
 			done = pg.done;
 			if (!ready && !done) {

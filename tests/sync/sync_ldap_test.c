@@ -928,6 +928,51 @@ START_TEST(sigterm_during_full_sync)
 }
 END_TEST
 
+/*
+ * A first full sync waiting for a slow server holds no transaction: the
+ * idp can write the store meanwhile (here: slapd stopped, a cloud user
+ * created, the tenant even purged).  A purged tenant ends the sync at its
+ * next batch with a clear error, and nothing is left behind: the sync
+ * writes in bulk mode (foreign keys off), and the check each batch begins
+ * with is what keeps orphans out.
+ */
+START_TEST(slow_server_lets_the_store_go)
+{
+	char *tree = tdata_tree(4000, 20, 10);
+	struct dir_user cloud;
+	struct err err = {0};
+	long long end;
+	int created, purged, rc;
+
+	/* batches that span pages: the late-page commit is what frees the store */
+	start(tree, NULL, "batch_size = 2000\n[ldap]\npage_size = 50\n", NULL);
+	free(tree);
+	daemon_pid = tsync_spawn(conf_path, log_path, "--once", (char *)NULL);
+	end = tnow_ms() + WAIT_MS;
+	while (tstore_count_users(d, tid) == 0 && tnow_ms() < end)
+		usleep(1000);
+	ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
+	memset(&cloud, 0, sizeof(cloud));
+	strcpy(cloud.upn, "cloud@acme.example");
+	cloud.enabled = 1;
+	/* within the store's busy timeout (5 s): the sync gave the write lock up */
+	created = dir_user_create(d, tid, &cloud, NULL, &err);
+	purged = created == 0 ? dir_tenant_purge(d, tid, &err) : -1;
+	ck_assert_int_eq(kill(srv.pid, SIGCONT), 0);
+	ck_assert_msg(created == 0, "a write while the server is stopped: %s", err.msg);
+	ck_assert_msg(purged == 0, "a purge while the server is stopped: %s", err.msg);
+	rc = tproc_stop(daemon_pid, 0);
+	daemon_pid = 0;
+	ck_assert_int_ne(rc, 0);
+	ck_assert_msg(tu_file_contains(log_path, "the tenant was deleted during the sync"),
+		      "log: %s", log_path);
+	/* no user, group, membership or reference of the tenant survived it */
+	ck_assert_msg(dir_integrity_check(d, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(tstore_count_users(d, tid), 0);
+	ck_assert_int_eq(tstore_count_groups(d, tid), 0);
+}
+END_TEST
+
 START_TEST(cli)
 {
 	char *tree = tdata_tree(3, 1, 2);
@@ -981,6 +1026,7 @@ static Suite *sync_ldap_suite(void)
 	tcase_add_test(tc, wrong_bind_password);
 	tcase_add_test(tc, cloud_objects_and_other_tenants_untouched);
 	tcase_add_test(tc, sigterm_during_full_sync);
+	tcase_add_test(tc, slow_server_lets_the_store_go);
 	tcase_add_test(tc, cli);
 	tcase_add_test(tc, move_between_bases_persist);
 	tcase_add_test(tc, move_between_bases_poll);

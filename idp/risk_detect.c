@@ -77,24 +77,21 @@ static uint32_t risk_flight_slot(const char *tenant_id, const char *username)
 }
 
 /*
- * Count the attempt as under way, unless the attempts already under way
- * for the name would use up the failures the lockout has left: without
- * this, N guesses sent at once would all pass the lock check before the
- * first failure is recorded, N - 1 past the threshold.
+ * The attempt was counted as under way (in slot v->flight - 1, when there
+ * were `before` others); keep it so unless the attempts under way would use
+ * up the failures the lockout has left: without this, N guesses sent at
+ * once would all pass the lock check before the first failure is
+ * recorded, N - 1 past the threshold.
  */
-static void risk_flight_claim(struct risk *rk, const struct risk_attempt *a, int failures,
+static void risk_flight_judge(struct risk *rk, uint32_t before, int failures,
                               struct risk_verdict *v)
 {
-	uint32_t slot = risk_flight_slot(a->tenant_id, a->username);
 	int left = rk->cfg.lockout_failures - failures;
-	uint32_t before = __atomic_fetch_add(&rk->flight[slot], 1, __ATOMIC_ACQ_REL);
 	char reason[200];
 
-	if ((int64_t)before < left) {
-		v->flight = slot + 1;
+	if ((int64_t)before < left)
 		return;
-	}
-	__atomic_fetch_sub(&rk->flight[slot], 1, __ATOMIC_ACQ_REL);
+	risk_done(rk, v);
 	v->decision = RISK_LOCKED;
 	v->locked_until = 0; /* no lock: the next attempt after these is judged as usual */
 	snprintf(reason, sizeof(reason),
@@ -120,38 +117,53 @@ int risk_precheck(struct risk *rk, struct dir *d, const struct risk_attempt *a,
 {
 	struct dir_lockout l;
 	char until[32], win[24], reason[240];
-	int rc;
+	uint32_t slot, before;
+	int rc, failures = 0;
 
 	if (a->username == NULL || a->username[0] == '\0')
 		return 0;
+	/*
+	 * Counted as under way before the lockout is read.  An attempt that
+	 * ends meanwhile records its failure, then leaves: it is seen either
+	 * in the row or among those under way.  Read first, one that recorded
+	 * and left between the read and the count was seen in neither, and a
+	 * guess got past the threshold (the burst test caught it under load).
+	 */
+	slot = risk_flight_slot(a->tenant_id, a->username);
+	before = __atomic_fetch_add(&rk->flight[slot], 1, __ATOMIC_ACQ_REL);
+	v->flight = slot + 1;
 	rc = dir_lockout_get(d, a->tenant_id, a->username, &l, err);
-	if (rc == ERR_INVALID)
+	if (rc == ERR_INVALID) {
+		risk_done(rk, v);
 		return 0; /* a name no lock could be kept for */
-	if (rc == ERR_NOT_FOUND) {
-		err_clear(err);
-		risk_flight_claim(rk, a, 0, v); /* never failed */
-		return 0;
 	}
-	if (rc != 0)
+	if (rc == ERR_NOT_FOUND) {
+		err_clear(err); /* never failed */
+	} else if (rc != 0) {
+		risk_done(rk, v);
 		return rc;
-	if (l.locked_until <= a->now) {
+	} else if (l.locked_until <= a->now) {
 		/* as dir_lockout_fail() counts: a lock that ran out starts afresh */
 		int live = l.locked_until == 0 && l.window_start + rk->cfg.lockout_window >= a->now;
-		risk_flight_claim(rk, a, live ? l.failures : 0, v);
+		failures = live ? l.failures : 0;
+	} else {
+		/* locked: not an attempt under way */
+		risk_done(rk, v);
+		v->decision = RISK_LOCKED;
+		v->locked_until = l.locked_until;
+		snprintf(reason, sizeof(reason),
+		         "the name is locked after %d failed passwords within %s; until %s",
+		         l.failures, risk_duration(rk->cfg.lockout_window, win, sizeof(win)),
+		         risk_hhmm(l.locked_until, until, sizeof(until)));
+		risk_addj(v, "brute_force", DIR_RISK_MEDIUM,
+		          json_pack("{s:i, s:I, s:I, s:I, s:s, s:b}", "failures", l.failures,
+		                    "windowSeconds", (json_int_t)rk->cfg.lockout_window,
+		                    "lockedAt", (json_int_t)l.locked_at, "lockedUntil",
+		                    (json_int_t)l.locked_until, "lastIp", l.last_ip, "refused", 1),
+		          reason);
 		return 0;
 	}
-	v->decision = RISK_LOCKED;
-	v->locked_until = l.locked_until;
-	snprintf(reason, sizeof(reason),
-	         "the name is locked after %d failed passwords within %s; until %s", l.failures,
-	         risk_duration(rk->cfg.lockout_window, win, sizeof(win)),
-	         risk_hhmm(l.locked_until, until, sizeof(until)));
-	risk_addj(v, "brute_force", DIR_RISK_MEDIUM,
-	          json_pack("{s:i, s:I, s:I, s:I, s:s, s:b}", "failures", l.failures,
-	                    "windowSeconds", (json_int_t)rk->cfg.lockout_window, "lockedAt",
-	                    (json_int_t)l.locked_at, "lockedUntil", (json_int_t)l.locked_until,
-	                    "lastIp", l.last_ip, "refused", 1),
-	          reason);
+	risk_flight_judge(rk, before, failures, v);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
  * SQLite starts the log over only when a transaction begins while every
  * frame is in the database already.  A writer that begins its next batch
  * right after committing never sees that, so the log would grow with the
- * size of the sync.  So when the log has passed DIR_CKPT_WAIT_PAGES the
+ * size of the sync.  So when the log has passed DIR_CKPT_WAIT_BYTES the
  * commit hook waits for one checkpoint that started after the commit: the
  * next batch then starts the log over.  The log stays bounded (a few
  * batches), and the writer waits for one in several checkpoints.
@@ -26,11 +26,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#define DIR_CKPT_PAGES      1000  /* wake the checkpointer: SQLite's default threshold */
-#define DIR_CKPT_WAIT_PAGES 8000 /* 64 MB of 8 KiB pages: then the writer lets it catch up */
+/*
+ * In bytes of log, turned into pages at start: a store keeps the page size
+ * it was made with (4 KiB before 8 KiB became the default).
+ */
+#define DIR_CKPT_PAGES      1000              /* SQLite's own threshold, in pages */
+#define DIR_CKPT_WAKE_BYTES (4 * 1024 * 1024) /* wake the checkpointer: 1000 4 KiB pages */
+#define DIR_CKPT_WAIT_BYTES (64 * 1024 * 1024) /* then the writer lets it catch up */
 
 struct dir_ckpt {
 	sqlite3 *db; /* the checkpointer's own connection */
+	int wake, wait; /* the thresholds above, in pages of this store */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -74,12 +80,12 @@ static int dir_ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 	(void)db;
 	(void)name;
-	if (frames < DIR_CKPT_PAGES)
+	if (frames < c->wake)
 		return SQLITE_OK;
 	pthread_mutex_lock(&c->mu);
 	ticket = ++c->asked;
 	pthread_cond_broadcast(&c->cv);
-	if (frames >= DIR_CKPT_WAIT_PAGES)
+	if (frames >= c->wait)
 		while (c->done < ticket && !c->quit)
 			pthread_cond_wait(&c->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
@@ -89,12 +95,18 @@ static int dir_ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
 int dir_ckpt_start(struct dir *d, struct err *err)
 {
 	struct dir_ckpt *c;
-	int rc;
+	int rc, page = 0;
 
 	if (d->ckpt != NULL || d->read_only)
 		return 0;
+	if (dir_pragma_int(d, "PRAGMA page_size", &page, err) != 0)
+		return err->code;
+	if (page < 512)
+		return err_set(err, ERR_CORRUPT, "the store's page size is %d bytes", page);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return err_set(err, ERR_INTERNAL, "out of memory");
+	c->wake = DIR_CKPT_WAKE_BYTES / page;
+	c->wait = DIR_CKPT_WAIT_BYTES / page;
 	if (sqlite3_open_v2(d->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		rc = err_set(err, ERR_IO, "open a checkpointing connection: %s",

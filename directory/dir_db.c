@@ -252,8 +252,7 @@ int dir_new_id(struct dir *d, char out[DIR_ID_MAX], struct err *err)
 	return 0;
 }
 
-/* Read one integer pragma. */
-static int dir_pragma_int(struct dir *d, const char *sql, int *out, struct err *err)
+int dir_pragma_int(struct dir *d, const char *sql, int *out, struct err *err)
 {
 	sqlite3_stmt *st;
 	int rc;

@@ -40,6 +40,9 @@ int64_t dir_now(struct dir *d);
  */
 sqlite3_stmt *dir_stmt(struct dir *d, const char *sql, struct err *err);
 
+/* Read one integer (a pragma's, or a query's first column) into *out. */
+int dir_pragma_int(struct dir *d, const char *sql, int *out, struct err *err);
+
 /* Every foreign key holds (PRAGMA foreign_key_check is empty); else ERR_CORRUPT. */
 int dir_foreign_keys_hold(struct dir *d, struct err *err);
 

@@ -304,8 +304,27 @@ static int eng_cookies_store(struct sync_engine *e, int full, struct err *err)
 
 /* ---- cycles and batches ---- */
 
+/*
+ * Bulk mode (dir_sync_bulk) left on after a first sync ended because
+ * turning foreign keys back on failed: try again before anything else is
+ * written; refuse to write while it fails.
+ */
+static int eng_bulk_over(struct sync_engine *e, struct err *err)
+{
+	if (!e->bulk || e->first || e->in_tx)
+		return 0;
+	if (dir_sync_bulk(e->d, 0, err) != 0) {
+		err_prefix(err, "the store's foreign keys could not be turned back on");
+		return err->code;
+	}
+	e->bulk = 0;
+	return 0;
+}
+
 static int eng_cycle_begin(struct sync_engine *e, const char *kind, struct err *err)
 {
+	if (eng_bulk_over(e, err) != 0)
+		return err->code;
 	memset(&e->cycle, 0, sizeof(e->cycle));
 	snprintf(e->cycle.connector, sizeof(e->cycle.connector), "%s", e->cfg->connector);
 	snprintf(e->cycle.kind, sizeof(e->cycle.kind), "%s", kind);
@@ -351,9 +370,8 @@ static int eng_batch_begin(struct sync_engine *e, struct err *err)
 {
 	if (e->in_tx)
 		return 0;
-	if (e->bulk && !e->first)
-		return err_set(err, ERR_INTERNAL, "the store's foreign keys could not be "
-						  "turned back on after a first sync");
+	if (eng_bulk_over(e, err) != 0)
+		return err->code;
 	if (dir_begin(e->d, err) != 0)
 		return err->code;
 	/* in bulk mode, nothing checks that the tenant still exists but this */
@@ -1285,7 +1303,10 @@ static int eng_page_apply(struct sync_engine *e, struct sync_search *s, struct e
 			else
 				rc = eng_entry(e, s->kind, &p->buf[i].entry, 1, err);
 		}
-		/* A batch spans pages: big transactions write each index page once. */
+		/*
+		 * A batch spans pages while they come quickly: big transactions
+		 * write each index page once (a late page commits it: eng_paged).
+		 */
 		if (rc == 0 && e->batch_n >= e->cfg->batch_size &&
 		    (rc = eng_batch_commit(e, err)) == 0)
 			rc = eng_stopping(e) ? ENG_STOPPED : 0;
@@ -1418,7 +1439,8 @@ out:
 /*
  * Leave bulk mode: the open batch is committed when commit says so (else
  * it must be rolled back already).  When foreign keys cannot be turned
- * back on, e->bulk stays set and no batch begins again.
+ * back on, e->bulk stays set and eng_bulk_over() tries again before the
+ * next batch or cycle writes anything.
  */
 static int eng_bulk_end(struct sync_engine *e, int commit, struct err *err)
 {

@@ -1134,10 +1134,7 @@ START_TEST(checkpoints_from_a_thread)
 	ck_assert_int_eq(stat(db_path, &st0), 0);
 	ck_assert_msg(dir_ckpt_start(d, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(dir_ckpt_start(d, &err), 0); /* once is enough */
-	/*
-	 * enough to pass DIR_CKPT_PAGES (1000) of log: since schema 10 and
-	 * 8 KiB pages a user is ~0.035 page
-	 */
+	/* past the checkpointer's wake threshold (4 MB of log): a user is ~300 bytes of it */
 	for (int b = 0; b < 4; b++) {
 		ck_assert_int_eq(dir_begin(d, &err), 0);
 		for (int i = 0; i < 10000; i++) {

@@ -7,11 +7,14 @@
 # to a parent).  For each size (half of it first, then the full one, to
 # show that memory does not grow with the directory) it loads a private
 # slapd (127.0.0.1, a free port, a temp directory, the demo's cn=config
-# template) with slapadd, then measures in the same run:
-#   - a bare paged ldapsearch (RFC 2696) of the same searches and attributes
-#     idp-sync asks for, output to /dev/null: the floor;
+# template) with slapadd, then measures in the same run, BENCH_RUNS times
+# (default 3) interleaved, printing the medians:
+#   - a bare paged ldapsearch (RFC 2696) of the tree, and of the same
+#     searches and attributes idp-sync asks for, output to /dev/null: the
+#     floors;
 #   - idp-sync --once, a full sync into an empty store: time, entries/s,
-#     peak RSS (getrusage of the child);
+#     peak RSS (getrusage of the child; the largest of the runs);
+# then once:
 #   - idp-sync --once again: the restart that resumes from the cookie;
 #   - with idp-sync persisting, 100 single modifies, each timed from the
 #     modify until the store shows it: p50, p99, max.
@@ -81,6 +84,11 @@ make_ldif() {
 
 ms() { date +%s%N | cut -c1-13; }
 
+# The median of integers (the lower middle of an even count).
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 # CPU time (user + system, ms) slapd has used so far; the kernel counts in ticks.
 slapd_cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$slapd_pid/stat"
@@ -114,8 +122,6 @@ measure() {
 		sleep 0.05
 	done
 
-	"$ctl" -d "$dir/store.db" tenant create bench >/dev/null
-	chmod 600 "$dir/store.db"
 	cat >"$dir/sync.conf" <<EOF
 [ldap]
 uri = ldap://127.0.0.1:$port
@@ -137,35 +143,55 @@ level = warn
 EOF
 	chmod 600 "$dir/sync.conf"
 
-	# the floors: a dump of the tree (every user attribute), and the same
-	# two paged searches with the same attributes idp-sync asks for
-	local t0 t1 floor dump c0 dump_slapd dump_client
-	c0=$(slapd_cpu)
-	t0=$(ms)
-	read -r _ _ _ dump_client < <("$bench" run "$(command -v ldapsearch)" -x -LLL \
-		-H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" -b "$suffix" \
-		-E pr=1000/noprompt '(objectClass=*)')
-	t1=$(ms)
-	dump=$((t1 - t0))
-	dump_slapd=$(($(slapd_cpu) - c0))
-	t0=$(ms)
-	ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" \
-		-b "ou=people,$suffix" -E pr=1000/noprompt '(objectClass=inetOrgPerson)' \
-		entryUUID uid cn givenName sn mail >/dev/null
-	ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" \
-		-b "ou=groups,$suffix" -E pr=1000/noprompt \
-		'(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))' \
-		entryUUID member uniqueMember memberUid cn description >/dev/null
-	t1=$(ms)
-	floor=$((t1 - t0))
-
-	local full rss rc resume
-	local sync_cpu sync_slapd
-	c0=$(slapd_cpu)
-	read -r full rss rc sync_cpu < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
-	sync_slapd=$(($(slapd_cpu) - c0))
-	[ "$rc" = 0 ] || echo "bench/sync: idp-sync --once exited $rc" >&2
-	echo "bench/sync: $n users: the store after the full sync: $(stat -c %s "$dir/store.db") bytes" >&2
+	# BENCH_RUNS rounds (default 3), each: the floors, a dump of the tree
+	# (every user attribute) and the same two paged searches with the
+	# same attributes idp-sync asks for, then a full sync into a fresh
+	# store.  Interleaved, so that the machine's drift hits both sides;
+	# the medians are printed (the peak RSS is the largest).
+	local runs=${BENCH_RUNS:-3} r
+	local t0 t1 c0 dumps=() floors=() fulls=() rsss=() dslapds=() dclients=() sslapds=() scpus=()
+	local d_client full rss rc s_cpu
+	for ((r = 0; r < runs; r++)); do
+		c0=$(slapd_cpu)
+		t0=$(ms)
+		read -r _ _ _ d_client < <("$bench" run "$(command -v ldapsearch)" -x -LLL \
+			-H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" -b "$suffix" \
+			-E pr=1000/noprompt '(objectClass=*)')
+		t1=$(ms)
+		dumps+=($((t1 - t0)))
+		dslapds+=($(($(slapd_cpu) - c0)))
+		dclients+=("$d_client")
+		t0=$(ms)
+		ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" \
+			-b "ou=people,$suffix" -E pr=1000/noprompt '(objectClass=inetOrgPerson)' \
+			entryUUID uid cn givenName sn mail >/dev/null
+		ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -D "$syncdn" -y "$dir/sync.pw" \
+			-b "ou=groups,$suffix" -E pr=1000/noprompt \
+			'(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))' \
+			entryUUID member uniqueMember memberUid cn description >/dev/null
+		t1=$(ms)
+		floors+=($((t1 - t0)))
+		rm -f "$dir/store.db" "$dir/store.db-wal" "$dir/store.db-shm"
+		"$ctl" -d "$dir/store.db" tenant create bench >/dev/null
+		chmod 600 "$dir/store.db"
+		c0=$(slapd_cpu)
+		read -r full rss rc s_cpu < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
+		sslapds+=($(($(slapd_cpu) - c0)))
+		[ "$rc" = 0 ] || echo "bench/sync: idp-sync --once exited $rc" >&2
+		fulls+=("$full")
+		rsss+=("$rss")
+		scpus+=("$s_cpu")
+	done
+	local dump floor dump_slapd dump_client sync_slapd sync_cpu
+	dump=$(median "${dumps[@]}")
+	floor=$(median "${floors[@]}")
+	full=$(median "${fulls[@]}")
+	rss=$(printf '%s\n' "${rsss[@]}" | sort -n | tail -1)
+	dump_slapd=$(median "${dslapds[@]}")
+	dump_client=$(median "${dclients[@]}")
+	sync_slapd=$(median "${sslapds[@]}")
+	sync_cpu=$(median "${scpus[@]}")
+	echo "bench/sync: $n users: full syncs ${fulls[*]} ms, dumps ${dumps[*]} ms; the store after the last: $(stat -c %s "$dir/store.db") bytes" >&2
 	read -r resume _ _ _ < <("$bench" run "$sync" -c "$dir/sync.conf" --once)
 
 	local p50="-" p99="-" pmax="-"
@@ -209,7 +235,8 @@ measure "$users" "$groups" "$members"
 echo
 echo "Full sync (idp-sync --once into an empty store) against bare paged ldapsearch"
 echo "runs measured in the same run: a dump of the tree (every user attribute) and the"
-echo "same two searches with the same attributes idp-sync asks for.  Persist: single"
+echo "same two searches with the same attributes idp-sync asks for; medians of"
+echo "${BENCH_RUNS:-3} interleaved rounds (peak RSS: the largest).  Persist: single"
 echo "modifies, each from the modify until the store shows it."
 echo
 echo "| directory | entries | ldapsearch dump | ldapsearch same searches | idp-sync full | entries/s | ratio to dump | ratio to same searches | peak RSS | restart (cookie) | persist p50 / p99 / max |"

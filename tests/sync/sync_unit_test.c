@@ -644,27 +644,39 @@ static const char *tmp;
 static struct dir *d;
 static char tid[DIR_ID_MAX], other[DIR_ID_MAX];
 
-static void store_setup(void)
+/* A new store in the test's directory. */
+static struct dir *store_file(const char *file)
 {
 	struct dir_options o = {0};
-	struct dir_tenant t;
 	struct err err = {0};
+	struct dir *s;
 	char path[600];
 
-	tmp = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/store.db", tmp);
+	snprintf(path, sizeof(path), "%s/%s", tmp, file);
 	o.path = path;
 	o.argon2 = (struct dir_argon2){1, 64, 1};
-	d = dir_open(&o, &err);
-	ck_assert_msg(d != NULL, "%s", err.msg);
+	s = dir_open(&o, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	return s;
+}
+
+static void tenant_make(struct dir *s, const char *name, char id[DIR_ID_MAX])
+{
+	struct dir_tenant t;
+	struct err err = {0};
+
 	memset(&t, 0, sizeof(t));
-	strcpy(t.name, "acme");
-	ck_assert(dir_tenant_create(d, &t, &err) == 0);
-	memcpy(tid, t.id, sizeof(tid));
-	memset(&t, 0, sizeof(t));
-	strcpy(t.name, "other");
-	ck_assert(dir_tenant_create(d, &t, &err) == 0);
-	memcpy(other, t.id, sizeof(other));
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	ck_assert_msg(dir_tenant_create(s, &t, &err) == 0, "%s", err.msg);
+	memcpy(id, t.id, DIR_ID_MAX);
+}
+
+static void store_setup(void)
+{
+	tmp = tu_tmpdir();
+	d = store_file("store.db");
+	tenant_make(d, "acme", tid);
+	tenant_make(d, "other", other);
 }
 
 static void store_teardown(void)
@@ -676,8 +688,9 @@ static void store_teardown(void)
 	tu_rmtree(tmp);
 }
 
-/* Put a user named n (uid n, DN uid=n,ou=p) with anchor "a-n". */
-static int put_user(const char *tenant, const char *n, const char *dn, int mark, char *id)
+/* Put a user named n (uid n, DN dn) with anchor "a-n" into store s. */
+static int put_user_in(struct dir *s, const char *tenant, const char *n, const char *dn,
+		       int mark, char *id)
 {
 	struct dir_user u;
 	struct err err = {0};
@@ -692,11 +705,16 @@ static int put_user(const char *tenant, const char *n, const char *dn, int mark,
 	u.enabled = 1;
 	ck_assert(sync_dn_key(dn, strlen(dn), dk, sizeof(dk), &err) == 0);
 	snprintf(uk, sizeof(uk), "uid:%s", n);
-	rc = dir_sync_user_put(d, tenant, &u, dk, uk, mark, &err);
+	rc = dir_sync_user_put(s, tenant, &u, dk, uk, mark, &err);
 	ck_assert_msg(rc >= 0, "put user %s: %s", n, err.msg);
 	if (id != NULL)
 		strcpy(id, u.id);
 	return rc;
+}
+
+static int put_user(const char *tenant, const char *n, const char *dn, int mark, char *id)
+{
+	return put_user_in(d, tenant, n, dn, mark, id);
 }
 
 static int put_group(const char *tenant, const char *n, const char *dn, const char *const *refs,
@@ -1022,32 +1040,14 @@ END_TEST
 /* While bulk mode is on nothing cascades: why each batch checks its tenant. */
 START_TEST(store_bulk_mode_no_cascade)
 {
-	struct dir_options o = {0};
-	struct dir_tenant t;
 	struct err err = {0};
-	struct dir *b;
-	char path[600];
+	struct dir *b = store_file("bulk.db");
+	char gone[DIR_ID_MAX];
 
-	snprintf(path, sizeof(path), "%s/bulk.db", tmp);
-	o.path = path;
-	o.argon2 = (struct dir_argon2){1, 64, 1};
-	b = dir_open(&o, &err);
-	ck_assert_msg(b != NULL, "%s", err.msg);
-	memset(&t, 0, sizeof(t));
-	strcpy(t.name, "gone");
-	ck_assert(dir_tenant_create(b, &t, &err) == 0);
+	tenant_make(b, "gone", gone);
 	ck_assert(dir_sync_bulk(b, 1, &err) == 0);
-	{
-		struct dir_user u;
-		char dk[DIR_SYNC_KEY_MAX];
-		memset(&u, 0, sizeof(u));
-		strcpy(u.upn, "ann@x.example");
-		strcpy(u.source_anchor, "a-ann");
-		strcpy(u.source_dn, "uid=ann,ou=p,dc=x");
-		ck_assert(sync_dn_key(u.source_dn, strlen(u.source_dn), dk, sizeof(dk), &err) == 0);
-		ck_assert(dir_sync_user_put(b, t.id, &u, dk, "uid:ann", 0, &err) >= 0);
-	}
-	ck_assert(dir_tenant_purge(b, t.id, &err) == 0);
+	put_user_in(b, gone, "ann", "uid=ann,ou=p,dc=x", 0, NULL);
+	ck_assert(dir_tenant_purge(b, gone, &err) == 0);
 	ck_assert_int_eq(dir_integrity_check(b, &err), ERR_CORRUPT);
 	ck_assert_msg(strstr(err.msg, "foreign key") != NULL, "%s", err.msg);
 	dir_close(b);

@@ -273,21 +273,13 @@ int dir_sync_bulk(struct dir *d, int on, struct err *err)
 	return dir_exec(d, on ? "PRAGMA foreign_keys = OFF" : "PRAGMA foreign_keys = ON", err);
 }
 
-static const char sql_sync_tenant_exists[] = "SELECT 1 FROM tenants WHERE id = ?1";
-
 int dir_sync_bulk_check(struct dir *d, const char *tenant_id, struct err *err)
 {
-	sqlite3_stmt *st = dir_stmt(d, sql_sync_tenant_exists, err);
-	int rc;
+	struct dir_tenant t;
+	int rc = dir_tenant_get(d, tenant_id, &t, err);
 
-	if (st == NULL)
-		return err->code;
-	dir_bind_text(st, 1, tenant_id);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_ROW  ? 0
-	     : rc == SQLITE_DONE ? err_set(err, ERR_NOT_FOUND, "the tenant was deleted during the sync")
-				 : dir_fail(d, err, "look the tenant up");
-	dir_stmt_done(st);
+	if (rc == ERR_NOT_FOUND)
+		return err_set(err, ERR_NOT_FOUND, "the tenant was deleted during the sync");
 	return rc;
 }
 
